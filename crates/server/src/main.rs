@@ -1,0 +1,21 @@
+//! `muster-server`: the sync server binary. Tracing is set up here and nowhere else.
+
+use clap::Parser;
+use server::Settings;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let settings = Settings::parse();
+    match server::run(settings).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("muster-server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! One record as one automerge document: typed reads and writes through autosurgeon, merges, the
+//! safety-aware merge rules (DESIGN §3) and the conflicts still waiting for a person.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value};
+use autosurgeon::{hydrate_prop, reconcile_prop};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::model::{Body, Header, Jsea, Kind, NearMiss, PreStart, Record, Severity};
+
+const HEADER_KEY: &str = "header";
+/// Maps each actor id (hex) that wrote to the document to the user id behind it.
+const AUTHORS_KEY: &str = "authors";
+
+/// Two or more concurrent values for one field, kept until a person picks one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Conflict {
+    /// Dotted path, e.g. `jsea.task` or `jsea.steps[0].description`.
+    pub path: String,
+    /// The competing values as text, winner first.
+    pub values: Vec<String>,
+}
+
+/// A record's automerge document, owned by one actor (one device and user).
+#[derive(Debug)]
+pub struct RecordDocument {
+    doc: AutoCommit,
+}
+
+impl RecordDocument {
+    /// A new document holding `record`, written by `actor` on behalf of `user_id`.
+    pub fn create(actor: ActorId, user_id: &str, record: &Record, time_ms: i64) -> Result<Self> {
+        let mut this = Self {
+            doc: AutoCommit::new().with_actor(actor),
+        };
+        reconcile_prop(&mut this.doc, automerge::ROOT, HEADER_KEY, &record.header)?;
+        this.write_body(&record.body)?;
+        this.note_author(user_id)?;
+        this.commit(time_ms, "create");
+        Ok(this)
+    }
+
+    /// Loads a saved document (snapshot or incremental bytes), checking it holds a record.
+    pub fn load(bytes: &[u8], actor: ActorId) -> Result<Self> {
+        let doc = AutoCommit::load(bytes)
+            .map_err(|e| Error::CorruptDocument(format!("not an automerge document: {e}")))?
+            .with_actor(actor);
+        let this = Self { doc };
+        this.header()?;
+        Ok(this)
+    }
+
+    /// Loads a snapshot followed by incremental chunks.
+    pub fn load_chunks<'a>(
+        snapshot: &[u8],
+        chunks: impl IntoIterator<Item = &'a [u8]>,
+        actor: ActorId,
+    ) -> Result<Self> {
+        let mut doc = AutoCommit::load(snapshot)
+            .map_err(|e| Error::CorruptDocument(format!("snapshot does not load: {e}")))?
+            .with_actor(actor);
+        for chunk in chunks {
+            doc.load_incremental(chunk)
+                .map_err(|e| Error::CorruptDocument(format!("change chunk does not load: {e}")))?;
+        }
+        let this = Self { doc };
+        this.header()?;
+        Ok(this)
+    }
+
+    pub fn header(&self) -> Result<Header> {
+        let header: Option<Header> = hydrate_prop(&self.doc, automerge::ROOT, HEADER_KEY)
+            .map_err(|e| Error::CorruptDocument(format!("record header unreadable: {e}")))?;
+        header.ok_or_else(|| Error::CorruptDocument("document has no record header".into()))
+    }
+
+    pub fn kind(&self) -> Result<Kind> {
+        let header = self.header()?;
+        header
+            .kind()
+            .ok_or_else(|| Error::UnknownKind(header.kind.clone()))
+    }
+
+    /// The record as it stands, with the safety-aware merge rules applied.
+    pub fn record(&self) -> Result<Record> {
+        let header = self.header()?;
+        let kind = header
+            .kind()
+            .ok_or_else(|| Error::UnknownKind(header.kind.clone()))?;
+        let key = kind.body_key();
+        let unreadable =
+            |e: autosurgeon::HydrateError| Error::CorruptDocument(format!("{key} unreadable: {e}"));
+        let body = match kind {
+            Kind::Jsea => Body::Jsea(
+                hydrate_prop::<_, Jsea, _, _>(&self.doc, automerge::ROOT, key).map_err(unreadable)?,
+            ),
+            Kind::PreStart => Body::PreStart(
+                hydrate_prop::<_, PreStart, _, _>(&self.doc, automerge::ROOT, key).map_err(unreadable)?,
+            ),
+            Kind::NearMiss => {
+                let mut near_miss: NearMiss =
+                    hydrate_prop(&self.doc, automerge::ROOT, key).map_err(unreadable)?;
+                near_miss.potential_severity =
+                    self.max_severity(key)?.unwrap_or(near_miss.potential_severity);
+                Body::NearMiss(near_miss)
+            }
+        };
+        Ok(Record { header, body })
+    }
+
+    /// Safety-aware merge: when authors gave different potential severities concurrently, the
+    /// highest stands. Last-writer-wins must never turn "critical" into "low" silently.
+    fn max_severity(&self, body_key: &str) -> Result<Option<Severity>> {
+        let Some((_, body)) = self.doc.get(automerge::ROOT, body_key)? else {
+            return Ok(None);
+        };
+        let values = self.doc.get_all(&body, "potential_severity")?;
+        Ok(values
+            .iter()
+            .filter_map(|(v, _)| v.as_str().and_then(Severity::parse))
+            .max())
+    }
+
+    /// Applies a person's edit: hydrate, let `edit` change the typed record, reconcile the
+    /// difference into the document and commit it stamped with `time_ms`.
+    /// Returns the new change's hash, or `None` when the edit changed nothing.
+    pub fn update<T>(
+        &mut self,
+        user_id: &str,
+        time_ms: i64,
+        edit: impl FnOnce(&mut Record) -> Result<T>,
+    ) -> Result<(T, Option<ChangeHash>)> {
+        let before = self.record()?;
+        let mut record = before.clone();
+        let out = edit(&mut record)?;
+        if record.header.id != before.header.id || record.header.kind != before.header.kind {
+            return Err(Error::Invalid("a record's id and kind cannot change".into()));
+        }
+        if record.body.kind() != before.body.kind() {
+            return Err(Error::Invalid("a record's kind cannot change".into()));
+        }
+        if record == before {
+            return Ok((out, None));
+        }
+        reconcile_prop(&mut self.doc, automerge::ROOT, HEADER_KEY, &record.header)?;
+        self.write_body(&record.body)?;
+        // Keep the highest severity a person gave: reconcile skips a write that matches the
+        // merged winner, so put it explicitly when someone lowers it on purpose.
+        if let (Body::NearMiss(new), Body::NearMiss(old)) = (&record.body, &before.body)
+            && new.potential_severity != old.potential_severity
+            && let Some((_, obj)) = self.doc.get(automerge::ROOT, Kind::NearMiss.body_key())?
+        {
+            self.doc
+                .put(&obj, "potential_severity", new.potential_severity.as_str())?;
+        }
+        self.note_author(user_id)?;
+        Ok((out, self.commit(time_ms, "edit")))
+    }
+
+    fn write_body(&mut self, body: &Body) -> Result<()> {
+        let key = body.kind().body_key();
+        match body {
+            Body::Jsea(j) => reconcile_prop(&mut self.doc, automerge::ROOT, key, j)?,
+            Body::PreStart(p) => reconcile_prop(&mut self.doc, automerge::ROOT, key, p)?,
+            Body::NearMiss(n) => reconcile_prop(&mut self.doc, automerge::ROOT, key, n)?,
+        }
+        Ok(())
+    }
+
+    fn note_author(&mut self, user_id: &str) -> Result<()> {
+        let actor = self.doc.get_actor().to_hex_string();
+        let authors = match self.doc.get(automerge::ROOT, AUTHORS_KEY)? {
+            Some((Value::Object(ObjType::Map), id)) => id,
+            _ => self.doc.put_object(automerge::ROOT, AUTHORS_KEY, ObjType::Map)?,
+        };
+        let known = self
+            .doc
+            .get(&authors, actor.as_str())?
+            .and_then(|(v, _)| v.as_str().map(str::to_owned));
+        if known.as_deref() != Some(user_id) {
+            self.doc.put(&authors, actor, user_id)?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, time_ms: i64, message: &str) -> Option<ChangeHash> {
+        // automerge change times are Unix seconds.
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_time(time_ms.div_euclid(1000))
+                .with_message(message),
+        )
+    }
+
+    /// Actor id (hex) → user id for everyone who wrote to this document.
+    pub fn authors(&self) -> Result<BTreeMap<String, String>> {
+        let mut out = BTreeMap::new();
+        if let Some((Value::Object(ObjType::Map), obj)) = self.doc.get(automerge::ROOT, AUTHORS_KEY)? {
+            for key in self.doc.keys(&obj) {
+                if let Some((v, _)) = self.doc.get(&obj, key.as_str())?
+                    && let Some(user) = v.as_str()
+                {
+                    out.insert(key, user.to_owned());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Merges another copy of this record's document. Returns the hashes of changes that were new.
+    pub fn merge(&mut self, other: &mut RecordDocument) -> Result<Vec<ChangeHash>> {
+        let my_id = self.header()?.id;
+        let their_id = other.header()?.id;
+        if my_id != their_id {
+            return Err(Error::Invalid(format!(
+                "cannot merge record {their_id} into record {my_id}"
+            )));
+        }
+        Ok(self.doc.merge(&mut other.doc)?)
+    }
+
+    /// Applies changes received as bytes (the output of [`save_after`](Self::save_after) or a
+    /// full save). Returns the heads before, so callers can tell what was new.
+    pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<Vec<ChangeHash>> {
+        let before = self.doc.get_heads();
+        if bytes.is_empty() {
+            return Ok(before);
+        }
+        // automerge's incremental load skips chunks it cannot parse; parse strictly first so
+        // damaged bytes are reported, never silently half-applied.
+        automerge::Automerge::load_with_options(bytes, automerge::LoadOptions::default())
+            .map_err(|e| Error::CorruptDocument(format!("changes do not parse: {e}")))?;
+        let mut probe = self.doc.fork();
+        probe
+            .load_incremental(bytes)
+            .map_err(|e| Error::CorruptDocument(format!("changes do not load: {e}")))?;
+        // The merged result must still be a readable record before the real document takes it.
+        Self { doc: probe }.record()?;
+        self.doc
+            .load_incremental(bytes)
+            .map_err(|e| Error::CorruptDocument(format!("changes do not load: {e}")))?;
+        Ok(before)
+    }
+
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// Every change as one compact snapshot.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes that are not ancestors of `heads`, as incremental bytes.
+    pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// Changes `heads` depend on that this document lacks.
+    pub fn missing_deps(&mut self, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+        self.doc.get_missing_deps(heads)
+    }
+
+    /// Actor ids of the changes not in `heads`' ancestry, with their Unix-second times.
+    pub fn changes_after(&mut self, heads: &[ChangeHash]) -> Vec<(ActorId, i64)> {
+        self.doc
+            .get_changes(heads)
+            .iter()
+            .map(|c| (c.actor_id().clone(), c.timestamp()))
+            .collect()
+    }
+
+    pub fn actor(&self) -> &ActorId {
+        self.doc.get_actor()
+    }
+
+    pub fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    /// Fields with concurrent values a person has not yet resolved.
+    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+        let mut out = Vec::new();
+        let kind = self.kind()?;
+        if let Some((Value::Object(_), body)) = self.doc.get(automerge::ROOT, kind.body_key())? {
+            self.collect_conflicts(&body, kind.body_key().to_owned(), &mut out)?;
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn collect_conflicts(&self, obj: &ObjId, path: String, out: &mut Vec<Conflict>) -> Result<()> {
+        let props: Vec<Prop> = match self.doc.object_type(obj)? {
+            ObjType::Map | ObjType::Table => self.doc.keys(obj).map(Prop::Map).collect(),
+            ObjType::List => (0..self.doc.length(obj)).map(Prop::Seq).collect(),
+            ObjType::Text => return Ok(()),
+        };
+        for prop in props {
+            let child_path = match &prop {
+                Prop::Map(key) => format!("{path}.{key}"),
+                Prop::Seq(i) => format!("{path}[{i}]"),
+            };
+            let values = self.doc.get_all(obj, prop.clone())?;
+            if values.len() > 1 {
+                out.push(Conflict {
+                    path: child_path.clone(),
+                    values: values.iter().map(|(v, _)| display_value(v)).collect(),
+                });
+            }
+            // Recurse into the winning value only: losers' insides are not what anyone sees.
+            if let Some((Value::Object(_), child)) = self.doc.get(obj, prop)? {
+                self.collect_conflicts(&child, child_path, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves a scalar conflict at `path` (as reported by [`conflicts`](Self::conflicts)) by
+    /// writing `value` over every concurrent value.
+    pub fn resolve_conflict(&mut self, user_id: &str, time_ms: i64, path: &str, value: &str) -> Result<()> {
+        let (parent, last) = self.locate(path)?;
+        let current = self.doc.get_all(&parent, last.clone())?;
+        let scalar = match current.first() {
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Str(_) => ScalarValue::Str(value.into()),
+                ScalarValue::Int(_) => ScalarValue::Int(
+                    value
+                        .parse()
+                        .map_err(|_| Error::Invalid(format!("{path} needs a whole number")))?,
+                ),
+                ScalarValue::Uint(_) => ScalarValue::Uint(
+                    value
+                        .parse()
+                        .map_err(|_| Error::Invalid(format!("{path} needs a whole number")))?,
+                ),
+                ScalarValue::F64(_) => ScalarValue::F64(
+                    value
+                        .parse()
+                        .map_err(|_| Error::Invalid(format!("{path} needs a number")))?,
+                ),
+                ScalarValue::Boolean(_) => ScalarValue::Boolean(
+                    value
+                        .parse()
+                        .map_err(|_| Error::Invalid(format!("{path} needs true or false")))?,
+                ),
+                _ => return Err(Error::Invalid(format!("{path} cannot be resolved as text"))),
+            },
+            _ => return Err(Error::Invalid(format!("{path} is not a conflicting plain value"))),
+        };
+        self.doc.put(&parent, last, scalar)?;
+        self.record()?;
+        self.note_author(user_id)?;
+        self.commit(time_ms, "resolve conflict");
+        Ok(())
+    }
+
+    fn locate(&self, path: &str) -> Result<(ObjId, Prop)> {
+        let bad = || Error::Invalid(format!("no field at path {path}"));
+        let mut props = Vec::new();
+        for part in path.split('.') {
+            let (name, indexes) = match part.find('[') {
+                Some(i) => (&part[..i], &part[i..]),
+                None => (part, ""),
+            };
+            props.push(Prop::Map(name.to_owned()));
+            for index in indexes.split(']').filter(|s| !s.is_empty()) {
+                let n = index
+                    .trim_start_matches('[')
+                    .parse::<usize>()
+                    .map_err(|_| bad())?;
+                props.push(Prop::Seq(n));
+            }
+        }
+        let last = props.pop().ok_or_else(bad)?;
+        let mut obj = automerge::ROOT;
+        for prop in props {
+            match self.doc.get(&obj, prop)? {
+                Some((Value::Object(_), id)) => obj = id,
+                _ => return Err(bad()),
+            }
+        }
+        Ok((obj, last))
+    }
+}
+
+fn display_value(value: &Value<'_>) -> String {
+    match value {
+        Value::Object(t) => format!("({t})"),
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Str(s) => s.to_string(),
+            other => other.to_string(),
+        },
+    }
+}

@@ -1,0 +1,227 @@
+//! Job Safety and Environmental Analysis / Field Level Hazard Assessment (OHS Code s.7–9).
+
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::{Signature, hash_json, string_enum};
+use crate::stamp::Stamp;
+
+string_enum! {
+    /// Where a JSEA is in its life: draft → completed → approved → work started → closed.
+    pub enum JseaStatus {
+        Draft => "draft",
+        Completed => "completed",
+        Approved => "approved",
+        Rejected => "rejected",
+        WorkStarted => "work_started",
+        Closed => "closed",
+    }
+}
+
+string_enum! {
+    /// The hierarchy of controls (OHS Code s.9), most effective first.
+    pub enum ControlLevel {
+        Elimination => "elimination",
+        Substitution => "substitution",
+        Engineering => "engineering",
+        Administrative => "administrative",
+        Ppe => "ppe",
+    }
+}
+
+string_enum! {
+    pub enum ApprovalDecision {
+        Approved => "approved",
+        Rejected => "rejected",
+    }
+}
+
+/// Severity × likelihood, each 1 (lowest) to 5 (highest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hydrate, Reconcile)]
+pub struct RiskRating {
+    pub severity: u8,
+    pub likelihood: u8,
+}
+
+impl RiskRating {
+    pub fn score(self) -> u8 {
+        self.severity.saturating_mul(self.likelihood)
+    }
+    pub fn is_valid(self) -> bool {
+        (1..=5).contains(&self.severity) && (1..=5).contains(&self.likelihood)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
+pub struct Control {
+    #[key]
+    pub id: String,
+    pub description: String,
+    pub level: ControlLevel,
+    /// Removed items stay in the document so a concurrent edit is never lost.
+    pub removed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
+pub struct Hazard {
+    #[key]
+    pub id: String,
+    pub description: String,
+    pub risk: RiskRating,
+    pub controls: Vec<Control>,
+    /// Why PPE alone is acceptable; required when every control is PPE.
+    pub ppe_only_justification: Option<String>,
+    pub removed: bool,
+}
+
+impl Hazard {
+    pub fn active_controls(&self) -> impl Iterator<Item = &Control> {
+        self.controls.iter().filter(|c| !c.removed)
+    }
+
+    /// True when the hazard has controls and every one of them is PPE.
+    pub fn is_ppe_only(&self) -> bool {
+        let mut any = false;
+        for control in self.active_controls() {
+            if control.level != ControlLevel::Ppe {
+                return false;
+            }
+            any = true;
+        }
+        any
+    }
+
+    pub fn has_justification(&self) -> bool {
+        self.ppe_only_justification
+            .as_deref()
+            .is_some_and(|j| !j.trim().is_empty())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
+pub struct TaskStep {
+    #[key]
+    pub id: String,
+    pub description: String,
+    pub hazards: Vec<Hazard>,
+    pub removed: bool,
+}
+
+impl TaskStep {
+    pub fn active_hazards(&self) -> impl Iterator<Item = &Hazard> {
+        self.hazards.iter().filter(|h| !h.removed)
+    }
+}
+
+/// A supervisor's decision, bound to the content it approved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
+pub struct Approval {
+    pub decision: ApprovalDecision,
+    pub by_user_id: String,
+    pub by_name: String,
+    pub comment: Option<String>,
+    pub content_hash: String,
+    pub stamp: Stamp,
+}
+
+/// Why a JSEA was reopened after conditions changed (OHS Code s.7(4)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
+pub struct Reopening {
+    pub reason: String,
+    pub by_user_id: String,
+    pub stamp: Stamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
+pub struct Jsea {
+    pub task: String,
+    pub location_description: Option<String>,
+    /// User ids of the crew on this task.
+    pub crew: Vec<String>,
+    pub steps: Vec<TaskStep>,
+    pub muster_point: String,
+    pub status: JseaStatus,
+    /// Crew sign-on, keyed by user id: a person signs once, from any of their phones.
+    pub signatures: BTreeMap<String, Signature>,
+    pub completed: Option<Stamp>,
+    pub approval: Option<Approval>,
+    pub work_started: Option<Stamp>,
+    pub closed: Option<Stamp>,
+    /// The latest reopening; earlier ones remain in the document's history.
+    pub reopened: Option<Reopening>,
+}
+
+impl Jsea {
+    pub fn new(task: impl Into<String>, muster_point: impl Into<String>) -> Self {
+        Self {
+            task: task.into(),
+            location_description: None,
+            crew: Vec::new(),
+            steps: Vec::new(),
+            muster_point: muster_point.into(),
+            status: JseaStatus::Draft,
+            signatures: BTreeMap::new(),
+            completed: None,
+            approval: None,
+            work_started: None,
+            closed: None,
+            reopened: None,
+        }
+    }
+
+    pub fn active_steps(&self) -> impl Iterator<Item = &TaskStep> {
+        self.steps.iter().filter(|s| !s.removed)
+    }
+
+    pub fn active_hazards(&self) -> impl Iterator<Item = &Hazard> {
+        self.active_steps().flat_map(|s| s.active_hazards())
+    }
+
+    pub fn step_mut(&mut self, step_id: &str) -> Option<&mut TaskStep> {
+        self.steps.iter_mut().find(|s| s.id == step_id)
+    }
+
+    pub fn hazard_mut(&mut self, hazard_id: &str) -> Option<&mut Hazard> {
+        self.steps
+            .iter_mut()
+            .flat_map(|s| s.hazards.iter_mut())
+            .find(|h| h.id == hazard_id)
+    }
+
+    /// Hash of what the crew signs and the supervisor approves: the task, steps, hazards,
+    /// controls, justifications and muster point. Signatures, approval and lifecycle stamps are
+    /// excluded so one person signing does not make another's signature stale.
+    pub fn content_hash(&self) -> String {
+        #[derive(Serialize)]
+        struct Signable<'a> {
+            task: &'a str,
+            location_description: &'a Option<String>,
+            crew: &'a [String],
+            steps: Vec<&'a TaskStep>,
+            muster_point: &'a str,
+        }
+        hash_json(&Signable {
+            task: &self.task,
+            location_description: &self.location_description,
+            crew: &self.crew,
+            steps: self.active_steps().collect(),
+            muster_point: &self.muster_point,
+        })
+    }
+
+    /// Signatures made over content that has since changed.
+    pub fn stale_signatures(&self) -> Vec<&Signature> {
+        let current = self.content_hash();
+        self.signatures
+            .values()
+            .filter(|s| s.content_hash != current)
+            .collect()
+    }
+
+    /// The approval, if it is for the content as it stands now.
+    pub fn current_approval(&self) -> Option<&Approval> {
+        let current = self.content_hash();
+        self.approval.as_ref().filter(|a| a.content_hash == current)
+    }
+}

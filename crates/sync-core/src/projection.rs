@@ -1,0 +1,76 @@
+//! The projection of a record into one query row, so lists and filters never load documents.
+
+use serde::{Deserialize, Serialize};
+
+use crate::flags::Flag;
+use crate::model::{Body, Record};
+use crate::validate::Finding;
+
+/// One record as a list row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Projection {
+    pub id: String,
+    pub kind: String,
+    pub tenant_id: String,
+    pub site_id: String,
+    pub job_id: Option<String>,
+    pub status: String,
+    pub title: String,
+    pub created_by: String,
+    /// Device wall time of the creation stamp, Unix ms.
+    pub created_at_ms: i64,
+    pub completed_at_ms: Option<i64>,
+    pub work_started_at_ms: Option<i64>,
+    /// Flag codes, sorted.
+    pub flags: Vec<String>,
+    pub blocking_findings: u32,
+    pub conflicts: u32,
+    pub content_hash: String,
+}
+
+impl Projection {
+    pub fn of(record: &Record, flags: &[Flag], findings: &[Finding], conflicts: usize) -> Self {
+        let (completed, work_started) = match &record.body {
+            Body::Jsea(j) => (j.completed.as_ref(), j.work_started.as_ref()),
+            Body::PreStart(p) => (p.completed.as_ref(), None),
+            Body::NearMiss(n) => (n.reported.as_ref(), None),
+        };
+        let mut codes: Vec<String> = flags.iter().map(|f| f.code.clone()).collect();
+        codes.dedup();
+        Self {
+            id: record.header.id.clone(),
+            kind: record.header.kind.clone(),
+            tenant_id: record.header.tenant_id.clone(),
+            site_id: record.header.site_id.clone(),
+            job_id: record.header.job_id.clone(),
+            status: record.body.status().to_owned(),
+            title: record.body.title(),
+            created_by: record.header.created_by.clone(),
+            created_at_ms: record.header.created.wall_ms,
+            completed_at_ms: completed.map(|s| s.wall_ms),
+            work_started_at_ms: work_started.map(|s| s.wall_ms),
+            flags: codes,
+            blocking_findings: findings.iter().filter(|f| f.is_blocking()).count() as u32,
+            conflicts: conflicts as u32,
+            content_hash: record.body.content_hash(),
+        }
+    }
+}
+
+/// Filters for listing records; every field is optional and they combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListFilter {
+    pub kind: Option<String>,
+    pub site_id: Option<String>,
+    pub status: Option<String>,
+    /// Only records carrying this flag code.
+    pub flag: Option<String>,
+    pub created_by: Option<String>,
+    /// Created at or after, Unix ms.
+    pub created_from_ms: Option<i64>,
+    /// Created before, Unix ms.
+    pub created_to_ms: Option<i64>,
+    /// Page size; `None` lists everything.
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}

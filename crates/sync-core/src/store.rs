@@ -1,0 +1,678 @@
+//! The device's local store: record documents as a snapshot plus incremental change chunks in
+//! SQLite (WAL), the projection rows for lists, and the outbox of changes the server has not yet
+//! acknowledged. Every acknowledged edit is one transaction: chunk, projection and outbox together.
+
+use automerge::{ActorId, ChangeHash};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::document::{Conflict, RecordDocument};
+use crate::error::{Error, Result};
+use crate::flags::{self, Flag};
+use crate::lifecycle::{self, Actor};
+use crate::model::{ApprovalDecision, Body, Header, Record, SCHEMA_VERSION, new_id};
+use crate::projection::{ListFilter, Projection};
+use crate::schema;
+use crate::stamp::Stamp;
+use crate::validate::{self, Finding};
+
+/// Fold a document's chunks into a new snapshot once it has this many.
+pub const COMPACT_AFTER_CHUNKS: i64 = 32;
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// The person signed in on this device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub user_id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+}
+
+/// A record with everything a person needs to see about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordView {
+    pub record: Record,
+    pub findings: Vec<Finding>,
+    pub flags: Vec<Flag>,
+    pub conflicts: Vec<Conflict>,
+    /// Actor id (hex) → user id of everyone who wrote to the record.
+    pub authors: BTreeMap<String, String>,
+    /// Local edits the server has not acknowledged yet.
+    pub pending_sync: bool,
+}
+
+/// An outbox entry: a record with edits the server has not acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub record_id: String,
+    pub queued_at_ms: i64,
+    pub edits: i64,
+}
+
+/// The local store on one device.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    device_id: String,
+    profile: Option<(Profile, ActorId)>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Concatenated 32-byte change hashes, the compact form heads are stored in.
+pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+pub fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
+    if !bytes.len().is_multiple_of(32) {
+        return Err(Error::CorruptDocument(format!(
+            "heads of {} bytes are not whole hashes",
+            bytes.len()
+        )));
+    }
+    bytes
+        .chunks_exact(32)
+        .map(|c| ChangeHash::try_from(c).map_err(|e| Error::CorruptDocument(format!("bad change hash: {e}"))))
+        .collect()
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it if the file does not exist.
+    ///
+    /// A file that is not a Muster store, or is damaged, is refused with a clear error and left
+    /// exactly as it was.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let shown = path.display().to_string();
+        check_header(&path)?;
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify(&shown, e))?;
+        let app_id: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|e| classify(&shown, e))?;
+        let version: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| classify(&shown, e))?;
+        if app_id != schema::APPLICATION_ID {
+            let tables: i64 = conn
+                .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+                .map_err(|e| classify(&shown, e))?;
+            if app_id != 0 || tables > 0 || version != 0 {
+                return Err(Error::ForeignDatabase {
+                    path: shown,
+                    reason: format!(
+                        "it is another application's SQLite database (application id {app_id:#x})"
+                    ),
+                });
+            }
+        }
+        if version > schema::VERSION {
+            return Err(Error::SchemaTooNew {
+                found: version,
+                supported: schema::VERSION,
+            });
+        }
+        // WAL with synchronous=FULL: a committed edit survives power loss, not just a crash.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| classify(&shown, e))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut conn = conn;
+        if version < schema::VERSION {
+            let tx = conn.transaction()?;
+            schema::upgrade(&tx, version)?;
+            tx.commit()?;
+        }
+        let device_id = match meta_get(&conn, "device_id")? {
+            Some(id) => id,
+            None => {
+                let id = new_id();
+                meta_set(&conn, "device_id", &id)?;
+                id
+            }
+        };
+        let mut store = Self {
+            conn,
+            path,
+            device_id,
+            profile: None,
+        };
+        if let Some(json) = meta_get(&store.conn, "profile")? {
+            let profile: Profile = serde_json::from_str(&json)?;
+            let actor = store.actor_for(&profile.user_id)?;
+            store.profile = Some((profile, actor));
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Random id minted when the store was created; stable for the life of the install.
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    pub fn profile(&self) -> Option<&Profile> {
+        self.profile.as_ref().map(|(p, _)| p)
+    }
+
+    /// This device's actor id for the signed-in user (one actor per device and user).
+    pub fn actor(&self) -> Result<&ActorId> {
+        self.profile.as_ref().map(|(_, a)| a).ok_or(Error::NotSignedIn)
+    }
+
+    /// Signs a person in on this device. Each user gets their own actor id on this device, so
+    /// every change stays attributable to one person.
+    pub fn sign_in(&mut self, profile: Profile) -> Result<()> {
+        if profile.user_id.trim().is_empty() || profile.tenant_id.trim().is_empty() {
+            return Err(Error::Invalid("a profile needs a user id and a company".into()));
+        }
+        if let Some(existing) = self.profile()
+            && existing.tenant_id != profile.tenant_id
+            && self.count_records()? > 0
+        {
+            return Err(Error::Invalid(format!(
+                "this device holds records of company {}; it cannot be signed in to company {}",
+                existing.tenant_id, profile.tenant_id
+            )));
+        }
+        let actor = self.actor_for(&profile.user_id)?;
+        meta_set(&self.conn, "profile", &serde_json::to_string(&profile)?)?;
+        self.profile = Some((profile, actor));
+        Ok(())
+    }
+
+    fn actor_for(&self, user_id: &str) -> Result<ActorId> {
+        let key = format!("actor:{user_id}");
+        match meta_get(&self.conn, &key)? {
+            Some(hex) => ActorId::try_from(hex.as_str()).map_err(|e| Error::CorruptDatabase {
+                path: self.path.display().to_string(),
+                reason: format!("stored actor id is not hex: {e}"),
+            }),
+            None => {
+                let actor = ActorId::random();
+                meta_set(&self.conn, &key, &actor.to_hex_string())?;
+                Ok(actor)
+            }
+        }
+    }
+
+    fn signed_in(&self) -> Result<(&Profile, &ActorId)> {
+        self.profile
+            .as_ref()
+            .map(|(p, a)| (p, a))
+            .ok_or(Error::NotSignedIn)
+    }
+
+    fn me(&self) -> Result<Actor> {
+        let (p, _) = self.signed_in()?;
+        Ok(Actor {
+            user_id: p.user_id.clone(),
+            name: p.display_name.clone(),
+        })
+    }
+
+    /// Creates a record at `site_id` and returns its id.
+    pub fn create(
+        &mut self,
+        site_id: &str,
+        job_id: Option<&str>,
+        body: Body,
+        stamp: Stamp,
+    ) -> Result<String> {
+        let (profile, actor) = self.signed_in()?;
+        let record = Record {
+            header: Header {
+                id: new_id(),
+                kind: body.kind().as_str().to_owned(),
+                schema_version: SCHEMA_VERSION,
+                tenant_id: profile.tenant_id.clone(),
+                site_id: site_id.to_owned(),
+                job_id: job_id.map(str::to_owned),
+                created_by: profile.user_id.clone(),
+                created: stamp,
+            },
+            body,
+        };
+        let mut doc = RecordDocument::create(actor.clone(), &profile.user_id, &record, now_ms())?;
+        let snapshot = doc.save();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
+            params![record.header.id, record.header.kind, snapshot, now_ms()],
+        )?;
+        write_projection(&tx, &doc)?;
+        queue(&tx, &record.header.id)?;
+        tx.commit()?;
+        Ok(record.header.id)
+    }
+
+    /// Loads a record's document with this device's actor.
+    pub fn document(&self, id: &str) -> Result<RecordDocument> {
+        let actor = self
+            .profile
+            .as_ref()
+            .map(|(_, a)| a.clone())
+            .unwrap_or_else(ActorId::random);
+        load_document(&self.conn, id, actor)
+    }
+
+    /// Applies an edit made by the signed-in person, durably, in one transaction.
+    pub fn edit<T>(&mut self, id: &str, edit: impl FnOnce(&mut Record) -> Result<T>) -> Result<T> {
+        let (profile, actor) = self.signed_in()?;
+        let (user_id, actor) = (profile.user_id.clone(), actor.clone());
+        let tx = self.conn.transaction()?;
+        let mut doc = load_document(&tx, id, actor)?;
+        let before = doc.heads();
+        let (out, change) = doc.update(&user_id, now_ms(), edit)?;
+        if change.is_some() {
+            let chunk = doc.save_after(&before);
+            append_chunk(&tx, id, &chunk, &mut doc)?;
+            write_projection(&tx, &doc)?;
+            queue(&tx, id)?;
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The record with its findings, flags and open conflicts.
+    pub fn record(&self, id: &str) -> Result<RecordView> {
+        let doc = self.document(id)?;
+        let pending: bool = self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM outbox WHERE doc_id = ?1)",
+            [id],
+            |r| r.get(0),
+        )?;
+        view(&doc, pending)
+    }
+
+    /// Lists records from the projection, newest first, never loading a document.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<Projection>> {
+        let mut sql = String::from(
+            "SELECT id, kind, tenant_id, site_id, job_id, status, title, created_by, created_at_ms,
+                    completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash
+             FROM records WHERE 1=1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut push = |clause: &str, value: rusqlite::types::Value| {
+            args.push(value);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(v) = &filter.kind {
+            push(" AND kind = ?", v.clone().into());
+        }
+        if let Some(v) = &filter.site_id {
+            push(" AND site_id = ?", v.clone().into());
+        }
+        if let Some(v) = &filter.status {
+            push(" AND status = ?", v.clone().into());
+        }
+        if let Some(v) = &filter.created_by {
+            push(" AND created_by = ?", v.clone().into());
+        }
+        if let Some(v) = filter.created_from_ms {
+            push(" AND created_at_ms >= ?", v.into());
+        }
+        if let Some(v) = filter.created_to_ms {
+            push(" AND created_at_ms < ?", v.into());
+        }
+        if let Some(v) = &filter.flag {
+            push(
+                " AND id IN (SELECT record_id FROM record_flags WHERE code = ?)",
+                v.clone().into(),
+            );
+        }
+        sql.push_str(" ORDER BY created_at_ms DESC, id");
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {limit} OFFSET {}", filter.offset.unwrap_or(0)));
+        }
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            let flags: String = r.get(11)?;
+            Ok(Projection {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                tenant_id: r.get(2)?,
+                site_id: r.get(3)?,
+                job_id: r.get(4)?,
+                status: r.get(5)?,
+                title: r.get(6)?,
+                created_by: r.get(7)?,
+                created_at_ms: r.get(8)?,
+                completed_at_ms: r.get(9)?,
+                work_started_at_ms: r.get(10)?,
+                flags: serde_json::from_str(&flags).unwrap_or_default(),
+                blocking_findings: r.get(12)?,
+                conflicts: r.get(13)?,
+                content_hash: r.get(14)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn count_records(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM records", [], |r| r.get(0))?)
+    }
+
+    /// Records with edits the server has not acknowledged, oldest first.
+    pub fn pending(&self) -> Result<Vec<Pending>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT doc_id, queued_at_ms, edits FROM outbox ORDER BY queued_at_ms, doc_id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Pending {
+                record_id: r.get(0)?,
+                queued_at_ms: r.get(1)?,
+                edits: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Folds a document's chunks into one snapshot.
+    pub fn compact(&mut self, id: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let mut doc = load_document(&tx, id, ActorId::random())?;
+        compact_in(&tx, id, &mut doc)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Merges changes that arrived for a record (from the server, or another phone), creating
+    /// the record if it is new here. Bad bytes are refused before anything is written.
+    pub fn merge_remote(&mut self, id: &str, bytes: &[u8]) -> Result<()> {
+        let actor = self
+            .profile
+            .as_ref()
+            .map(|(_, a)| a.clone())
+            .unwrap_or_else(ActorId::random);
+        let tx = self.conn.transaction()?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM documents WHERE id = ?1)",
+            [id],
+            |r| r.get(0),
+        )?;
+        if exists {
+            let mut doc = load_document(&tx, id, actor)?;
+            let before = doc.apply_bytes(bytes)?;
+            if doc.heads() != before {
+                let chunk = doc.save_after(&before);
+                append_chunk(&tx, id, &chunk, &mut doc)?;
+                write_projection(&tx, &doc)?;
+            }
+        } else {
+            let mut doc = RecordDocument::load(bytes, actor)?;
+            let header = doc.header()?;
+            if header.id != id {
+                return Err(Error::CorruptDocument(format!(
+                    "document for {id} holds record {}",
+                    header.id
+                )));
+            }
+            let snapshot = doc.save();
+            tx.execute(
+                "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
+                params![id, header.kind, snapshot, now_ms()],
+            )?;
+            write_projection(&tx, &doc)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Merges another device's copy of a record (phone-to-phone over a hotspot, or in tests).
+    pub fn merge_from(&mut self, other: &Store, id: &str) -> Result<()> {
+        let mut theirs = other.document(id)?;
+        let bytes = theirs.save();
+        self.merge_remote(id, &bytes)
+    }
+
+    /// Ids of every record in the store.
+    pub fn record_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached("SELECT id FROM documents ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // Lifecycle steps, as the signed-in person.
+
+    pub fn complete(&mut self, id: &str, stamp: Stamp) -> Result<()> {
+        self.edit(id, |r| lifecycle::complete(r, stamp))
+    }
+
+    pub fn sign(&mut self, id: &str, stamp: Stamp) -> Result<()> {
+        let me = self.me()?;
+        self.edit(id, |r| lifecycle::sign(r, &me, stamp))
+    }
+
+    pub fn decide(
+        &mut self,
+        id: &str,
+        decision: ApprovalDecision,
+        comment: Option<String>,
+        stamp: Stamp,
+    ) -> Result<()> {
+        let me = self.me()?;
+        self.edit(id, |r| lifecycle::decide(r, &me, decision, comment, stamp))
+    }
+
+    pub fn start_work(&mut self, id: &str, stamp: Stamp) -> Result<()> {
+        self.edit(id, |r| lifecycle::start_work(r, stamp))
+    }
+
+    pub fn close(&mut self, id: &str, stamp: Stamp) -> Result<()> {
+        self.edit(id, |r| lifecycle::close(r, stamp))
+    }
+
+    pub fn reopen(&mut self, id: &str, reason: &str, stamp: Stamp) -> Result<()> {
+        let me = self.me()?;
+        self.edit(id, |r| lifecycle::reopen(r, &me, reason, stamp))
+    }
+
+    /// Resolves a conflicting field by choosing its value.
+    pub fn resolve_conflict(&mut self, id: &str, path: &str, value: &str) -> Result<()> {
+        let (profile, actor) = self.signed_in()?;
+        let (user_id, actor) = (profile.user_id.clone(), actor.clone());
+        let tx = self.conn.transaction()?;
+        let mut doc = load_document(&tx, id, actor)?;
+        let before = doc.heads();
+        doc.resolve_conflict(&user_id, now_ms(), path, value)?;
+        let chunk = doc.save_after(&before);
+        append_chunk(&tx, id, &chunk, &mut doc)?;
+        write_projection(&tx, &doc)?;
+        queue(&tx, id)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Checks every page of the database file; use after a crash report or before a backup.
+    pub fn check_integrity(&self) -> Result<()> {
+        let result: String = self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if result == "ok" {
+            Ok(())
+        } else {
+            Err(Error::CorruptDatabase {
+                path: self.path.display().to_string(),
+                reason: result,
+            })
+        }
+    }
+}
+
+fn check_header(path: &Path) -> Result<()> {
+    let shown = path.display().to_string();
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(Error::CorruptDatabase {
+                path: shown,
+                reason: format!("cannot read the file: {e}"),
+            });
+        }
+    };
+    let mut header = [0u8; 16];
+    let mut read = 0;
+    while read < header.len() {
+        match file.read(&mut header[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) => {
+                return Err(Error::CorruptDatabase {
+                    path: shown,
+                    reason: format!("cannot read the file: {e}"),
+                });
+            }
+        }
+    }
+    if read == 0 {
+        return Ok(());
+    }
+    if read < header.len() || &header != SQLITE_HEADER {
+        return Err(Error::ForeignDatabase {
+            path: shown,
+            reason: "it is not an SQLite database".into(),
+        });
+    }
+    Ok(())
+}
+
+fn classify(path: &str, e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            Error::CorruptDatabase {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            }
+        }
+        _ => Error::Sqlite(e),
+    }
+}
+
+fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn load_document(conn: &Connection, id: &str, actor: ActorId) -> Result<RecordDocument> {
+    let snapshot: Vec<u8> = conn
+        .query_row("SELECT snapshot FROM documents WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::NotFound(id.to_owned()))?;
+    let mut stmt = conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let chunks: Vec<Vec<u8>> = stmt.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    RecordDocument::load_chunks(&snapshot, chunks.iter().map(Vec::as_slice), actor)
+}
+
+fn append_chunk(conn: &Connection, id: &str, chunk: &[u8], doc: &mut RecordDocument) -> Result<()> {
+    let count: i64 = conn.query_row(
+        "UPDATE documents SET chunk_count = chunk_count + 1, updated_at_ms = ?2 WHERE id = ?1 RETURNING chunk_count",
+        params![id, now_ms()],
+        |r| r.get(0),
+    )?;
+    if count >= COMPACT_AFTER_CHUNKS {
+        return compact_in(conn, id, doc);
+    }
+    conn.execute(
+        "INSERT INTO doc_chunks (doc_id, seq, bytes)
+         VALUES (?1, COALESCE((SELECT max(seq) + 1 FROM doc_chunks WHERE doc_id = ?1), 0), ?2)",
+        params![id, chunk],
+    )?;
+    Ok(())
+}
+
+fn compact_in(conn: &Connection, id: &str, doc: &mut RecordDocument) -> Result<()> {
+    let snapshot = doc.save();
+    conn.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id])?;
+    conn.execute(
+        "UPDATE documents SET snapshot = ?2, chunk_count = 0, updated_at_ms = ?3 WHERE id = ?1",
+        params![id, snapshot, now_ms()],
+    )?;
+    Ok(())
+}
+
+fn queue(conn: &Connection, id: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO outbox (doc_id, queued_at_ms, edits) VALUES (?1, ?2, 1)
+         ON CONFLICT (doc_id) DO UPDATE SET edits = edits + 1",
+        params![id, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// The record, its findings, flags and conflicts, as every reader sees them.
+pub fn view(doc: &RecordDocument, pending_sync: bool) -> Result<RecordView> {
+    let record = doc.record()?;
+    Ok(RecordView {
+        findings: validate::validate(&record),
+        flags: flags::compute(&record),
+        conflicts: doc.conflicts()?,
+        authors: doc.authors()?,
+        pending_sync,
+        record,
+    })
+}
+
+fn write_projection(conn: &Connection, doc: &RecordDocument) -> Result<()> {
+    let v = view(doc, false)?;
+    let p = Projection::of(&v.record, &v.flags, &v.findings, v.conflicts.len());
+    conn.execute(
+        "INSERT OR REPLACE INTO records (id, kind, tenant_id, site_id, job_id, status, title, created_by,
+             created_at_ms, completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            p.id,
+            p.kind,
+            p.tenant_id,
+            p.site_id,
+            p.job_id,
+            p.status,
+            p.title,
+            p.created_by,
+            p.created_at_ms,
+            p.completed_at_ms,
+            p.work_started_at_ms,
+            serde_json::to_string(&p.flags)?,
+            p.blocking_findings,
+            p.conflicts,
+            p.content_hash
+        ],
+    )?;
+    conn.execute("DELETE FROM record_flags WHERE record_id = ?1", [&p.id])?;
+    let mut insert =
+        conn.prepare_cached("INSERT OR IGNORE INTO record_flags (record_id, code) VALUES (?1, ?2)")?;
+    for code in &p.flags {
+        insert.execute(params![p.id, code])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! The device store on real SQLite files: durability, projection, outbox, refusal of foreign files.
+
+use sync_core::model::{ApprovalDecision, Body, ItemResult, JseaStatus};
+use sync_core::store::COMPACT_AFTER_CHUNKS;
+use sync_core::{Error, ListFilter, Profile, Stamp, Store, flags, sample, schema};
+
+fn stamp(wall_ms: i64) -> Stamp {
+    Stamp::new(wall_ms, wall_ms / 10, "boot-1")
+}
+
+fn profile(user: &str) -> Profile {
+    Profile {
+        user_id: user.into(),
+        tenant_id: "acme".into(),
+        display_name: format!("{user} name"),
+    }
+}
+
+fn open(dir: &tempfile::TempDir, name: &str, user: &str) -> Store {
+    let mut store = Store::open(dir.path().join(name)).unwrap();
+    store.sign_in(profile(user)).unwrap();
+    store
+}
+
+#[test]
+fn every_committed_edit_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.db");
+    let id = {
+        let mut store = Store::open(&path).unwrap();
+        store.sign_in(profile("lead")).unwrap();
+        let id = store
+            .create("site-a", Some("job-1"), Body::Jsea(sample::jsea()), stamp(1_000))
+            .unwrap();
+        store.sign(&id, stamp(2_000)).unwrap();
+        store
+            .edit(&id, |r| {
+                let Body::Jsea(j) = &mut r.body else {
+                    unreachable!()
+                };
+                j.muster_point = "North gate".into();
+                Ok(())
+            })
+            .unwrap();
+        store.sign(&id, stamp(2_500)).unwrap();
+        store.complete(&id, stamp(3_000)).unwrap();
+        id
+        // Dropped without any shutdown step, as when the app is killed.
+    };
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.profile().unwrap().user_id, "lead");
+    let view = store.record(&id).unwrap();
+    let Body::Jsea(j) = &view.record.body else {
+        unreachable!()
+    };
+    assert_eq!(j.muster_point, "North gate");
+    assert_eq!(j.status, JseaStatus::Completed);
+    assert!(view.pending_sync);
+    assert_eq!(store.pending().unwrap()[0].edits, 5);
+}
+
+#[test]
+fn listing_filters_come_from_the_projection() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir, "p.db", "lead");
+    let a = store
+        .create("site-a", None, Body::Jsea(sample::jsea()), stamp(1_000))
+        .unwrap();
+    let b = store
+        .create(
+            "site-b",
+            None,
+            Body::NearMiss(sample::near_miss(500)),
+            stamp(2_000),
+        )
+        .unwrap();
+    let c = store
+        .create(
+            "site-a",
+            None,
+            Body::PreStart(sample::prestart("lead")),
+            stamp(3_000),
+        )
+        .unwrap();
+    store.start_work(&a, stamp(4_000)).unwrap();
+
+    let ids = |f: ListFilter| {
+        store
+            .list(&f)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(ListFilter::default()), vec![c.clone(), b.clone(), a.clone()]);
+    assert_eq!(
+        ids(ListFilter {
+            site_id: Some("site-a".into()),
+            ..Default::default()
+        }),
+        vec![c.clone(), a.clone()]
+    );
+    assert_eq!(
+        ids(ListFilter {
+            kind: Some("near_miss".into()),
+            ..Default::default()
+        }),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        ids(ListFilter {
+            status: Some("work_started".into()),
+            ..Default::default()
+        }),
+        vec![a.clone()]
+    );
+    assert_eq!(
+        ids(ListFilter {
+            flag: Some(flags::codes::WORK_STARTED_WITHOUT_APPROVAL.into()),
+            ..Default::default()
+        }),
+        vec![a.clone()]
+    );
+    assert_eq!(
+        ids(ListFilter {
+            created_from_ms: Some(2_000),
+            created_to_ms: Some(3_000),
+            ..Default::default()
+        }),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        ids(ListFilter {
+            limit: Some(1),
+            offset: Some(1),
+            ..Default::default()
+        }),
+        vec![b]
+    );
+    let row = &store
+        .list(&ListFilter {
+            kind: Some("pre_start".into()),
+            ..Default::default()
+        })
+        .unwrap()[0];
+    assert_eq!(row.title, "Pre-start PU-14 (Ford F-350)");
+    assert_eq!(row.blocking_findings, 7, "six unanswered items and no sign-off");
+}
+
+#[test]
+fn a_prestart_with_a_failed_critical_item_puts_the_unit_out_of_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir, "p.db", "op");
+    let id = store
+        .create("site-a", None, Body::PreStart(sample::prestart("op")), stamp(1))
+        .unwrap();
+    store
+        .edit(&id, |r| {
+            let Body::PreStart(p) = &mut r.body else {
+                unreachable!()
+            };
+            for item in &mut p.items {
+                item.result = Some(ItemResult::Pass);
+            }
+            p.items[0].result = Some(ItemResult::Fail);
+            Ok(())
+        })
+        .unwrap();
+    store.sign(&id, stamp(2)).unwrap();
+    let err = store.complete(&id, stamp(3)).unwrap_err();
+    assert!(
+        err.to_string().contains("'Brakes' failed: describe the defect"),
+        "{err}"
+    );
+    store
+        .edit(&id, |r| {
+            let Body::PreStart(p) = &mut r.body else {
+                unreachable!()
+            };
+            p.items[0].defect_note = Some("Pedal goes to the floor".into());
+            Ok(())
+        })
+        .unwrap();
+    store.sign(&id, stamp(4)).unwrap();
+    store.complete(&id, stamp(5)).unwrap();
+    let view = store.record(&id).unwrap();
+    assert_eq!(view.flags[0].code, flags::codes::OUT_OF_SERVICE);
+    assert_eq!(view.flags[0].evidence["defect_note"], "Pedal goes to the floor");
+}
+
+#[test]
+fn blocked_completion_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir, "p.db", "lead");
+    let id = store
+        .create("site-a", None, Body::Jsea(sample::jsea()), stamp(1))
+        .unwrap();
+    store
+        .edit(&id, |r| {
+            let Body::Jsea(j) = &mut r.body else {
+                unreachable!()
+            };
+            j.task = "Typed offline, must not vanish".into();
+            Ok(())
+        })
+        .unwrap();
+    let Err(Error::Blocked(findings)) = store.complete(&id, stamp(2)) else {
+        panic!("expected Blocked")
+    };
+    assert_eq!(findings[0].rule, "jsea.crew_signature_required");
+    let view = store.record(&id).unwrap();
+    let Body::Jsea(j) = &view.record.body else {
+        unreachable!()
+    };
+    assert_eq!(j.task, "Typed offline, must not vanish");
+    assert_eq!(j.status, JseaStatus::Draft);
+}
+
+#[test]
+fn chunks_compact_into_a_snapshot_without_changing_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir, "p.db", "lead");
+    let id = store
+        .create("site-a", None, Body::NearMiss(sample::near_miss(1)), stamp(1))
+        .unwrap();
+    for i in 0..(COMPACT_AFTER_CHUNKS + 5) {
+        store
+            .edit(&id, |r| {
+                let Body::NearMiss(n) = &mut r.body else {
+                    unreachable!()
+                };
+                n.immediate_actions = Some(format!("action {i}"));
+                Ok(())
+            })
+            .unwrap();
+    }
+    let before = store.record(&id).unwrap().record;
+    store.compact(&id).unwrap();
+    assert_eq!(store.record(&id).unwrap().record, before);
+    let Body::NearMiss(n) = before.body else {
+        unreachable!()
+    };
+    assert_eq!(n.immediate_actions.as_deref(), Some("action 36"));
+}
+
+#[test]
+fn two_phones_merge_a_jsea_and_a_supervisor_approves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lead = open(&dir, "lead.db", "lead");
+    let mut worker = open(&dir, "worker.db", "w1");
+    let mut sup = open(&dir, "sup.db", "sup");
+    let id = lead
+        .create("site-a", None, Body::Jsea(sample::jsea()), stamp(1))
+        .unwrap();
+    worker.merge_from(&lead, &id).unwrap();
+    lead.sign(&id, stamp(2)).unwrap();
+    worker.sign(&id, stamp(3)).unwrap();
+    lead.merge_from(&worker, &id).unwrap();
+    // Both joined the crew concurrently; the lead re-signs the merged content and completes.
+    lead.sign(&id, stamp(4)).unwrap();
+    let view = lead.record(&id).unwrap();
+    let Body::Jsea(j) = &view.record.body else {
+        unreachable!()
+    };
+    assert_eq!(j.signatures.keys().collect::<Vec<_>>(), vec!["lead", "w1"]);
+    assert_eq!(view.authors.len(), 2);
+    lead.complete(&id, stamp(5)).unwrap();
+    sup.merge_from(&lead, &id).unwrap();
+    sup.decide(&id, ApprovalDecision::Approved, None, stamp(6))
+        .unwrap();
+    lead.merge_from(&sup, &id).unwrap();
+    let view = lead.record(&id).unwrap();
+    let Body::Jsea(j) = &view.record.body else {
+        unreachable!()
+    };
+    assert_eq!(j.status, JseaStatus::Approved);
+    assert_eq!(j.approval.as_ref().unwrap().by_name, "sup name");
+}
+
+#[test]
+fn a_foreign_or_damaged_file_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let text = dir.path().join("notes.db");
+    std::fs::write(&text, b"shopping list: gloves, flagging tape").unwrap();
+    let err = Store::open(&text).unwrap_err();
+    assert!(matches!(err, Error::ForeignDatabase { .. }), "{err}");
+    assert!(err.to_string().contains("not an SQLite database"));
+    assert_eq!(
+        std::fs::read(&text).unwrap(),
+        b"shopping list: gloves, flagging tape"
+    );
+
+    let other_app = dir.path().join("other.db");
+    {
+        let conn = rusqlite::Connection::open(&other_app).unwrap();
+        conn.execute_batch("CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('x');")
+            .unwrap();
+    }
+    let before = std::fs::read(&other_app).unwrap();
+    let err = Store::open(&other_app).unwrap_err();
+    assert!(matches!(err, Error::ForeignDatabase { .. }), "{err}");
+    assert_eq!(std::fs::read(&other_app).unwrap(), before);
+
+    // A Muster store whose pages were overwritten in the middle.
+    let damaged = dir.path().join("damaged.db");
+    {
+        let mut store = open(&dir, "damaged.db", "lead");
+        for i in 0..50 {
+            store
+                .create("site-a", None, Body::NearMiss(sample::near_miss(i + 1)), stamp(i))
+                .unwrap();
+        }
+    }
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    let len = bytes.len();
+    for b in &mut bytes[4096..len.min(4096 * 6)] {
+        *b = 0xA5;
+    }
+    std::fs::write(&damaged, &bytes).unwrap();
+    let outcome = Store::open(&damaged).and_then(|s| {
+        s.check_integrity()?;
+        s.list(&ListFilter::default())
+    });
+    let err = outcome.unwrap_err();
+    assert!(
+        matches!(err, Error::CorruptDatabase { .. } | Error::Sqlite(_)),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&damaged).unwrap(),
+        bytes,
+        "a damaged store is never overwritten"
+    );
+}
+
+#[test]
+fn a_store_from_a_newer_app_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newer.db");
+    drop(Store::open(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", schema::VERSION + 1)
+            .unwrap();
+    }
+    let err = Store::open(&path).unwrap_err();
+    assert!(matches!(err, Error::SchemaTooNew { .. }), "{err}");
+}
+
+#[test]
+fn an_upgraded_store_matches_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.db");
+    drop(Store::open(&fresh).unwrap());
+    // Every older version this build can meet, brought forward step by step.
+    for version in schema::OLDEST_UPGRADABLE..schema::VERSION {
+        let old = dir.path().join(format!("v{version}.db"));
+        {
+            let conn = rusqlite::Connection::open(&old).unwrap();
+            conn.execute_batch(schema::historical(version).unwrap()).unwrap();
+            conn.pragma_update(None, "application_id", schema::APPLICATION_ID)
+                .unwrap();
+            conn.pragma_update(None, "user_version", version).unwrap();
+        }
+        drop(Store::open(&old).unwrap());
+        let a = rusqlite::Connection::open(&old).unwrap();
+        let b = rusqlite::Connection::open(&fresh).unwrap();
+        assert_eq!(
+            schema::dump(&a).unwrap(),
+            schema::dump(&b).unwrap(),
+            "upgrade from v{version}"
+        );
+    }
+    let b = rusqlite::Connection::open(&fresh).unwrap();
+    let v: u32 = b.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(v, schema::VERSION);
+}
