@@ -1,8 +1,26 @@
-//! The Muster sync server.
+//! The Muster sync server: identity, the sync endpoint, the company record store and the office's
+//! read API. `app(state)` builds the router for in-process tests; `launch_with_listener` serves it
+//! on a listener the caller chose (end-to-end tests bind `127.0.0.1:0`).
 
-use axum::{Router, http::StatusCode, routing::get};
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod store;
+pub mod sync;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use sync_core::protocol::{Limits, PROTOCOL_VERSION};
+
+use crate::store::RecordStore;
+use crate::store::sqlite::SqliteStore;
 
 /// Command-line flags, each with an environment equivalent.
 #[derive(Debug, Clone, clap::Parser)]
@@ -11,18 +29,192 @@ pub struct Settings {
     /// Address to listen on.
     #[arg(long, env = "MUSTER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Directory for the embedded SQLite record store and the signing key.
+    /// Directory for the embedded SQLite record store and the token signing key.
     #[arg(long, env = "MUSTER_DATA_DIR", default_value = "./muster-data")]
     pub data_dir: PathBuf,
+    /// Record store location. Empty (the default) uses `<data-dir>/records.db`; a `sqlite:` path
+    /// picks another file. PostgreSQL URLs are accepted once the PostgreSQL store lands.
+    #[arg(long, env = "MUSTER_DATABASE_URL", default_value = "")]
+    pub database_url: String,
+    /// Create the demo company (once) and print how to sign in.
+    #[arg(long, env = "MUSTER_DEMO")]
+    pub demo: bool,
 }
 
-pub fn app() -> Router {
-    Router::new().route("/healthz", get(|| async { StatusCode::OK }))
+/// Shared state of the running server.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn RecordStore>,
+    pub keys: auth::Keys,
+    pub limits: Arc<Limits>,
+    /// Pushes to one record are applied one at a time (striped by record id).
+    doc_locks: Arc<Vec<Mutex<()>>>,
 }
 
-pub async fn run(settings: Settings) -> std::io::Result<()> {
-    std::fs::create_dir_all(&settings.data_dir)?;
-    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
-    tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app()).await
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn RecordStore>, signing_secret: &[u8]) -> Self {
+        Self {
+            store,
+            keys: auth::Keys::from_secret(signing_secret),
+            limits: Arc::new(default_limits()),
+            doc_locks: Arc::new((0..64).map(|_| Mutex::new(())).collect()),
+        }
+    }
+
+    pub(crate) fn doc_lock(&self, doc_id: &str) -> &Mutex<()> {
+        let stripe = doc_id
+            .bytes()
+            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+        &self.doc_locks[stripe % self.doc_locks.len()]
+    }
+}
+
+pub fn default_limits() -> Limits {
+    Limits {
+        protocol_versions: vec![PROTOCOL_VERSION],
+        max_body_bytes: 8 * 1024 * 1024,
+        max_pushes: 500,
+        max_update_bytes: 4 * 1024 * 1024,
+    }
+}
+
+/// Largest JSON body accepted by the non-sync endpoints.
+const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+pub fn app(state: AppState) -> Router {
+    let sync_limit = state.limits.max_body_bytes as usize;
+    let json = Router::new()
+        .route("/v1/auth/login", post(routes::login))
+        .route("/v1/auth/refresh", post(routes::refresh))
+        .route(
+            "/v1/admin/users",
+            post(routes::create_user).get(routes::list_users),
+        )
+        .route("/v1/admin/sites", post(routes::create_site))
+        .route("/v1/admin/devices", get(routes::list_devices))
+        .route("/v1/admin/devices/{id}/revoke", post(routes::revoke_device))
+        .route("/v1/admin/audit", get(routes::audit_log))
+        .route("/v1/sites", get(routes::list_sites))
+        .route("/v1/records", get(routes::list_records))
+        .route("/v1/records/{id}", get(routes::record_detail))
+        .route("/v1/sync/limits", get(routes::limits))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
+    let sync = Router::new()
+        .route("/v1/sync", post(sync::sync))
+        .layer(DefaultBodyLimit::max(sync_limit));
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .route("/openapi.json", get(openapi::serve))
+        .merge(json)
+        .merge(sync)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .with_state(state)
+}
+
+/// Opens the record store the settings name.
+pub fn open_store(settings: &Settings) -> Result<Arc<dyn RecordStore>, String> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+        format!(
+            "cannot create data directory {}: {e}",
+            settings.data_dir.display()
+        )
+    })?;
+    let url = settings.database_url.trim();
+    let path = if url.is_empty() {
+        settings.data_dir.join("records.db")
+    } else if let Some(path) = url.strip_prefix("sqlite:") {
+        PathBuf::from(path.trim_start_matches("//"))
+    } else {
+        return Err(format!(
+            "unsupported --database-url {url:?}: use sqlite:<path> (PostgreSQL support is not built yet)"
+        ));
+    };
+    let store =
+        SqliteStore::open(&path).map_err(|e| format!("cannot open record store {}: {e}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// The token signing secret: kept in the data directory, created on first start.
+pub fn signing_secret(settings: &Settings) -> Result<Vec<u8>, String> {
+    let path = settings.data_dir.join("token-signing.key");
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() >= 32 => Ok(bytes),
+        Ok(_) => Err(format!("{} is too short to be a signing key", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret: [u8; 32] = rand::random();
+            write_private(&path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(secret.to_vec())
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn launch_with_listener(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+/// Runs the server as the binary does.
+pub async fn run(settings: Settings) -> Result<(), String> {
+    let store = open_store(&settings)?;
+    let secret = signing_secret(&settings)?;
+    let state = AppState::new(store, &secret);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("listening on http://{address}");
+    let server = tokio::spawn(launch_with_listener(state.clone(), listener, shutdown_signal()));
+    if settings.demo {
+        demo::ensure(&state, &format!("http://{address}"), &settings.data_dir).await?;
+    }
+    server
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }

@@ -1,4 +1,7 @@
 //! `muster-server`: the sync server binary. Tracing is set up here and nowhere else.
+//!
+//! automerge logs strict-parse probes of incremental changes as errors; the server reports
+//! refused changes itself, so automerge's own log is off by default (`RUST_LOG` overrides).
 
 use clap::Parser;
 use server::Settings;
@@ -7,7 +10,9 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,automerge=off")),
+        )
         .init();
     let settings = Settings::parse();
     match server::run(settings).await {

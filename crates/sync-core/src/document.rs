@@ -230,8 +230,11 @@ impl RecordDocument {
         }
         // automerge's incremental load skips chunks it cannot parse; parse strictly first so
         // damaged bytes are reported, never silently half-applied.
-        automerge::Automerge::load_with_options(bytes, automerge::LoadOptions::default())
-            .map_err(|e| Error::CorruptDocument(format!("changes do not parse: {e}")))?;
+        match automerge::Automerge::load_with_options(bytes, automerge::LoadOptions::default()) {
+            // Every chunk parsed; some changes build on history loaded below.
+            Ok(_) | Err(automerge::AutomergeError::MissingDeps) => {}
+            Err(e) => return Err(Error::CorruptDocument(format!("changes do not parse: {e}"))),
+        }
         let mut probe = self.doc.fork();
         probe
             .load_incremental(bytes)
@@ -242,6 +245,39 @@ impl RecordDocument {
             .load_incremental(bytes)
             .map_err(|e| Error::CorruptDocument(format!("changes do not load: {e}")))?;
         Ok(before)
+    }
+
+    /// An empty document to replay changes into one at a time (see [`apply_change`](Self::apply_change)).
+    pub fn empty(actor: ActorId) -> Self {
+        Self {
+            doc: AutoCommit::new().with_actor(actor),
+        }
+    }
+
+    /// An independent copy at the same state.
+    pub fn fork(&mut self) -> Self {
+        Self { doc: self.doc.fork() }
+    }
+
+    /// Changes not in the ancestry of `heads`, in causal order.
+    pub fn changes_since(&mut self, heads: &[ChangeHash]) -> Vec<automerge::Change> {
+        self.doc.get_changes(heads)
+    }
+
+    /// Applies one change (whose dependencies must be present).
+    pub fn apply_change(&mut self, change: automerge::Change) -> Result<()> {
+        self.doc.apply_changes([change])?;
+        Ok(())
+    }
+
+    /// Whether a record header exists yet (false for an empty replay target).
+    pub fn has_record(&self) -> bool {
+        matches!(self.doc.get(automerge::ROOT, HEADER_KEY), Ok(Some(_)))
+    }
+
+    /// Whether every one of `heads` is in this document.
+    pub fn has_all(&mut self, heads: &[ChangeHash]) -> bool {
+        heads.iter().all(|h| self.doc.get_change_by_hash(h).is_some())
     }
 
     pub fn heads(&mut self) -> Vec<ChangeHash> {

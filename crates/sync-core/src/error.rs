@@ -36,6 +36,25 @@ pub enum Error {
     #[error("this step is not allowed now: {0}")]
     Lifecycle(String),
 
+    #[error("sync protocol error: {0}")]
+    Protocol(String),
+
+    #[error("the server cannot be reached: {0}")]
+    Offline(String),
+
+    #[error("the server refused the request ({code}): {message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+
+    #[error("sign in again: {0}")]
+    SignInRequired(String),
+
+    #[error("sync was cancelled; everything not yet acknowledged stays queued")]
+    Cancelled,
+
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 

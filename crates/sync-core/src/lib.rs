@@ -10,10 +10,12 @@ pub mod flags;
 pub mod lifecycle;
 pub mod model;
 pub mod projection;
+pub mod protocol;
 pub mod sample;
 pub mod schema;
 pub mod stamp;
 pub mod store;
+pub mod sync;
 pub mod validate;
 
 pub use document::{Conflict, RecordDocument};

@@ -15,8 +15,11 @@ use crate::flags::{self, Flag};
 use crate::lifecycle::{self, Actor};
 use crate::model::{ApprovalDecision, Body, Header, Record, SCHEMA_VERSION, new_id};
 use crate::projection::{ListFilter, Projection};
+use crate::protocol::{Limits, TokenResponse};
 use crate::schema;
 use crate::stamp::Stamp;
+use crate::sync::Rejection;
+use crate::sync::plan::{Action, Outgoing};
 use crate::validate::{self, Finding};
 
 /// Fold a document's chunks into a new snapshot once it has this many.
@@ -43,6 +46,8 @@ pub struct RecordView {
     pub authors: BTreeMap<String, String>,
     /// Local edits the server has not acknowledged yet.
     pub pending_sync: bool,
+    /// Why the server refused this record's changes, if it did.
+    pub rejection: Option<Rejection>,
 }
 
 /// An outbox entry: a record with edits the server has not acknowledged.
@@ -62,7 +67,8 @@ pub struct Store {
     profile: Option<(Profile, ActorId)>,
 }
 
-fn now_ms() -> i64 {
+/// The current wall time, Unix ms.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -302,7 +308,9 @@ impl Store {
             [id],
             |r| r.get(0),
         )?;
-        view(&doc, pending)
+        let mut view = view(&doc, pending)?;
+        view.rejection = self.rejections()?.into_iter().find(|r| r.record_id == id);
+        Ok(view)
     }
 
     /// Lists records from the projection, newest first, never loading a document.
@@ -408,35 +416,7 @@ impl Store {
             .map(|(_, a)| a.clone())
             .unwrap_or_else(ActorId::random);
         let tx = self.conn.transaction()?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM documents WHERE id = ?1)",
-            [id],
-            |r| r.get(0),
-        )?;
-        if exists {
-            let mut doc = load_document(&tx, id, actor)?;
-            let before = doc.apply_bytes(bytes)?;
-            if doc.heads() != before {
-                let chunk = doc.save_after(&before);
-                append_chunk(&tx, id, &chunk, &mut doc)?;
-                write_projection(&tx, &doc)?;
-            }
-        } else {
-            let mut doc = RecordDocument::load(bytes, actor)?;
-            let header = doc.header()?;
-            if header.id != id {
-                return Err(Error::CorruptDocument(format!(
-                    "document for {id} holds record {}",
-                    header.id
-                )));
-            }
-            let snapshot = doc.save();
-            tx.execute(
-                "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
-                params![id, header.kind, snapshot, now_ms()],
-            )?;
-            write_projection(&tx, &doc)?;
-        }
+        merge_in(&tx, id, bytes, actor)?;
         tx.commit()?;
         Ok(())
     }
@@ -517,6 +497,239 @@ impl Store {
                 reason: result,
             })
         }
+    }
+}
+
+/// Server credentials kept on the device so a phone offline for weeks can still sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub server_url: String,
+    pub access_token: String,
+    pub access_expires_at_ms: i64,
+    pub refresh_token: String,
+    pub limits: Limits,
+}
+
+/// What applying one sync answer changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub accepted: u32,
+    pub received: u32,
+    pub rejected: Vec<Rejection>,
+}
+
+impl Store {
+    /// Saves the tokens from a login or refresh and signs the person in.
+    pub fn save_credentials(&mut self, server_url: &str, tokens: &TokenResponse) -> Result<()> {
+        self.sign_in(Profile {
+            user_id: tokens.user.id.clone(),
+            tenant_id: tokens.user.tenant_id.clone(),
+            display_name: tokens.user.name.clone(),
+        })?;
+        let credentials = Credentials {
+            server_url: server_url.trim_end_matches('/').to_owned(),
+            access_token: tokens.access_token.clone(),
+            access_expires_at_ms: tokens.access_expires_at_ms,
+            refresh_token: tokens.refresh_token.clone(),
+            limits: tokens.limits.clone(),
+        };
+        meta_set(&self.conn, "credentials", &serde_json::to_string(&credentials)?)
+    }
+
+    pub fn credentials(&self) -> Result<Option<Credentials>> {
+        match meta_get(&self.conn, "credentials")? {
+            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Position in the server's change feed up to which this device has stored everything.
+    pub fn cursor(&self) -> Result<u64> {
+        Ok(meta_get(&self.conn, "cursor")?
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Records whose knowledge diverged from the server's; the server sends them whole.
+    pub fn want_full(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key LIKE 'want_full:%' ORDER BY key")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records with changes to push, oldest first. A record the server refused for good is held
+    /// back until someone edits it again; one refused for a passing reason is retried.
+    pub fn outgoing(&self, max: usize) -> Result<Vec<Outgoing>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.doc_id, d.acked_heads FROM outbox o JOIN documents d ON d.id = o.doc_id
+             LEFT JOIN rejections r ON r.doc_id = o.doc_id
+             WHERE r.doc_id IS NULL OR r.code = 'unknown_author'
+             ORDER BY o.queued_at_ms, o.doc_id LIMIT ?1",
+        )?;
+        let rows: Vec<(String, Option<Vec<u8>>)> = stmt
+            .query_map([max as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, acked) in rows {
+            let acked_heads = match acked {
+                Some(bytes) => decode_heads(&bytes)?,
+                None => Vec::new(),
+            };
+            let mut doc = load_document(&self.conn, &id, ActorId::random())?;
+            let changes = if acked_heads.is_empty() {
+                doc.save()
+            } else {
+                doc.save_after(&acked_heads)
+            };
+            out.push(Outgoing {
+                heads: doc.heads(),
+                id,
+                acked_heads,
+                changes,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Applies a sync answer and moves the cursor, in one transaction: either all of it is
+    /// stored or none of it is, and the cursor never runs ahead of what is stored.
+    pub fn apply_sync(&mut self, actions: Vec<Action>, cursor: u64) -> Result<Applied> {
+        let actor = self
+            .profile
+            .as_ref()
+            .map(|(_, a)| a.clone())
+            .unwrap_or_else(ActorId::random);
+        let tx = self.conn.transaction()?;
+        let mut applied = Applied::default();
+        for action in actions {
+            match action {
+                Action::Acknowledge { id, heads } => {
+                    applied.accepted += 1;
+                    tx.execute(
+                        "UPDATE documents SET acked_heads = ?2 WHERE id = ?1",
+                        params![id, encode_heads(&heads)],
+                    )?;
+                    tx.execute("DELETE FROM rejections WHERE doc_id = ?1", [&id])?;
+                    let mut doc = load_document(&tx, &id, actor.clone())?;
+                    if doc.heads() == heads {
+                        tx.execute("DELETE FROM outbox WHERE doc_id = ?1", [&id])?;
+                    }
+                }
+                Action::SendWholeNextTime { id } => {
+                    tx.execute("UPDATE documents SET acked_heads = NULL WHERE id = ?1", [&id])?;
+                }
+                Action::Reject { id, code, reason } => {
+                    let rejection = Rejection {
+                        record_id: id,
+                        code,
+                        reason,
+                        rejected_at_ms: now_ms(),
+                    };
+                    tx.execute(
+                        "INSERT OR REPLACE INTO rejections (doc_id, code, reason, rejected_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                        params![
+                            rejection.record_id,
+                            serde_json::to_value(code)?.as_str().unwrap_or_default(),
+                            rejection.reason,
+                            rejection.rejected_at_ms
+                        ],
+                    )?;
+                    applied.rejected.push(rejection);
+                }
+                Action::Apply { id, bytes } => {
+                    applied.received += 1;
+                    let missing = merge_in(&tx, &id, &bytes, actor.clone())?;
+                    let key = format!("want_full:{id}");
+                    if missing {
+                        meta_set(&tx, &key, &id)?;
+                    } else {
+                        tx.execute("DELETE FROM meta WHERE key = ?1", [&key])?;
+                        // Not pending here: what arrived is, by definition, on the server.
+                        let pending: bool = tx.query_row(
+                            "SELECT EXISTS(SELECT 1 FROM outbox WHERE doc_id = ?1)",
+                            [&id],
+                            |r| r.get(0),
+                        )?;
+                        if !pending {
+                            let mut doc = load_document(&tx, &id, actor.clone())?;
+                            tx.execute(
+                                "UPDATE documents SET acked_heads = ?2 WHERE id = ?1",
+                                params![id, encode_heads(&doc.heads())],
+                            )?;
+                        }
+                    }
+                }
+            }
+        }
+        meta_set(&tx, "cursor", &cursor.to_string())?;
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// Records the server refused, with its reasons.
+    pub fn rejections(&self) -> Result<Vec<Rejection>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc_id, code, reason, rejected_at_ms FROM rejections ORDER BY rejected_at_ms, doc_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (record_id, code, reason, rejected_at_ms) = row?;
+            out.push(Rejection {
+                record_id,
+                code: serde_json::from_value(serde_json::Value::String(code))?,
+                reason,
+                rejected_at_ms,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Merges bytes into a record inside `tx`, creating it if new. Returns true when some changes
+/// depend on history this device lacks (the server is then asked for the whole document).
+fn merge_in(tx: &Connection, id: &str, bytes: &[u8], actor: ActorId) -> Result<bool> {
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM documents WHERE id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?;
+    if exists {
+        let mut doc = load_document(tx, id, actor)?;
+        let before = doc.apply_bytes(bytes)?;
+        let missing = !doc.missing_deps(&[]).is_empty();
+        if doc.heads() != before {
+            let chunk = doc.save_after(&before);
+            append_chunk(tx, id, &chunk, &mut doc)?;
+            write_projection(tx, &doc)?;
+        }
+        Ok(missing)
+    } else {
+        let mut doc = RecordDocument::load(bytes, actor)?;
+        let header = doc.header()?;
+        if header.id != id {
+            return Err(Error::CorruptDocument(format!(
+                "document for {id} holds record {}",
+                header.id
+            )));
+        }
+        let missing = !doc.missing_deps(&[]).is_empty();
+        let snapshot = doc.save();
+        tx.execute(
+            "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
+            params![id, header.kind, snapshot, now_ms()],
+        )?;
+        write_projection(tx, &doc)?;
+        Ok(missing)
     }
 }
 
@@ -622,6 +835,7 @@ fn compact_in(conn: &Connection, id: &str, doc: &mut RecordDocument) -> Result<(
 }
 
 fn queue(conn: &Connection, id: &str) -> Result<()> {
+    conn.execute("DELETE FROM rejections WHERE doc_id = ?1", [id])?;
     conn.execute(
         "INSERT INTO outbox (doc_id, queued_at_ms, edits) VALUES (?1, ?2, 1)
          ON CONFLICT (doc_id) DO UPDATE SET edits = edits + 1",
@@ -639,6 +853,7 @@ pub fn view(doc: &RecordDocument, pending_sync: bool) -> Result<RecordView> {
         conflicts: doc.conflicts()?,
         authors: doc.authors()?,
         pending_sync,
+        rejection: None,
         record,
     })
 }

@@ -1,0 +1,58 @@
+//! The OpenAPI 3 document of every JSON endpoint, served at `/openapi.json`.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes;
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "Muster sync server", description = "Field-safety records: sign-in, sync, admin and the office read API."),
+    paths(
+        routes::healthz,
+        routes::limits,
+        routes::login,
+        routes::refresh,
+        routes::create_user,
+        routes::list_users,
+        routes::create_site,
+        routes::list_sites,
+        routes::list_devices,
+        routes::revoke_device,
+        routes::audit_log,
+        routes::list_records,
+        routes::record_detail,
+        crate::sync::sync,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Device sign-in and token refresh"),
+        (name = "sync", description = "The sync exchange and its limits"),
+        (name = "admin", description = "Users, sites and devices (office admin only)"),
+        (name = "records", description = "The office's read API"),
+        (name = "health", description = "Liveness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,524 @@
+//! JSON endpoints: sign-in, admin, the office's read API, limits and health.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use sync_core::protocol::{Limits, LoginRequest, RefreshRequest, Role, TokenResponse};
+use sync_core::{Flag, ListFilter, Projection};
+
+use crate::AppState;
+use crate::auth::{self, ACCESS_TTL_MS, Caller, Claims, REFRESH_TTL_MS};
+use crate::error::{ApiError, ApiResult};
+use crate::store::sqlite::now_ms;
+use crate::store::{AuditEntry, Device, NewUser, RefreshUse, Site, StoreError};
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> ApiResult<T> {
+    Ok(tokio::task::spawn_blocking(f).await??)
+}
+
+/// Answers 200 when the record store can be read.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Store usable"), (status = 503, description = "Store unusable")))]
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.health()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "record store unavailable")
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "record store unavailable"),
+    }
+}
+
+/// What the sync endpoint accepts.
+#[utoipa::path(get, path = "/v1/sync/limits", tag = "sync", responses((status = 200, body = Limits)))]
+pub async fn limits(State(state): State<AppState>) -> Json<Limits> {
+    Json(state.limits.as_ref().clone())
+}
+
+fn tokens(
+    state: &AppState,
+    user: &crate::store::User,
+    device_id: &str,
+) -> ApiResult<(TokenResponse, String)> {
+    let now = now_ms();
+    let claims = Claims {
+        sub: user.id.clone(),
+        tenant: user.tenant_id.clone(),
+        role: user.role,
+        device: device_id.to_owned(),
+        iat: now / 1000,
+        exp: (now + ACCESS_TTL_MS) / 1000,
+    };
+    let access_token = state.keys.issue(&claims)?;
+    let (refresh_token, hash) = auth::new_refresh_token();
+    Ok((
+        TokenResponse {
+            access_token,
+            access_expires_at_ms: (now + ACCESS_TTL_MS) / 1000 * 1000,
+            refresh_token,
+            user: user.info(),
+            limits: state.limits.as_ref().clone(),
+        },
+        hash,
+    ))
+}
+
+/// Signs a person in on a device, enrolling the device.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = sync_core::protocol::ErrorBody), (status = 400, body = sync_core::protocol::ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    Json(request): Json<LoginRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    if request.device_id.trim().is_empty() || request.device_id.len() > 64 {
+        return Err(ApiError::bad_request(
+            "invalid_device_id",
+            "device_id must be 1 to 64 characters",
+        ));
+    }
+    let store = state.store.clone();
+    let email = request.email.clone();
+    let user = blocking(move || store.user_by_email(&email)).await?;
+    let password = request.password.clone();
+    let bad = || ApiError::unauthorized("bad_credentials", "email or password is wrong");
+    let Some(user) = user else {
+        // Spend the same time as a real check so response timing does not reveal accounts.
+        let _ = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await;
+        return Err(bad());
+    };
+    let hash = user.password_hash.clone();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await?;
+    if !ok || user.disabled {
+        return Err(bad());
+    }
+    let store = state.store.clone();
+    let (tenant, user_id, device_id, name) = (
+        user.tenant_id.clone(),
+        user.id.clone(),
+        request.device_id.clone(),
+        request.device_name.clone(),
+    );
+    tokio::task::spawn_blocking(move || store.enroll_device(&tenant, &user_id, &device_id, &name))
+        .await?
+        .map_err(|e| match e {
+            StoreError::Invalid(m) => ApiError::forbidden(m),
+            other => other.into(),
+        })?;
+    let (response, hash) = tokens(&state, &user, &request.device_id)?;
+    let store = state.store.clone();
+    let (tenant, user_id, device_id) = (user.tenant_id.clone(), user.id.clone(), request.device_id.clone());
+    blocking(move || {
+        store.save_refresh_token(&hash, &device_id, &user_id, &tenant, now_ms() + REFRESH_TTL_MS)?;
+        store.audit(
+            &tenant,
+            &user_id,
+            "device.login",
+            &format!("signed in on device {device_id}"),
+        )
+    })
+    .await?;
+    Ok(Json(response))
+}
+
+/// Exchanges a refresh token for new tokens. Each refresh token works once; presenting a spent
+/// one revokes the device.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = sync_core::protocol::ErrorBody)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    Json(request): Json<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    let store = state.store.clone();
+    let hash = auth::hash_refresh_token(&request.refresh_token);
+    let outcome = blocking(move || store.use_refresh_token(&hash, now_ms())).await?;
+    let (device_id, user_id, tenant_id) = match outcome {
+        RefreshUse::Valid {
+            device_id,
+            user_id,
+            tenant_id,
+        } => (device_id, user_id, tenant_id),
+        RefreshUse::Reused { .. } => {
+            return Err(ApiError::unauthorized(
+                "refresh_token_reused",
+                "this refresh token was already used; the device is revoked, sign in again",
+            ));
+        }
+        RefreshUse::Expired => {
+            return Err(ApiError::unauthorized(
+                "refresh_token_expired",
+                "the refresh token expired; sign in again",
+            ));
+        }
+        RefreshUse::Unknown => {
+            return Err(ApiError::unauthorized(
+                "refresh_token_invalid",
+                "unknown refresh token; sign in again",
+            ));
+        }
+    };
+    let store = state.store.clone();
+    let (t, u) = (tenant_id.clone(), user_id.clone());
+    let user = blocking(move || store.user(&t, &u))
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| {
+            ApiError::unauthorized("user_disabled", "this account no longer exists or is disabled")
+        })?;
+    let (response, hash) = tokens(&state, &user, &device_id)?;
+    let store = state.store.clone();
+    blocking(move || {
+        store.save_refresh_token(&hash, &device_id, &user_id, &tenant_id, now_ms() + REFRESH_TTL_MS)
+    })
+    .await?;
+    Ok(Json(response))
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct CreateUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+    /// Site ids the person works at (workers) or supervises (supervisors).
+    #[serde(default)]
+    pub sites: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub sites: Vec<String>,
+}
+
+impl From<crate::store::User> for UserView {
+    fn from(u: crate::store::User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            sites: u.sites,
+        }
+    }
+}
+
+/// Creates a user in the admin's company.
+#[utoipa::path(post, path = "/v1/admin/users", tag = "admin", request_body = CreateUser,
+    responses((status = 201, body = UserView), (status = 403, body = sync_core::protocol::ErrorBody), (status = 409, body = sync_core::protocol::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateUser>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    caller.require_admin()?;
+    if !body.email.contains('@') || body.name.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_user",
+            "a user needs a name and an email address",
+        ));
+    }
+    if body.password.chars().count() < 10 {
+        return Err(ApiError::bad_request(
+            "weak_password",
+            "passwords need at least 10 characters",
+        ));
+    }
+    let password = body.password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??;
+    let store = state.store.clone();
+    let tenant = caller.claims.tenant.clone();
+    let by = caller.claims.sub.clone();
+    let user = blocking(move || {
+        let user = store.create_user(
+            &tenant,
+            NewUser {
+                email: body.email,
+                name: body.name,
+                role: body.role,
+                password_hash,
+                sites: body.sites,
+            },
+        )?;
+        store.audit(
+            &tenant,
+            &by,
+            "user.created",
+            &format!("{} ({}) as {}", user.name, user.email, user.role.as_str()),
+        )?;
+        Ok(user)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// The company's users.
+#[utoipa::path(get, path = "/v1/admin/users", tag = "admin", responses((status = 200, body = Vec<UserView>)), security(("bearer" = [])))]
+pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserView>>> {
+    caller.require_admin()?;
+    let store = state.store.clone();
+    let users = blocking(move || store.users(&caller.claims.tenant)).await?;
+    Ok(Json(users.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct CreateSite {
+    pub name: String,
+}
+
+/// Creates a site (a lease, yard or job location).
+#[utoipa::path(post, path = "/v1/admin/sites", tag = "admin", request_body = CreateSite, responses((status = 201, body = Site)), security(("bearer" = [])))]
+pub async fn create_site(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateSite>,
+) -> ApiResult<(StatusCode, Json<Site>)> {
+    caller.require_admin()?;
+    let store = state.store.clone();
+    let site = blocking(move || {
+        let site = store.create_site(&caller.claims.tenant, &body.name)?;
+        store.audit(
+            &caller.claims.tenant,
+            &caller.claims.sub,
+            "site.created",
+            &site.name,
+        )?;
+        Ok(site)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(site)))
+}
+
+/// The company's sites.
+#[utoipa::path(get, path = "/v1/sites", tag = "records", responses((status = 200, body = Vec<Site>)), security(("bearer" = [])))]
+pub async fn list_sites(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Site>>> {
+    let store = state.store.clone();
+    Ok(Json(blocking(move || store.sites(&caller.claims.tenant)).await?))
+}
+
+/// Enrolled devices.
+#[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", responses((status = 200, body = Vec<Device>)), security(("bearer" = [])))]
+pub async fn list_devices(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Device>>> {
+    caller.require_admin()?;
+    let store = state.store.clone();
+    Ok(Json(
+        blocking(move || store.devices(&caller.claims.tenant)).await?,
+    ))
+}
+
+/// Revokes a device: its tokens stop working at once.
+#[utoipa::path(post, path = "/v1/admin/devices/{id}/revoke", tag = "admin", params(("id" = String, Path, description = "Device id")),
+    responses((status = 204, description = "Revoked"), (status = 404, body = sync_core::protocol::ErrorBody)), security(("bearer" = [])))]
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require_admin()?;
+    let store = state.store.clone();
+    let found = blocking(move || {
+        let found = store.revoke_device(&caller.claims.tenant, &id)?;
+        if found {
+            store.audit(&caller.claims.tenant, &caller.claims.sub, "device.revoked", &id)?;
+        }
+        Ok(found)
+    })
+    .await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such device in this company"))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    pub limit: Option<u32>,
+}
+
+/// The admin actions log.
+#[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)), security(("bearer" = [])))]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
+    caller.require_admin()?;
+    let store = state.store.clone();
+    Ok(Json(
+        blocking(move || store.audit_log(&caller.claims.tenant, q.limit.unwrap_or(100).min(1000))).await?,
+    ))
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct RecordQuery {
+    /// `jsea`, `pre_start` or `near_miss`.
+    pub kind: Option<String>,
+    pub site: Option<String>,
+    pub status: Option<String>,
+    /// A flag code, e.g. `jsea.completed_after_work_started`.
+    pub flag: Option<String>,
+    /// User id of the creator.
+    pub author: Option<String>,
+    /// Created at or after, Unix ms.
+    pub from: Option<i64>,
+    /// Created before, Unix ms.
+    pub to: Option<i64>,
+    /// Page size, at most 1000 (default 100).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RecordPage {
+    #[schema(value_type = Vec<Object>)]
+    pub records: Vec<Projection>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// Lists records in the caller's scope, newest first.
+#[utoipa::path(get, path = "/v1/records", tag = "records", params(RecordQuery), responses((status = 200, body = RecordPage)), security(("bearer" = [])))]
+pub async fn list_records(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<RecordQuery>,
+) -> ApiResult<Json<RecordPage>> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let offset = q.offset.unwrap_or(0);
+    let filter = ListFilter {
+        kind: q.kind,
+        site_id: q.site,
+        status: q.status,
+        flag: q.flag,
+        created_by: q.author,
+        created_from_ms: q.from,
+        created_to_ms: q.to,
+        limit: Some(limit),
+        offset: Some(offset),
+    };
+    let store = state.store.clone();
+    let scope = caller.scope();
+    let records = blocking(move || store.list_records(&scope, &filter)).await?;
+    Ok(Json(RecordPage {
+        records,
+        limit,
+        offset,
+    }))
+}
+
+/// One event in a record's life, with its stamp.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TimelineEvent {
+    /// `created`, `signed`, `completed`, `approved`, `rejected`, `work_started`, `closed`, `reopened`, `reported`.
+    pub event: String,
+    /// User id, where the event names one.
+    pub by: Option<String>,
+    #[schema(value_type = Object)]
+    pub stamp: sync_core::Stamp,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RecordDetail {
+    #[schema(value_type = Object)]
+    pub record: sync_core::Record,
+    pub timeline: Vec<TimelineEvent>,
+    #[schema(value_type = Vec<Object>)]
+    pub flags: Vec<Flag>,
+    #[schema(value_type = Vec<Object>)]
+    pub findings: Vec<sync_core::Finding>,
+    #[schema(value_type = Vec<Object>)]
+    pub conflicts: Vec<sync_core::Conflict>,
+    /// Actor id → user id of everyone who wrote to the record.
+    pub authors: std::collections::BTreeMap<String, String>,
+}
+
+fn timeline(record: &sync_core::Record) -> Vec<TimelineEvent> {
+    use sync_core::model::Body;
+    let mut events = vec![TimelineEvent {
+        event: "created".into(),
+        by: Some(record.header.created_by.clone()),
+        stamp: record.header.created.clone(),
+    }];
+    let mut push = |event: &str, by: Option<&String>, stamp: Option<&sync_core::Stamp>| {
+        if let Some(stamp) = stamp {
+            events.push(TimelineEvent {
+                event: event.into(),
+                by: by.cloned(),
+                stamp: stamp.clone(),
+            });
+        }
+    };
+    match &record.body {
+        Body::Jsea(j) => {
+            for s in j.signatures.values() {
+                push("signed", Some(&s.user_id), Some(&s.stamp));
+            }
+            push("completed", None, j.completed.as_ref());
+            if let Some(a) = &j.approval {
+                push(a.decision.as_str(), Some(&a.by_user_id), Some(&a.stamp));
+            }
+            push("work_started", None, j.work_started.as_ref());
+            push("closed", None, j.closed.as_ref());
+            if let Some(r) = &j.reopened {
+                push("reopened", Some(&r.by_user_id), Some(&r.stamp));
+            }
+        }
+        Body::PreStart(p) => {
+            if let Some(s) = &p.sign_off {
+                push("signed", Some(&s.user_id), Some(&s.stamp));
+            }
+            push("completed", None, p.completed.as_ref());
+        }
+        Body::NearMiss(n) => push("reported", n.reporter_id.as_ref(), n.reported.as_ref()),
+    }
+    events.sort_by_key(|e| e.stamp.wall_ms);
+    events
+}
+
+/// One record with its stamps timeline, signatures, flags with evidence, findings and conflicts.
+#[utoipa::path(get, path = "/v1/records/{id}", tag = "records", params(("id" = String, Path, description = "Record id")),
+    responses((status = 200, body = RecordDetail), (status = 404, body = sync_core::protocol::ErrorBody)), security(("bearer" = [])))]
+pub async fn record_detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RecordDetail>> {
+    let store = state.store.clone();
+    let scope = caller.scope();
+    let found = blocking(move || {
+        if !store.in_scope(&scope, &id)? {
+            return Ok(None);
+        }
+        let doc = store.document(&id)?;
+        let flags = store.record_flags(&id)?;
+        Ok(doc.map(|d| (d, flags)))
+    })
+    .await?;
+    // Another company's record and a missing one look the same from outside.
+    let Some((doc, flags)) = found else {
+        return Err(ApiError::not_found("no such record"));
+    };
+    let loaded = sync_core::RecordDocument::load_chunks(
+        &doc.snapshot,
+        doc.chunks.iter().map(Vec::as_slice),
+        automerge::ActorId::random(),
+    )
+    .map_err(ApiError::internal)?;
+    let view = sync_core::store::view(&loaded, false).map_err(ApiError::internal)?;
+    Ok(Json(RecordDetail {
+        timeline: timeline(&view.record),
+        record: view.record,
+        flags,
+        findings: view.findings,
+        conflicts: view.conflicts,
+        authors: view.authors,
+    }))
+}

@@ -1,0 +1,230 @@
+//! The company record store behind one trait. `sqlite` is the embedded default; a PostgreSQL
+//! implementation plugs in behind the same trait (and must pass the same conformance tests).
+
+pub mod schema;
+pub mod sqlite;
+
+use serde::{Deserialize, Serialize};
+use sync_core::protocol::Role;
+use sync_core::{Flag, ListFilter, Projection};
+
+use crate::error::ApiError;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("record store failure: {0}")]
+    Backend(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ApiError::conflict(format!("{what} already exists")),
+            StoreError::Invalid(message) => ApiError::bad_request("invalid", message),
+            StoreError::Backend(message) => ApiError::internal(message),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Company {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Site {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub tenant_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub sites: Vec<String>,
+    pub disabled: bool,
+}
+
+impl User {
+    pub fn info(&self) -> sync_core::protocol::UserInfo {
+        sync_core::protocol::UserInfo {
+            id: self.id.clone(),
+            tenant_id: self.tenant_id.clone(),
+            email: self.email.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            sites: self.sites.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Device {
+    pub id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub enrolled_at_ms: i64,
+    pub last_sync_at_ms: Option<i64>,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// Who wrote with an automerge actor id: registered on the first push from that person's device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorOwner {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub device_id: String,
+}
+
+/// The outcome of presenting a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// Valid and now spent.
+    Valid {
+        device_id: String,
+        user_id: String,
+        tenant_id: String,
+    },
+    /// Already spent: someone replayed it. The device has been revoked.
+    Reused {
+        device_id: String,
+    },
+    Unknown,
+    Expired,
+}
+
+/// A record's stored document: the last snapshot plus the change chunks since.
+#[derive(Debug, Clone)]
+pub struct StoredDoc {
+    pub tenant_id: String,
+    pub snapshot: Vec<u8>,
+    pub chunks: Vec<Vec<u8>>,
+}
+
+/// Everything written when a push is accepted, in one transaction.
+#[derive(Debug, Clone)]
+pub struct AcceptedChange {
+    pub tenant_id: String,
+    pub doc_id: String,
+    pub origin_device: String,
+    /// New changes only (the output of `save_after(heads before)`).
+    pub chunk: Vec<u8>,
+    /// A fresh snapshot, when the chunk count says it is time to compact.
+    pub snapshot: Option<Vec<u8>>,
+    pub projection: Projection,
+    pub flags: Vec<Flag>,
+}
+
+/// Who may read what: decided from the token, never from the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub role: Role,
+    pub sites: Vec<String>,
+}
+
+/// One row of the change feed the store returns for a device.
+#[derive(Debug, Clone)]
+pub struct FeedEntry {
+    pub seq: u64,
+    pub doc_id: String,
+    pub origin_device: String,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    pub user_id: String,
+    pub action: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub sites: Vec<String>,
+}
+
+/// The company record store.
+pub trait RecordStore: Send + Sync + 'static {
+    /// Cheap check that the store answers and can write.
+    fn health(&self) -> StoreResult<()>;
+
+    fn create_company(&self, name: &str) -> StoreResult<Company>;
+    fn company_by_name(&self, name: &str) -> StoreResult<Option<Company>>;
+    fn create_site(&self, tenant_id: &str, name: &str) -> StoreResult<Site>;
+    fn sites(&self, tenant_id: &str) -> StoreResult<Vec<Site>>;
+    fn create_user(&self, tenant_id: &str, user: NewUser) -> StoreResult<User>;
+    fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>>;
+    fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
+
+    /// Enrolls (or re-enrolls) a device for a user. Refused if the device was revoked.
+    fn enroll_device(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        device_id: &str,
+        name: &str,
+    ) -> StoreResult<Device>;
+    fn device(&self, device_id: &str) -> StoreResult<Option<Device>>;
+    fn devices(&self, tenant_id: &str) -> StoreResult<Vec<Device>>;
+    /// Revokes a device and every refresh token it holds. Returns false if not found.
+    fn revoke_device(&self, tenant_id: &str, device_id: &str) -> StoreResult<bool>;
+    fn save_refresh_token(
+        &self,
+        token_hash: &str,
+        device_id: &str,
+        user_id: &str,
+        tenant_id: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
+    /// Spends a refresh token; a reused one revokes its device.
+    fn use_refresh_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<RefreshUse>;
+    fn audit(&self, tenant_id: &str, user_id: &str, action: &str, detail: &str) -> StoreResult<()>;
+    fn audit_log(&self, tenant_id: &str, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
+    fn actor(&self, actor_hex: &str) -> StoreResult<Option<ActorOwner>>;
+    fn register_actor(&self, actor_hex: &str, owner: &ActorOwner) -> StoreResult<()>;
+
+    /// The stored document for `doc_id`, in whichever company holds it.
+    fn document(&self, doc_id: &str) -> StoreResult<Option<StoredDoc>>;
+    /// Writes an accepted push: chunk, feed entry, projection and flags together.
+    fn accept(&self, change: &AcceptedChange) -> StoreResult<u64>;
+    /// Feed entries after `cursor` in the scope, oldest first, at most `limit`.
+    fn feed(&self, scope: &Scope, cursor: u64, limit: u32) -> StoreResult<Vec<FeedEntry>>;
+    /// The latest feed position in the company.
+    fn feed_head(&self, tenant_id: &str) -> StoreResult<u64>;
+    /// Chunks of one record after `cursor`, oldest first.
+    fn chunks_after(&self, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>>;
+    /// Whether the scope may read `doc_id`.
+    fn in_scope(&self, scope: &Scope, doc_id: &str) -> StoreResult<bool>;
+    fn record_device_sync(&self, device_id: &str, at_ms: i64, clock: &str) -> StoreResult<()>;
+
+    fn list_records(&self, scope: &Scope, filter: &ListFilter) -> StoreResult<Vec<Projection>>;
+    fn record_flags(&self, doc_id: &str) -> StoreResult<Vec<Flag>>;
+}

@@ -1,0 +1,764 @@
+//! The embedded SQLite record store: one file, zero setup.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::Mutex;
+use sync_core::protocol::Role;
+use sync_core::{Flag, ListFilter, Projection};
+
+use super::{
+    AcceptedChange, ActorOwner, AuditEntry, Company, Device, FeedEntry, NewUser, RecordStore, RefreshUse,
+    Scope, Site, StoreError, StoreResult, StoredDoc, User, schema,
+};
+
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn new_id() -> String {
+    sync_core::model::new_id()
+}
+
+fn unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ConstraintViolation)
+    )
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let mut conn = Connection::open(path)?;
+        let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if app_id != schema::APPLICATION_ID && (app_id != 0 || version != 0) {
+            return Err(StoreError::Invalid(format!(
+                "{} is not a Muster record store (application id {app_id:#x})",
+                path.display()
+            )));
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL in WAL is durable against process crashes; FULL also against power loss.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        if version < schema::VERSION {
+            let tx = conn.transaction()?;
+            schema::upgrade(&tx, version)?;
+            tx.commit()?;
+        } else if version > schema::VERSION {
+            return Err(StoreError::Invalid(format!(
+                "the record store was written by a newer server (schema {version}, this server knows {})",
+                schema::VERSION
+            )));
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let role: String = r.get(4)?;
+    let sites: String = r.get(6)?;
+    Ok(User {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        email: r.get(2)?,
+        name: r.get(3)?,
+        role: Role::parse(&role).unwrap_or(Role::Worker),
+        password_hash: r.get(5)?,
+        sites: serde_json::from_str(&sites).unwrap_or_default(),
+        disabled: r.get(7)?,
+    })
+}
+
+const USER_COLUMNS: &str = "id, tenant_id, email, name, role, password_hash, sites, disabled";
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        user_id: r.get(2)?,
+        name: r.get(3)?,
+        enrolled_at_ms: r.get(4)?,
+        last_sync_at_ms: r.get(5)?,
+        revoked_at_ms: r.get(6)?,
+    })
+}
+
+const DEVICE_COLUMNS: &str = "id, tenant_id, user_id, name, enrolled_at_ms, last_sync_at_ms, revoked_at_ms";
+
+/// SQL condition (and its arguments) limiting feed or record rows to a scope. Workers see their
+/// own records plus shared records (not near-misses, which may be anonymous) at their sites;
+/// supervisors everything at their sites; admins the whole company.
+fn scope_sql(scope: &Scope, args: &mut Vec<rusqlite::types::Value>) -> String {
+    args.push(scope.tenant_id.clone().into());
+    let mut sql = format!("tenant_id = ?{}", args.len());
+    let sites = serde_json::to_string(&scope.sites).unwrap_or_else(|_| "[]".into());
+    match scope.role {
+        Role::Admin => {}
+        Role::Supervisor => {
+            args.push(sites.into());
+            sql.push_str(&format!(
+                " AND site_id IN (SELECT value FROM json_each(?{}))",
+                args.len()
+            ));
+        }
+        Role::Worker => {
+            args.push(scope.user_id.clone().into());
+            let user = args.len();
+            args.push(sites.into());
+            sql.push_str(&format!(
+                " AND (created_by = ?{user} OR (kind <> 'near_miss' AND site_id IN (SELECT value FROM json_each(?{}))))",
+                args.len()
+            ));
+        }
+    }
+    sql
+}
+
+impl RecordStore for SqliteStore {
+    fn health(&self) -> StoreResult<()> {
+        let conn = self.conn();
+        conn.query_row("SELECT count(*) FROM companies", [], |r| r.get::<_, i64>(0))?;
+        Ok(())
+    }
+
+    fn create_company(&self, name: &str) -> StoreResult<Company> {
+        let company = Company {
+            id: new_id(),
+            name: name.trim().to_owned(),
+        };
+        if company.name.is_empty() {
+            return Err(StoreError::Invalid("a company needs a name".into()));
+        }
+        self.conn()
+            .execute(
+                "INSERT INTO companies (id, name) VALUES (?1, ?2)",
+                params![company.id, company.name],
+            )
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    StoreError::Conflict(format!("company {name:?}"))
+                } else {
+                    e.into()
+                }
+            })?;
+        Ok(company)
+    }
+
+    fn company_by_name(&self, name: &str) -> StoreResult<Option<Company>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT id, name FROM companies WHERE name = ?1", [name], |r| {
+                Ok(Company {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn create_site(&self, tenant_id: &str, name: &str) -> StoreResult<Site> {
+        let site = Site {
+            id: new_id(),
+            tenant_id: tenant_id.to_owned(),
+            name: name.trim().to_owned(),
+        };
+        if site.name.is_empty() {
+            return Err(StoreError::Invalid("a site needs a name".into()));
+        }
+        self.conn()
+            .execute(
+                "INSERT INTO sites (id, tenant_id, name) VALUES (?1, ?2, ?3)",
+                params![site.id, site.tenant_id, site.name],
+            )
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    StoreError::Conflict(format!("site {name:?}"))
+                } else {
+                    e.into()
+                }
+            })?;
+        Ok(site)
+    }
+
+    fn sites(&self, tenant_id: &str) -> StoreResult<Vec<Site>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT id, tenant_id, name FROM sites WHERE tenant_id = ?1 ORDER BY name")?;
+        let rows = stmt.query_map([tenant_id], |r| {
+            Ok(Site {
+                id: r.get(0)?,
+                tenant_id: r.get(1)?,
+                name: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn create_user(&self, tenant_id: &str, user: NewUser) -> StoreResult<User> {
+        let conn = self.conn();
+        for site in &user.sites {
+            let known: bool = conn.query_row(
+                "SELECT EXISTS(SELECT 1 FROM sites WHERE id = ?1 AND tenant_id = ?2)",
+                params![site, tenant_id],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(StoreError::Invalid(format!("no site {site} in this company")));
+            }
+        }
+        let created = User {
+            id: new_id(),
+            tenant_id: tenant_id.to_owned(),
+            email: user.email.trim().to_lowercase(),
+            name: user.name.trim().to_owned(),
+            role: user.role,
+            password_hash: user.password_hash,
+            sites: user.sites,
+            disabled: false,
+        };
+        conn.execute(
+            &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)"),
+            params![
+                created.id,
+                created.tenant_id,
+                created.email,
+                created.name,
+                created.role.as_str(),
+                created.password_hash,
+                serde_json::to_string(&created.sites).unwrap_or_else(|_| "[]".into())
+            ],
+        )
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Conflict(format!("a user with email {}", created.email))
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(created)
+    }
+
+    fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"),
+                [email.trim().to_lowercase()],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND tenant_id = ?2"),
+                params![user_id, tenant_id],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 ORDER BY name"
+        ))?;
+        let rows = stmt.query_map([tenant_id], user_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn enroll_device(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        device_id: &str,
+        name: &str,
+    ) -> StoreResult<Device> {
+        let conn = self.conn();
+        let existing = conn
+            .query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
+                [device_id],
+                device_from_row,
+            )
+            .optional()?;
+        match existing {
+            Some(d) if d.revoked_at_ms.is_some() => {
+                return Err(StoreError::Invalid(
+                    "this device was revoked by the company's admin".into(),
+                ));
+            }
+            Some(d) if d.tenant_id != tenant_id => {
+                return Err(StoreError::Invalid(
+                    "this device is enrolled with another company".into(),
+                ));
+            }
+            Some(_) => {
+                conn.execute(
+                    "UPDATE devices SET user_id = ?2, name = ?3 WHERE id = ?1",
+                    params![device_id, user_id, name],
+                )?;
+            }
+            None => {
+                conn.execute(
+                    "INSERT INTO devices (id, tenant_id, user_id, name, enrolled_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![device_id, tenant_id, user_id, name, now_ms()],
+                )?;
+            }
+        }
+        Ok(conn.query_row(
+            &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
+            [device_id],
+            device_from_row,
+        )?)
+    }
+
+    fn device(&self, device_id: &str) -> StoreResult<Option<Device>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
+                [device_id],
+                device_from_row,
+            )
+            .optional()?)
+    }
+
+    fn devices(&self, tenant_id: &str) -> StoreResult<Vec<Device>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = ?1 ORDER BY enrolled_at_ms"
+        ))?;
+        let rows = stmt.query_map([tenant_id], device_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revoke_device(&self, tenant_id: &str, device_id: &str) -> StoreResult<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE devices SET revoked_at_ms = COALESCE(revoked_at_ms, ?3) WHERE id = ?1 AND tenant_id = ?2",
+            params![device_id, tenant_id, now_ms()],
+        )?;
+        tx.execute(
+            "UPDATE refresh_tokens SET used_at_ms = COALESCE(used_at_ms, ?2) WHERE device_id = ?1",
+            params![device_id, now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(changed > 0)
+    }
+
+    fn save_refresh_token(
+        &self,
+        token_hash: &str,
+        device_id: &str,
+        user_id: &str,
+        tenant_id: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO refresh_tokens (token_hash, device_id, user_id, tenant_id, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![token_hash, device_id, user_id, tenant_id, expires_at_ms],
+        )?;
+        Ok(())
+    }
+
+    fn use_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<RefreshUse> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let row = tx
+            .query_row(
+                "SELECT device_id, user_id, tenant_id, expires_at_ms, used_at_ms FROM refresh_tokens WHERE token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let outcome = match row {
+            None => RefreshUse::Unknown,
+            Some((device_id, ..))
+                if tx.query_row(
+                    "SELECT revoked_at_ms IS NOT NULL FROM devices WHERE id = ?1",
+                    [&device_id],
+                    |r| r.get::<_, bool>(0),
+                )? =>
+            {
+                RefreshUse::Reused { device_id }
+            }
+            Some((device_id, _, tenant_id, _, Some(_))) => {
+                // Replay of a spent token: whoever holds the chain now is not to be trusted.
+                tx.execute(
+                    "UPDATE devices SET revoked_at_ms = ?2 WHERE id = ?1",
+                    params![device_id, now],
+                )?;
+                tx.execute(
+                    "UPDATE refresh_tokens SET used_at_ms = COALESCE(used_at_ms, ?2) WHERE device_id = ?1",
+                    params![device_id, now],
+                )?;
+                tx.execute(
+                    "INSERT INTO audit_log (tenant_id, at_ms, user_id, action, detail) VALUES (?1, ?2, 'system', 'device.revoked', ?3)",
+                    params![tenant_id, now, format!("refresh token reused for device {device_id}")],
+                )?;
+                RefreshUse::Reused { device_id }
+            }
+            Some((_, _, _, expires, None)) if expires < now => RefreshUse::Expired,
+            Some((device_id, user_id, tenant_id, _, None)) => {
+                tx.execute(
+                    "UPDATE refresh_tokens SET used_at_ms = ?2 WHERE token_hash = ?1",
+                    params![token_hash, now],
+                )?;
+                RefreshUse::Valid {
+                    device_id,
+                    user_id,
+                    tenant_id,
+                }
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn audit(&self, tenant_id: &str, user_id: &str, action: &str, detail: &str) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO audit_log (tenant_id, at_ms, user_id, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![tenant_id, now_ms(), user_id, action, detail],
+        )?;
+        Ok(())
+    }
+
+    fn audit_log(&self, tenant_id: &str, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT at_ms, user_id, action, detail FROM audit_log WHERE tenant_id = ?1 ORDER BY at_ms DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![tenant_id, limit], |r| {
+            Ok(AuditEntry {
+                at_ms: r.get(0)?,
+                user_id: r.get(1)?,
+                action: r.get(2)?,
+                detail: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn actor(&self, actor_hex: &str) -> StoreResult<Option<ActorOwner>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT tenant_id, user_id, device_id FROM actors WHERE actor = ?1",
+                [actor_hex],
+                |r| {
+                    Ok(ActorOwner {
+                        tenant_id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        device_id: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn register_actor(&self, actor_hex: &str, owner: &ActorOwner) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO actors (actor, tenant_id, user_id, device_id) VALUES (?1, ?2, ?3, ?4)",
+            params![actor_hex, owner.tenant_id, owner.user_id, owner.device_id],
+        )?;
+        Ok(())
+    }
+
+    fn document(&self, doc_id: &str) -> StoreResult<Option<StoredDoc>> {
+        let conn = self.conn();
+        let Some((tenant_id, snapshot, snapshot_seq)) = conn
+            .query_row(
+                "SELECT tenant_id, snapshot, snapshot_seq FROM documents WHERE id = ?1",
+                [doc_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let mut stmt =
+            conn.prepare_cached("SELECT bytes FROM feed WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let chunks = stmt
+            .query_map(params![doc_id, snapshot_seq], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(StoredDoc {
+            tenant_id,
+            snapshot,
+            chunks,
+        }))
+    }
+
+    fn accept(&self, change: &AcceptedChange) -> StoreResult<u64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let p = &change.projection;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM documents WHERE id = ?1)",
+            [&change.doc_id],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            // The first snapshot is the record as created; the feed chunk carries the same bytes.
+            tx.execute(
+                "INSERT INTO documents (id, tenant_id, kind, site_id, created_by, snapshot, snapshot_seq, chunk_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0)",
+                params![
+                    change.doc_id,
+                    change.tenant_id,
+                    p.kind,
+                    p.site_id,
+                    p.created_by,
+                    change.snapshot.clone().unwrap_or_else(|| change.chunk.clone())
+                ],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO feed (tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                change.tenant_id,
+                change.doc_id,
+                p.kind,
+                p.site_id,
+                p.created_by,
+                change.origin_device,
+                change.chunk
+            ],
+        )?;
+        let seq = tx.last_insert_rowid();
+        match (&change.snapshot, exists) {
+            (Some(snapshot), _) => {
+                tx.execute(
+                    "UPDATE documents SET snapshot = ?2, snapshot_seq = ?3, chunk_count = 0 WHERE id = ?1",
+                    params![change.doc_id, snapshot, seq],
+                )?;
+            }
+            (None, true) => {
+                tx.execute(
+                    "UPDATE documents SET chunk_count = chunk_count + 1 WHERE id = ?1",
+                    [&change.doc_id],
+                )?;
+            }
+            (None, false) => {
+                tx.execute(
+                    "UPDATE documents SET snapshot_seq = ?2 WHERE id = ?1",
+                    params![change.doc_id, seq],
+                )?;
+            }
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO records (id, tenant_id, kind, site_id, job_id, status, title, created_by,
+                 created_at_ms, completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                p.id,
+                change.tenant_id,
+                p.kind,
+                p.site_id,
+                p.job_id,
+                p.status,
+                p.title,
+                p.created_by,
+                p.created_at_ms,
+                p.completed_at_ms,
+                p.work_started_at_ms,
+                serde_json::to_string(&p.flags).unwrap_or_default(),
+                p.blocking_findings,
+                p.conflicts,
+                p.content_hash
+            ],
+        )?;
+        tx.execute("DELETE FROM record_flags WHERE record_id = ?1", [&p.id])?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO record_flags (record_id, code, flag) VALUES (?1, ?2, ?3)",
+            )?;
+            for flag in &change.flags {
+                insert.execute(params![
+                    p.id,
+                    flag.code,
+                    serde_json::to_string(flag).unwrap_or_default()
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(seq as u64)
+    }
+
+    fn feed(&self, scope: &Scope, cursor: u64, limit: u32) -> StoreResult<Vec<FeedEntry>> {
+        let conn = self.conn();
+        let mut args = Vec::new();
+        let condition = scope_sql(scope, &mut args);
+        args.push((cursor as i64).into());
+        let cursor_arg = args.len();
+        args.push((limit as i64).into());
+        let sql = format!(
+            "SELECT seq, doc_id, origin_device, length(bytes) FROM feed
+             WHERE {condition} AND seq > ?{cursor_arg} ORDER BY seq LIMIT ?{}",
+            args.len()
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            Ok(FeedEntry {
+                seq: r.get::<_, i64>(0)? as u64,
+                doc_id: r.get(1)?,
+                origin_device: r.get(2)?,
+                bytes: r.get::<_, i64>(3)? as usize,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn feed_head(&self, tenant_id: &str) -> StoreResult<u64> {
+        let seq: Option<i64> = self.conn().query_row(
+            "SELECT max(seq) FROM feed WHERE tenant_id = ?1",
+            [tenant_id],
+            |r| r.get(0),
+        )?;
+        Ok(seq.unwrap_or(0) as u64)
+    }
+
+    fn chunks_after(&self, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT bytes FROM feed WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let rows = stmt.query_map(params![doc_id, cursor as i64], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn in_scope(&self, scope: &Scope, doc_id: &str) -> StoreResult<bool> {
+        let conn = self.conn();
+        let mut args = Vec::new();
+        let condition = scope_sql(scope, &mut args);
+        args.push(doc_id.to_owned().into());
+        let sql = format!(
+            "SELECT EXISTS(SELECT 1 FROM documents WHERE {condition} AND id = ?{})",
+            args.len()
+        );
+        Ok(conn.query_row(&sql, rusqlite::params_from_iter(args), |r| r.get(0))?)
+    }
+
+    fn record_device_sync(&self, device_id: &str, at_ms: i64, clock: &str) -> StoreResult<()> {
+        self.conn().execute(
+            "UPDATE devices SET last_sync_at_ms = ?2, last_clock = ?3 WHERE id = ?1",
+            params![device_id, at_ms, clock],
+        )?;
+        Ok(())
+    }
+
+    fn list_records(&self, scope: &Scope, filter: &ListFilter) -> StoreResult<Vec<Projection>> {
+        let conn = self.conn();
+        let mut args = Vec::new();
+        let mut sql = format!(
+            "SELECT id, kind, tenant_id, site_id, job_id, status, title, created_by, created_at_ms,
+                    completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash
+             FROM records WHERE {}",
+            scope_sql(scope, &mut args)
+        );
+        let mut push = |clause: &str, value: rusqlite::types::Value| {
+            args.push(value);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(v) = &filter.kind {
+            push(" AND kind = ?", v.clone().into());
+        }
+        if let Some(v) = &filter.site_id {
+            push(" AND site_id = ?", v.clone().into());
+        }
+        if let Some(v) = &filter.status {
+            push(" AND status = ?", v.clone().into());
+        }
+        if let Some(v) = &filter.created_by {
+            push(" AND created_by = ?", v.clone().into());
+        }
+        if let Some(v) = filter.created_from_ms {
+            push(" AND created_at_ms >= ?", v.into());
+        }
+        if let Some(v) = filter.created_to_ms {
+            push(" AND created_at_ms < ?", v.into());
+        }
+        if let Some(v) = &filter.flag {
+            push(
+                " AND id IN (SELECT record_id FROM record_flags WHERE code = ?)",
+                v.clone().into(),
+            );
+        }
+        sql.push_str(&format!(
+            " ORDER BY created_at_ms DESC, id LIMIT {} OFFSET {}",
+            filter.limit.unwrap_or(100).min(1000),
+            filter.offset.unwrap_or(0)
+        ));
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            let flags: String = r.get(11)?;
+            Ok(Projection {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                tenant_id: r.get(2)?,
+                site_id: r.get(3)?,
+                job_id: r.get(4)?,
+                status: r.get(5)?,
+                title: r.get(6)?,
+                created_by: r.get(7)?,
+                created_at_ms: r.get(8)?,
+                completed_at_ms: r.get(9)?,
+                work_started_at_ms: r.get(10)?,
+                flags: serde_json::from_str(&flags).unwrap_or_default(),
+                blocking_findings: r.get(12)?,
+                conflicts: r.get(13)?,
+                content_hash: r.get(14)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record_flags(&self, doc_id: &str) -> StoreResult<Vec<Flag>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT flag FROM record_flags WHERE record_id = ?1 ORDER BY code, flag")?;
+        let rows = stmt.query_map([doc_id], |r| r.get::<_, String>(0))?;
+        let mut flags = Vec::new();
+        for row in rows {
+            flags.push(
+                serde_json::from_str(&row?).map_err(|e| StoreError::Backend(format!("stored flag: {e}")))?,
+            );
+        }
+        Ok(flags)
+    }
+}

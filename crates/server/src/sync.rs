@@ -1,0 +1,517 @@
+//! `POST /v1/sync`: accept each record's changes after checking who may write what, then answer
+//! with what the device lacks from the company's change feed, within its scope.
+
+use automerge::{ActorId, ChangeHash};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::collections::{BTreeMap, HashSet};
+use sync_core::model::{Body, JseaStatus, Record};
+use sync_core::protocol::{
+    self, DocPush, DocUpdate, PROTOCOL_VERSION, PushOutcome, PushResult, RejectCode, Role, SYNC_CONTENT_TYPE,
+    SyncRequest, SyncResponse,
+};
+use sync_core::{Projection, RecordDocument, flags, validate};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::store::sqlite::now_ms;
+use crate::store::{AcceptedChange, ActorOwner, RecordStore, Scope, StoreError};
+
+/// Compact a server document into a new snapshot after this many chunks.
+const COMPACT_AFTER_CHUNKS: usize = 32;
+
+/// Sync exchange.
+#[utoipa::path(
+    post, path = "/v1/sync", tag = "sync",
+    request_body(content = Vec<u8>, content_type = "application/vnd.muster.sync+postcard",
+        description = "A postcard-encoded SyncRequest (see docs/protocol.md)"),
+    responses(
+        (status = 200, description = "A postcard-encoded SyncResponse", content_type = "application/vnd.muster.sync+postcard"),
+        (status = 400, description = "Malformed body or unsupported protocol version", body = sync_core::protocol::ErrorBody),
+        (status = 401, description = "Missing, invalid or expired token, or revoked device", body = sync_core::protocol::ErrorBody),
+        (status = 413, description = "Body larger than the advertised limit", body = sync_core::protocol::ErrorBody),
+        (status = 415, description = "Wrong content type", body = sync_core::protocol::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn sync(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type != SYNC_CONTENT_TYPE {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the sync body as {SYNC_CONTENT_TYPE}, not {content_type:?}"),
+        ));
+    }
+    let version =
+        protocol::peek_version(&body).map_err(|m| ApiError::bad_request("malformed_sync_message", m))?;
+    if !state.limits.protocol_versions.contains(&version) {
+        return Err(ApiError::bad_request(
+            "unsupported_protocol_version",
+            format!(
+                "protocol version {version} is not supported; this server speaks {:?}",
+                state.limits.protocol_versions
+            ),
+        ));
+    }
+    let request: SyncRequest =
+        protocol::decode(&body).map_err(|m| ApiError::bad_request("malformed_sync_message", m))?;
+    if request.pushes.len() > state.limits.max_pushes as usize {
+        return Err(ApiError::bad_request(
+            "too_many_pushes",
+            format!(
+                "{} records in one request; the limit is {}",
+                request.pushes.len(),
+                state.limits.max_pushes
+            ),
+        ));
+    }
+    let state2 = state.clone();
+    let response = tokio::task::spawn_blocking(move || exchange(&state2, &caller, request)).await??;
+    Ok((
+        [(header::CONTENT_TYPE, SYNC_CONTENT_TYPE)],
+        protocol::encode(&response),
+    )
+        .into_response())
+}
+
+fn exchange(state: &AppState, caller: &Caller, request: SyncRequest) -> ApiResult<SyncResponse> {
+    let store = state.store.as_ref();
+    let clock = serde_json::json!({
+        "wall_ms": request.clock.wall_ms,
+        "monotonic_ms": request.clock.monotonic_ms,
+        "boot_id": request.clock.boot_id,
+        "server_ms": now_ms(),
+    });
+    store.record_device_sync(&caller.claims.device, now_ms(), &clock.to_string())?;
+    let mut results = Vec::with_capacity(request.pushes.len());
+    for push in request.pushes {
+        let doc_id = push.doc_id.clone();
+        let lock = state.doc_lock(&doc_id);
+        let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let outcome = match accept_push(store, caller, push) {
+            Ok(outcome) => outcome,
+            Err(Refusal::Reject(code, reason)) => PushOutcome::Rejected { code, reason },
+            Err(Refusal::Store(e)) => return Err(e.into()),
+        };
+        if let PushOutcome::Rejected { code, reason } = &outcome {
+            tracing::info!(doc = %doc_id, device = %caller.claims.device, ?code, %reason, "push refused");
+        }
+        results.push(PushResult { doc_id, outcome });
+    }
+    let (updates, cursor, more) = updates_for(
+        store,
+        caller,
+        request.cursor,
+        &request.want_full,
+        state.limits.max_update_bytes,
+    )?;
+    Ok(SyncResponse {
+        version: PROTOCOL_VERSION,
+        server_time_ms: now_ms(),
+        results,
+        updates,
+        cursor,
+        more,
+    })
+}
+
+enum Refusal {
+    Reject(RejectCode, String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Store(e)
+    }
+}
+
+impl From<sync_core::Error> for Refusal {
+    fn from(e: sync_core::Error) -> Self {
+        Refusal::Reject(RejectCode::Malformed, e.to_string())
+    }
+}
+
+fn reject<T>(code: RejectCode, reason: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal::Reject(code, reason.into()))
+}
+
+fn valid_doc_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Checks and stores one record's changes. Nothing is written unless every change passes.
+fn accept_push(store: &dyn RecordStore, caller: &Caller, push: DocPush) -> Result<PushOutcome, Refusal> {
+    if !valid_doc_id(&push.doc_id) {
+        return reject(
+            RejectCode::Malformed,
+            format!("record id {:?} is not a valid id", push.doc_id),
+        );
+    }
+    let server_actor = ActorId::random();
+    let stored = store.document(&push.doc_id)?;
+    let mut current = match &stored {
+        Some(doc) if doc.tenant_id != caller.claims.tenant => {
+            return reject(RejectCode::WrongTenant, "this record belongs to another company");
+        }
+        Some(doc) => Some(RecordDocument::load_chunks(
+            &doc.snapshot,
+            doc.chunks.iter().map(Vec::as_slice),
+            server_actor.clone(),
+        )?),
+        None => None,
+    };
+    let base_heads: Vec<ChangeHash> = push.base_heads.iter().map(|h| ChangeHash(*h)).collect();
+    // The merged document as it would be, built in a scratch copy.
+    let mut merged = match current.as_mut() {
+        Some(doc) => {
+            if !doc.has_all(&base_heads) {
+                return Ok(PushOutcome::NeedFull);
+            }
+            let mut fork = doc.fork();
+            fork.apply_bytes(&push.changes)?;
+            fork
+        }
+        None => {
+            if !base_heads.is_empty() {
+                // The device believes the server has this record, but it does not (restored backup).
+                return Ok(PushOutcome::NeedFull);
+            }
+            let mut fresh = RecordDocument::empty(server_actor.clone());
+            fresh
+                .apply_bytes(&push.changes)
+                .map_err(|e| Refusal::Reject(RejectCode::Malformed, e.to_string()))?;
+            fresh
+        }
+    };
+    if !merged.missing_deps(&[]).is_empty() {
+        return Ok(PushOutcome::NeedFull);
+    }
+    let before_heads = match current.as_mut() {
+        Some(doc) => doc.heads(),
+        None => Vec::new(),
+    };
+    let new_changes = merged.changes_since(&before_heads);
+    if new_changes.is_empty() {
+        // A replay of changes already stored: nothing to do twice.
+        return Ok(PushOutcome::Accepted);
+    }
+
+    // Who made each change, from the server's own registry: never from the document's word.
+    let authors_in_doc = merged.authors()?;
+    let mut owners: BTreeMap<String, ActorOwner> = BTreeMap::new();
+    for change in &new_changes {
+        let actor = change.actor_id().to_hex_string();
+        if owners.contains_key(&actor) {
+            continue;
+        }
+        let claimed = authors_in_doc.get(&actor);
+        let owner = match store.actor(&actor)? {
+            Some(owner) => owner,
+            None if claimed == Some(&caller.claims.sub) => {
+                let owner = ActorOwner {
+                    tenant_id: caller.claims.tenant.clone(),
+                    user_id: caller.claims.sub.clone(),
+                    device_id: caller.claims.device.clone(),
+                };
+                store.register_actor(&actor, &owner)?;
+                owner
+            }
+            None => {
+                return reject(
+                    RejectCode::UnknownAuthor,
+                    format!(
+                        "changes by {} were made on a phone that has not synced yet; they are kept and sent again",
+                        claimed.map_or("an unknown person", String::as_str)
+                    ),
+                );
+            }
+        };
+        if owner.tenant_id != caller.claims.tenant {
+            return reject(
+                RejectCode::WrongTenant,
+                "changes were made by a person of another company",
+            );
+        }
+        if claimed != Some(&owner.user_id) {
+            return reject(
+                RejectCode::AuthorMismatch,
+                format!(
+                    "a change names {} as its author but was made by {}",
+                    claimed.map_or("nobody", String::as_str),
+                    owner.user_id
+                ),
+            );
+        }
+        owners.insert(actor, owner);
+    }
+
+    // Replay change by change, checking each against its author's rights.
+    let mut replay = match current.as_mut() {
+        Some(doc) => doc.fork(),
+        None => RecordDocument::empty(server_actor),
+    };
+    let mut previous: Option<Record> = current.as_ref().map(|d| d.record()).transpose()?;
+    let mut users = BTreeMap::new();
+    for change in new_changes {
+        let owner = &owners[&change.actor_id().to_hex_string()];
+        if !users.contains_key(&owner.user_id) {
+            let user = store.user(&owner.tenant_id, &owner.user_id)?.ok_or_else(|| {
+                Refusal::Reject(RejectCode::UnknownAuthor, format!("no user {}", owner.user_id))
+            })?;
+            users.insert(owner.user_id.clone(), user);
+        }
+        let author = &users[&owner.user_id];
+        replay.apply_change(change)?;
+        if !replay.has_record() {
+            continue;
+        }
+        let next = replay
+            .record()
+            .map_err(|e| Refusal::Reject(RejectCode::Malformed, e.to_string()))?;
+        check_change(caller, author, previous.as_ref(), &next)?;
+        previous = Some(next);
+    }
+
+    // Stored: the new chunk, the feed entry, the projection and flags, in one transaction.
+    let record = merged.record()?;
+    let view = sync_core::store::view(&merged, false)?;
+    let findings = validate::validate(&record);
+    let flags = flags::compute(&record);
+    let projection = Projection::of(&record, &flags, &findings, view.conflicts.len());
+    let chunk = merged.save_after(&before_heads);
+    let chunk_count = stored.as_ref().map_or(0, |d| d.chunks.len());
+    let snapshot = (current.is_none() || chunk_count + 1 >= COMPACT_AFTER_CHUNKS).then(|| merged.save());
+    store.accept(&AcceptedChange {
+        tenant_id: caller.claims.tenant.clone(),
+        doc_id: push.doc_id,
+        origin_device: caller.claims.device.clone(),
+        chunk,
+        snapshot,
+        projection,
+        flags,
+    })?;
+    Ok(PushOutcome::Accepted)
+}
+
+fn may_write_site(author: &crate::store::User, site_id: &str) -> bool {
+    author.role == Role::Admin || author.sites.iter().any(|s| s == site_id)
+}
+
+/// The per-field-group write rules, for one change by `author` turning `before` into `after`.
+fn check_change(
+    caller: &Caller,
+    author: &crate::store::User,
+    before: Option<&Record>,
+    after: &Record,
+) -> Result<(), Refusal> {
+    let who = &author.id;
+    match before {
+        None => {
+            if after.header.tenant_id != caller.claims.tenant {
+                return reject(RejectCode::WrongTenant, "the record names another company");
+            }
+            if &after.header.created_by != who {
+                return reject(
+                    RejectCode::AuthorMismatch,
+                    "a record can only be created in its creator's own name",
+                );
+            }
+        }
+        Some(before) => {
+            if before.header != after.header {
+                return reject(
+                    RejectCode::HeaderChanged,
+                    "a record's id, kind, company, site and creator cannot change",
+                );
+            }
+        }
+    }
+    if after.header.kind().is_none() {
+        return reject(
+            RejectCode::UnknownKind,
+            format!("unknown record kind {:?}", after.header.kind),
+        );
+    }
+    if !may_write_site(author, &after.header.site_id) {
+        return reject(
+            RejectCode::OutOfScope,
+            format!(
+                "{} may not write records at site {}",
+                author.name, after.header.site_id
+            ),
+        );
+    }
+    match (&before.map(|b| &b.body), &after.body) {
+        (before, Body::Jsea(a)) => {
+            let b = match before {
+                Some(Body::Jsea(b)) => Some(b),
+                _ => None,
+            };
+            let no_sigs = Default::default();
+            let before_sigs = b.map_or(&no_sigs, |b| &b.signatures);
+            for key in before_sigs.keys().chain(a.signatures.keys()) {
+                let (old, new) = (before_sigs.get(key), a.signatures.get(key));
+                if old != new && (key != who || new.is_some_and(|s| &s.user_id != who)) {
+                    return reject(
+                        RejectCode::SignatureForged,
+                        format!("{} cannot sign or unsign for {key}", author.name),
+                    );
+                }
+            }
+            let approval_changed =
+                b.map(|b| &b.approval) != Some(&a.approval) && !(b.is_none() && a.approval.is_none());
+            if approval_changed {
+                let reopening = a.approval.is_none()
+                    && b.is_some_and(|b| b.reopened != a.reopened || b.completed != a.completed);
+                let supervisor_here = matches!(author.role, Role::Supervisor | Role::Admin)
+                    && may_write_site(author, &after.header.site_id);
+                let in_own_name = a.approval.as_ref().is_none_or(|ap| &ap.by_user_id == who);
+                if !(reopening || (supervisor_here && in_own_name)) {
+                    return reject(
+                        RejectCode::ApprovalNotPermitted,
+                        format!("{} may not approve or reject JSEAs at this site", author.name),
+                    );
+                }
+            }
+            let status_changed = b.map(|b| b.status) != Some(a.status);
+            if status_changed
+                && matches!(a.status, JseaStatus::Approved | JseaStatus::Rejected)
+                && !matches!(author.role, Role::Supervisor | Role::Admin)
+            {
+                return reject(
+                    RejectCode::ApprovalNotPermitted,
+                    format!("{} may not mark a JSEA {}", author.name, a.status),
+                );
+            }
+        }
+        (before, Body::PreStart(a)) => {
+            let old = match before {
+                Some(Body::PreStart(b)) => b.sign_off.as_ref(),
+                _ => None,
+            };
+            if old != a.sign_off.as_ref() && a.sign_off.as_ref().is_some_and(|s| &s.user_id != who) {
+                return reject(
+                    RejectCode::SignatureForged,
+                    format!("{} cannot sign off for someone else", author.name),
+                );
+            }
+        }
+        (before, Body::NearMiss(a)) => {
+            let old = match before {
+                Some(Body::NearMiss(b)) => b.reporter_id.as_ref(),
+                _ => None,
+            };
+            if old != a.reporter_id.as_ref() && a.reporter_id.as_ref().is_some_and(|r| r != who) {
+                return reject(
+                    RejectCode::AuthorMismatch,
+                    format!("{} cannot report in someone else's name", author.name),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the device lacks: records changed in its scope since `cursor`, excluding what it sent
+/// itself, as change chunks (or a snapshot when that is smaller or the device starts cold).
+fn updates_for(
+    store: &dyn RecordStore,
+    caller: &Caller,
+    cursor: u64,
+    want_full: &[String],
+    max_bytes: u64,
+) -> Result<(Vec<DocUpdate>, u64, bool), StoreError> {
+    const PAGE: u32 = 2_000;
+    let scope: Scope = caller.scope();
+    let device = &caller.claims.device;
+    let mut updates = Vec::new();
+    let mut used = 0u64;
+    for id in want_full {
+        if valid_doc_id(id) && store.in_scope(&scope, id)? {
+            let bytes = snapshot_of(store, id)?;
+            used += bytes.len() as u64;
+            updates.push(DocUpdate {
+                doc_id: id.clone(),
+                changes: bytes,
+                snapshot: true,
+            });
+        }
+    }
+    let head = store.feed_head(&scope.tenant_id)?;
+    let entries = store.feed(&scope, cursor, PAGE)?;
+    let mut included = HashSet::new();
+    let mut new_cursor = cursor;
+    let mut more = false;
+    for entry in &entries {
+        if entry.seq > head {
+            // Committed after we read the head: the next sync picks it up.
+            more = true;
+            break;
+        }
+        if included.contains(&entry.doc_id) || &entry.origin_device == device {
+            new_cursor = entry.seq;
+            continue;
+        }
+        if used >= max_bytes && !updates.is_empty() {
+            more = true;
+            break;
+        }
+        let (changes, snapshot) = if cursor == 0 {
+            (snapshot_of(store, &entry.doc_id)?, true)
+        } else {
+            let chunks = store.chunks_after(&entry.doc_id, cursor)?;
+            let bytes: Vec<u8> = chunks.concat();
+            (bytes, false)
+        };
+        used += changes.len() as u64;
+        included.insert(entry.doc_id.clone());
+        updates.push(DocUpdate {
+            doc_id: entry.doc_id.clone(),
+            changes,
+            snapshot,
+        });
+        new_cursor = entry.seq;
+    }
+    if !more {
+        if entries.len() as u32 == PAGE {
+            more = true;
+        } else {
+            // Everything in scope up to the head is covered; skip the rest of the company's feed.
+            new_cursor = new_cursor.max(head);
+        }
+    }
+    Ok((updates, new_cursor, more))
+}
+
+fn snapshot_of(store: &dyn RecordStore, id: &str) -> Result<Vec<u8>, StoreError> {
+    let doc = store
+        .document(id)?
+        .ok_or_else(|| StoreError::Backend(format!("record {id} is in the feed but not stored")))?;
+    if doc.chunks.is_empty() {
+        return Ok(doc.snapshot);
+    }
+    let mut loaded = RecordDocument::load_chunks(
+        &doc.snapshot,
+        doc.chunks.iter().map(Vec::as_slice),
+        ActorId::random(),
+    )
+    .map_err(|e| StoreError::Backend(format!("stored record {id} does not load: {e}")))?;
+    Ok(loaded.save())
+}

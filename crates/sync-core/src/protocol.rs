@@ -1,0 +1,229 @@
+//! Wire types shared by the sync client and the server. See `docs/protocol.md`.
+//!
+//! The sync exchange (`POST /v1/sync`) is postcard-encoded: automerge change bytes dominate it and
+//! JSON would base64 them. Everything else (login, limits, records) is JSON.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Content type of sync requests and responses.
+pub const SYNC_CONTENT_TYPE: &str = "application/vnd.muster.sync+postcard";
+
+/// A change hash, 32 bytes.
+pub type Hash = [u8; 32];
+
+/// The device's clocks at the moment it sent the request, for the server's clock-offset estimate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockSample {
+    pub wall_ms: i64,
+    pub monotonic_ms: i64,
+    pub boot_id: String,
+}
+
+/// One record's changes the server has not acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocPush {
+    pub doc_id: String,
+    /// Heads the server last acknowledged for this record; empty when never synced.
+    pub base_heads: Vec<Hash>,
+    /// Automerge changes after `base_heads` (or the whole document when `base_heads` is empty).
+    pub changes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    pub version: u16,
+    /// Position in the server's change feed up to which this device has durably stored
+    /// everything. Sending it acknowledges the previous response.
+    pub cursor: u64,
+    pub clock: ClockSample,
+    pub pushes: Vec<DocPush>,
+    /// Records whose knowledge diverged (a change could not be applied for missing history):
+    /// the server answers with a full snapshot of each.
+    pub want_full: Vec<String>,
+}
+
+/// Why the server refused a record's changes. The device keeps the record and shows the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// The record belongs to another company.
+    WrongTenant,
+    /// The record is at a site this person may not write to.
+    OutOfScope,
+    /// Someone other than the signer wrote a signature.
+    SignatureForged,
+    /// An approval or rejection by someone who is not a supervisor of the site, or not in their name.
+    ApprovalNotPermitted,
+    /// The record header (id, kind, company, creator) was changed.
+    HeaderChanged,
+    /// A change was made on a device the server has not seen for that person; retried later.
+    UnknownAuthor,
+    /// A change claims to be by someone other than the person whose device made it.
+    AuthorMismatch,
+    /// The bytes are not valid automerge changes or the result is not a readable record.
+    Malformed,
+    /// The record kind is not known to this server.
+    UnknownKind,
+}
+
+impl RejectCode {
+    /// Whether sending the same changes again later can succeed.
+    pub fn retryable(self) -> bool {
+        matches!(self, RejectCode::UnknownAuthor)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PushOutcome {
+    /// Stored durably on the server; the device may mark these changes acknowledged.
+    Accepted,
+    /// The server lacks history the changes depend on: send the whole document.
+    NeedFull,
+    Rejected {
+        code: RejectCode,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResult {
+    pub doc_id: String,
+    pub outcome: PushOutcome,
+}
+
+/// Changes for a record the device lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocUpdate {
+    pub doc_id: String,
+    /// Automerge bytes: incremental changes, or a whole-document snapshot when `snapshot`.
+    pub changes: Vec<u8>,
+    pub snapshot: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    pub version: u16,
+    pub server_time_ms: i64,
+    pub results: Vec<PushResult>,
+    pub updates: Vec<DocUpdate>,
+    /// The device stores the updates and this cursor together, then sends it next time.
+    pub cursor: u64,
+    /// More updates are waiting: sync again at once.
+    pub more: bool,
+}
+
+/// What the server accepts, advertised at `GET /v1/sync/limits` and in the login answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Limits {
+    pub protocol_versions: Vec<u16>,
+    /// Largest request body, bytes.
+    pub max_body_bytes: u64,
+    /// Most records pushed in one request.
+    pub max_pushes: u32,
+    /// Updates in one response stop after about this many bytes; `more` says to come back.
+    pub max_update_bytes: u64,
+}
+
+/// An error body from any endpoint: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// Machine-readable reason, e.g. `token_expired`, `unsupported_protocol_version`.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Worker,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Worker => "worker",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "worker" => Some(Role::Worker),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// The device's own id (`Store::device_id`); the device is enrolled under it.
+    pub device_id: String,
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserInfo {
+    pub id: String,
+    pub tenant_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub sites: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenResponse {
+    /// Short-lived JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    pub access_expires_at_ms: i64,
+    /// Long-lived, bound to this device, single use: each refresh returns a new one.
+    pub refresh_token: String,
+    pub user: UserInfo,
+    pub limits: Limits,
+}
+
+/// Encodes a sync message.
+pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+    // postcard only fails on writer errors, and a Vec never fails.
+    postcard::to_allocvec(message).unwrap_or_default()
+}
+
+/// Reads the protocol version at the front of a sync message without decoding the rest, so an
+/// unknown version is reported as such rather than as a malformed body.
+pub fn peek_version(bytes: &[u8]) -> Result<u16, String> {
+    postcard::take_from_bytes::<u16>(bytes)
+        .map(|(v, _)| v)
+        .map_err(|e| format!("the body does not start with a protocol version: {e}"))
+}
+
+/// Decodes a sync message, saying what was wrong.
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
+    postcard::from_bytes(bytes).map_err(|e| format!("malformed sync message: {e}"))
+}
