@@ -171,7 +171,7 @@ mod tests {
         assert_eq!(plan.left_over, 1);
         assert_eq!(req.cursor, 5);
 
-        let (req, plan) = request(5, clock(), docs, vec![], &limits(10, 4096 + 60));
+        let (req, plan) = request(5, clock(), docs, vec![], &limits(10, 4096 + 45));
         assert_eq!(req.pushes.len(), 2, "third does not fit in the byte budget");
         assert_eq!(plan.left_over, 1);
 
