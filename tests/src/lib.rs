@@ -1,1 +1,171 @@
-//! End-to-end tests live in `tests/tests/`.
+//! Test harness: a real server on 127.0.0.1:0 with a temporary record store, and phones, each
+//! with its own SQLite store, signing in and syncing over HTTP. The tests live in `tests/tests/`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use server::AppState;
+use server::store::{NewUser, RecordStore};
+use sync_core::protocol::Role;
+use sync_core::sync::{RetryPolicy, SyncClient, SyncReport};
+use sync_core::{GpsFix, Stamp, Store};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A running server and its store.
+#[derive(Debug)]
+pub struct TestServer {
+    pub url: String,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// A company made for a test: ids of its sites and the emails of its people.
+#[derive(Debug, Clone)]
+pub struct Company {
+    pub id: String,
+    pub site_a: String,
+    pub site_b: String,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server, letting the test adjust its state (limits, token lifetime) first.
+    pub async fn start_with(adjust: impl FnOnce(&mut AppState)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            server::store::sqlite::SqliteStore::open(&dir.path().join("records.db")).expect("store opens");
+        let mut state = AppState::new(Arc::new(store), b"test signing secret, 32 bytes min!");
+        adjust(&mut state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server::launch_with_listener(state.clone(), listener, async {
+            let _ = rx.await;
+        }));
+        Self {
+            url,
+            state,
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn store(&self) -> &dyn RecordStore {
+        self.state.store.as_ref()
+    }
+
+    /// A company with two sites and, for each `(email, role, sites)`, a person.
+    pub fn company(&self, name: &str, people: &[(&str, Role, &[usize])]) -> Company {
+        let store = self.store();
+        let company = store.create_company(name).expect("company");
+        let a = store.create_site(&company.id, "Site A").expect("site");
+        let b = store.create_site(&company.id, "Site B").expect("site");
+        let hash = server::auth::hash_password(PASSWORD).expect("hash");
+        for (email, role, sites) in people {
+            let sites = sites
+                .iter()
+                .map(|i| if *i == 0 { a.id.clone() } else { b.id.clone() })
+                .collect();
+            store
+                .create_user(
+                    &company.id,
+                    NewUser {
+                        email: (*email).into(),
+                        name: email.split('@').next().unwrap_or("someone").into(),
+                        role: *role,
+                        password_hash: hash.clone(),
+                        sites,
+                    },
+                )
+                .expect("user");
+        }
+        Company {
+            id: company.id,
+            site_a: a.id,
+            site_b: b.id,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// A phone: its own SQLite store and sync client.
+#[derive(Debug)]
+pub struct Phone {
+    pub store: Store,
+    pub client: SyncClient,
+    pub url: String,
+}
+
+pub fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 3,
+        first_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(100),
+        request_timeout: Duration::from_secs(20),
+    }
+}
+
+impl Phone {
+    pub async fn sign_in(server: &TestServer, dir: &tempfile::TempDir, email: &str) -> Phone {
+        let path = dir.path().join(format!("{}.db", email.replace(['@', '.'], "_")));
+        let mut store = Store::open(&path).expect("phone store");
+        let client = SyncClient::new(quick_retries()).expect("client");
+        client
+            .login(&mut store, &server.url, email, PASSWORD, "test phone")
+            .await
+            .expect("login");
+        Phone {
+            store,
+            client,
+            url: server.url.clone(),
+        }
+    }
+
+    pub async fn sync(&mut self) -> SyncReport {
+        self.client.sync(&mut self.store, &|_| {}).await.expect("sync")
+    }
+
+    pub fn user_id(&self) -> String {
+        self.store.profile().expect("signed in").user_id.clone()
+    }
+}
+
+/// A stamp at `minutes` past 06:00 on a fixed day, on site.
+pub fn at(minutes: i64) -> Stamp {
+    let wall = 1_795_000_000_000 + minutes * 60_000;
+    Stamp::new(wall, 1_000_000 + minutes * 60_000, "boot-1").with_fix(GpsFix {
+        lat: 53.45,
+        lon: -115.01,
+        accuracy_m: 5.0,
+        fix_time_ms: wall,
+        provider: "gps".into(),
+        mock: false,
+    })
+}
+
+/// GETs JSON from the server with a bearer token.
+pub async fn get_json(url: &str, token: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}

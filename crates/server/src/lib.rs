@@ -47,6 +47,8 @@ pub struct AppState {
     pub store: Arc<dyn RecordStore>,
     pub keys: auth::Keys,
     pub limits: Arc<Limits>,
+    /// Lifetime of access tokens; tests shorten it to exercise refresh.
+    pub access_ttl_ms: i64,
     /// Pushes to one record are applied one at a time (striped by record id).
     doc_locks: Arc<Vec<Mutex<()>>>,
 }
@@ -65,6 +67,7 @@ impl AppState {
             store,
             keys: auth::Keys::from_secret(signing_secret),
             limits: Arc::new(default_limits()),
+            access_ttl_ms: auth::ACCESS_TTL_MS,
             doc_locks: Arc::new((0..64).map(|_| Mutex::new(())).collect()),
         }
     }

@@ -8,8 +8,8 @@ use sync_core::protocol::{Limits, LoginRequest, RefreshRequest, Role, TokenRespo
 use sync_core::{Flag, ListFilter, Projection};
 
 use crate::AppState;
-use crate::auth::{self, ACCESS_TTL_MS, Caller, Claims, REFRESH_TTL_MS};
-use crate::error::{ApiError, ApiResult};
+use crate::auth::{self, Caller, Claims, REFRESH_TTL_MS};
+use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::store::sqlite::now_ms;
 use crate::store::{AuditEntry, Device, NewUser, RefreshUse, Site, StoreError};
 
@@ -51,14 +51,14 @@ fn tokens(
         role: user.role,
         device: device_id.to_owned(),
         iat: now / 1000,
-        exp: (now + ACCESS_TTL_MS) / 1000,
+        exp: (now + state.access_ttl_ms) / 1000,
     };
     let access_token = state.keys.issue(&claims)?;
     let (refresh_token, hash) = auth::new_refresh_token();
     Ok((
         TokenResponse {
             access_token,
-            access_expires_at_ms: (now + ACCESS_TTL_MS) / 1000 * 1000,
+            access_expires_at_ms: (now + state.access_ttl_ms) / 1000 * 1000,
             refresh_token,
             user: user.info(),
             limits: state.limits.as_ref().clone(),
@@ -72,7 +72,7 @@ fn tokens(
     responses((status = 200, body = TokenResponse), (status = 401, body = sync_core::protocol::ErrorBody), (status = 400, body = sync_core::protocol::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
-    Json(request): Json<LoginRequest>,
+    JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     if request.device_id.trim().is_empty() || request.device_id.len() > 64 {
         return Err(ApiError::bad_request(
@@ -130,7 +130,7 @@ pub async fn login(
     responses((status = 200, body = TokenResponse), (status = 401, body = sync_core::protocol::ErrorBody)))]
 pub async fn refresh(
     State(state): State<AppState>,
-    Json(request): Json<RefreshRequest>,
+    JsonBody(request): JsonBody<RefreshRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let store = state.store.clone();
     let hash = auth::hash_refresh_token(&request.refresh_token);
@@ -216,7 +216,7 @@ impl From<crate::store::User> for UserView {
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<CreateUser>,
+    JsonBody(body): JsonBody<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     caller.require_admin()?;
     if !body.email.contains('@') || body.name.trim().is_empty() {
@@ -278,7 +278,7 @@ pub struct CreateSite {
 pub async fn create_site(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<CreateSite>,
+    JsonBody(body): JsonBody<CreateSite>,
 ) -> ApiResult<(StatusCode, Json<Site>)> {
     caller.require_admin()?;
     let store = state.store.clone();
