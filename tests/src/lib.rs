@@ -122,11 +122,20 @@ pub fn quick_retries() -> RetryPolicy {
 
 impl Phone {
     pub async fn sign_in(server: &TestServer, dir: &tempfile::TempDir, email: &str) -> Phone {
+        Self::sign_in_with_password(server, dir, email, PASSWORD).await
+    }
+
+    pub async fn sign_in_with_password(
+        server: &TestServer,
+        dir: &tempfile::TempDir,
+        email: &str,
+        password: &str,
+    ) -> Phone {
         let path = dir.path().join(format!("{}.db", email.replace(['@', '.'], "_")));
         let mut store = Store::open(&path).expect("phone store");
         let client = SyncClient::new(quick_retries()).expect("client");
         client
-            .login(&mut store, &server.url, email, PASSWORD, "test phone")
+            .login(&mut store, &server.url, email, password, "test phone")
             .await
             .expect("login");
         Phone {
