@@ -479,3 +479,39 @@ async fn a_refused_change_stays_on_the_phone_with_its_reason() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sync_call_drains_an_outbox_bigger_than_the_server_limits() {
+    let server = TestServer::start_with(|state| {
+        let mut limits = server::default_limits();
+        limits.max_pushes = 7;
+        limits.max_update_bytes = 10_000;
+        state.limits = std::sync::Arc::new(limits);
+    })
+    .await;
+    let company = acme(&server).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut lead = Phone::sign_in(&server, &dir, LEAD).await;
+    let mut worker = Phone::sign_in(&server, &dir, WORKER).await;
+    for i in 0..30 {
+        lead.store
+            .create(&company.site_a, None, Body::Jsea(sample::jsea()), at(i))
+            .expect("create");
+    }
+    let report = lead.sync().await;
+    assert_eq!(report.accepted, 30);
+    assert!(
+        report.round_trips >= 5,
+        "30 records at 7 per request: {}",
+        report.round_trips
+    );
+    assert!(lead.store.pending().expect("pending").is_empty());
+
+    // The worker pulls them in pages of about 10 kB and ends with all 30.
+    let report = worker.sync().await;
+    assert!(report.round_trips > 1, "paged: {report:?}");
+    assert_eq!(worker.store.count_records().expect("count"), 30);
+    let idle = worker.sync().await;
+    assert_eq!((idle.round_trips, idle.received), (1, 0));
+    server.stop().await;
+}

@@ -593,6 +593,16 @@ impl Store {
         Ok(out)
     }
 
+    /// Ids of records `outgoing` would offer, without loading their documents.
+    pub fn sendable_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.doc_id FROM outbox o LEFT JOIN rejections r ON r.doc_id = o.doc_id
+             WHERE r.doc_id IS NULL OR r.code = 'unknown_author' ORDER BY o.queued_at_ms, o.doc_id",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Applies a sync answer and moves the cursor, in one transaction: either all of it is
     /// stored or none of it is, and the cursor never runs ahead of what is stored.
     pub fn apply_sync(&mut self, actions: Vec<Action>, cursor: u64) -> Result<Applied> {

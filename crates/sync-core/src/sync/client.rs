@@ -167,13 +167,19 @@ impl SyncClient {
     ) -> Result<SyncReport> {
         self.cancel.store(false, Ordering::SeqCst);
         let mut report = SyncReport::default();
+        let mut retry_later = std::collections::HashSet::new();
         loop {
             if self.cancel.load(Ordering::SeqCst) {
                 return Err(Error::Cancelled);
             }
             let credentials = store.credentials()?.ok_or(Error::NotSignedIn)?;
             let limits = credentials.limits.clone();
-            let outgoing = store.outgoing(limits.max_pushes as usize)?;
+            let outgoing: Vec<_> = store
+                .outgoing(limits.max_pushes as usize + retry_later.len())?
+                .into_iter()
+                .filter(|o| !retry_later.contains(&o.id))
+                .take(limits.max_pushes as usize)
+                .collect();
             let (request, plan) = plan::request(
                 store.cursor()?,
                 (self.clock)(),
@@ -194,19 +200,26 @@ impl SyncClient {
             report.accepted += applied.accepted;
             report.received += applied.received;
             report.cursor = cursor;
-            let refused_for_good = applied.rejected.iter().filter(|r| !r.code.retryable()).count();
-            let retry_later = applied.rejected.len() - refused_for_good;
+            for r in &applied.rejected {
+                if r.code.retryable() {
+                    retry_later.insert(r.record_id.clone());
+                }
+            }
             report.rejected.extend(applied.rejected);
-            let pending = store.outgoing(usize::MAX)?.len();
+            // Records still to send in this call: not refused for good, not waiting on a passing
+            // reason (those go again next sync rather than spinning here).
+            let to_send = store
+                .sendable_ids()?
+                .into_iter()
+                .filter(|id| !retry_later.contains(id))
+                .count();
             progress(SyncProgress {
                 round_trips: report.round_trips,
                 sent: report.accepted,
                 received: report.received,
-                pending: pending as u32,
+                pending: to_send as u32,
             });
-            // Stop when nothing new is waiting on either side; records refused for a passing
-            // reason wait for the next sync rather than spinning here.
-            if !more && (plan.left_over == 0 || pending <= retry_later) && store.want_full()?.is_empty() {
+            if !more && to_send == 0 && store.want_full()?.is_empty() {
                 return Ok(report);
             }
             if report.round_trips > 10_000 {
