@@ -5,8 +5,37 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use crate::clock::{ClockContext, TrustedTime};
 use crate::model::{ApprovalDecision, Body, Jsea, NearMiss, NearMissStatus, PreStart, Record};
+use crate::place::{self, Place, SiteArea};
 use crate::stamp::Stamp;
+
+/// What the flags may rest on beyond the record itself.
+///
+/// On a phone both parts are usually empty: times are the device's own and places are not judged.
+/// The server fills them from its clock anchors and the site's geofence.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context {
+    /// Clock anchors for correcting stamps; `None` compares device wall times as they are.
+    pub clock: Option<ClockContext>,
+    /// The record's site boundary; `None` skips the place checks.
+    pub site: Option<SiteArea>,
+}
+
+impl Context {
+    fn time(&self, stamp: &Stamp) -> TrustedTime {
+        match &self.clock {
+            Some(clock) => clock.correct(stamp),
+            None => TrustedTime {
+                ms: stamp.wall_ms,
+                uncertainty_ms: 0,
+                basis: crate::clock::TimeBasis::DeviceClock,
+                verified: false,
+                note: None,
+            },
+        }
+    }
+}
 
 /// A near-miss reported more than this long after it happened is flagged late.
 pub const LATE_NEAR_MISS_MS: i64 = 24 * 60 * 60 * 1000;
@@ -43,17 +72,121 @@ pub mod codes {
     pub const STALE_APPROVAL: &str = "jsea.stale_approval";
     pub const OUT_OF_SERVICE: &str = "pre_start.out_of_service";
     pub const LATE_NEAR_MISS: &str = "near_miss.late_report";
+    pub const UNVERIFIABLE_TIME: &str = "time.unverifiable";
+    pub const OFF_SITE: &str = "place.off_site";
+    pub const POOR_FIX: &str = "place.poor_fix";
+    pub const MOCK_LOCATION: &str = "place.mock_location";
+    pub const NO_FIX: &str = "place.no_fix";
 }
 
-/// Every flag on the record, sorted so equal records give equal lists.
+/// Every flag on the record from the record alone (device clocks, no site boundary).
 pub fn compute(record: &Record) -> Vec<Flag> {
+    compute_in(record, &Context::default())
+}
+
+/// Every flag on the record, with times corrected and places judged as `context` allows,
+/// sorted so equal records give equal lists.
+pub fn compute_in(record: &Record, context: &Context) -> Vec<Flag> {
     let mut flags = match &record.body {
-        Body::Jsea(j) => jsea_flags(j),
+        Body::Jsea(j) => jsea_flags(j, context),
         Body::PreStart(p) => prestart_flags(p),
         Body::NearMiss(n) => near_miss_flags(n),
     };
+    let events = lifecycle_events(record);
+    if context.clock.is_some() {
+        for (event, stamp) in &events {
+            let t = context.time(stamp);
+            if !t.verified {
+                flags.push(
+                    Flag::new(
+                        codes::UNVERIFIABLE_TIME,
+                        format!("the time of '{event}' cannot be verified"),
+                    )
+                    .with("event", *event)
+                    .with("device_time", crate::clock::format_utc(stamp.wall_ms))
+                    .with("boot", stamp.boot_id.clone())
+                    .with("reason", t.note.unwrap_or_default()),
+                );
+            }
+        }
+    }
+    if let Some(site) = &context.site {
+        for (event, stamp) in events.iter().filter(|(e, _)| ON_SITE_EVENTS.contains(e)) {
+            if let Some(flag) = place_flag(event, stamp, site) {
+                flags.push(flag);
+            }
+        }
+    }
     flags.sort();
+    flags.dedup();
     flags
+}
+
+/// Events that happen at the work location; approvals and reports may come from elsewhere.
+const ON_SITE_EVENTS: &[&str] = &["created", "signed", "completed", "work_started"];
+
+/// The record's lifecycle events with their stamps.
+pub fn lifecycle_events(record: &Record) -> Vec<(&'static str, &Stamp)> {
+    let mut events = vec![("created", &record.header.created)];
+    match &record.body {
+        Body::Jsea(j) => {
+            events.extend(j.signatures.values().map(|s| ("signed", &s.stamp)));
+            events.extend(j.completed.iter().map(|s| ("completed", s)));
+            events.extend(j.approval.iter().map(|a| ("approved", &a.stamp)));
+            events.extend(j.work_started.iter().map(|s| ("work_started", s)));
+            events.extend(j.closed.iter().map(|s| ("closed", s)));
+        }
+        Body::PreStart(p) => {
+            events.extend(p.sign_off.iter().map(|s| ("signed", &s.stamp)));
+            events.extend(p.completed.iter().map(|s| ("completed", s)));
+        }
+        Body::NearMiss(n) => events.extend(n.reported.iter().map(|s| ("reported", s))),
+    }
+    events
+}
+
+fn place_flag(event: &str, stamp: &Stamp, site: &SiteArea) -> Option<Flag> {
+    let fix = stamp
+        .fix
+        .as_ref()
+        .map(|f| {
+            format!(
+                "{:.5}, {:.5} ±{:.0} m ({})",
+                f.lat, f.lon, f.accuracy_m, f.provider
+            )
+        })
+        .unwrap_or_else(|| "none".into());
+    let flag = match place::judge(stamp.fix.as_ref(), site) {
+        Place::OnSite { .. } => return None,
+        Place::OffSite {
+            distance_m,
+            accuracy_m,
+        } => Flag::new(
+            codes::OFF_SITE,
+            format!("'{event}' was recorded {distance_m:.0} m outside the site"),
+        )
+        .with("distance_m", format!("{distance_m:.0}"))
+        .with("accuracy_m", format!("{accuracy_m:.0}")),
+        Place::TooInaccurate {
+            accuracy_m,
+            threshold_m,
+        } => Flag::new(
+            codes::POOR_FIX,
+            format!("the fix for '{event}' (±{accuracy_m:.0} m) is too inaccurate to place it on site"),
+        )
+        .with("accuracy_m", format!("{accuracy_m:.0}"))
+        .with("threshold_m", format!("{threshold_m:.0}")),
+        Place::Mock => Flag::new(
+            codes::MOCK_LOCATION,
+            format!("the fix for '{event}' came from a mock-location app"),
+        ),
+        Place::NoFix => Flag::new(codes::NO_FIX, format!("no GPS fix was taken for '{event}'")),
+    };
+    Some(
+        flag.with("event", event)
+            .with("fix", fix)
+            .with("device_time", crate::clock::format_utc(stamp.wall_ms)),
+    )
 }
 
 fn describe(stamp: &Stamp) -> String {
@@ -67,39 +200,46 @@ fn minutes(ms: i64) -> String {
     format!("{:.1}", ms as f64 / 60_000.0)
 }
 
-fn jsea_flags(jsea: &Jsea) -> Vec<Flag> {
+fn jsea_flags(jsea: &Jsea, context: &Context) -> Vec<Flag> {
     let mut flags = Vec::new();
     if let Some(started) = &jsea.work_started {
-        if let Some(completed) = &jsea.completed
-            && completed.wall_ms > started.wall_ms
-        {
-            flags.push(
-                Flag::new(
-                    codes::COMPLETED_AFTER_WORK_STARTED,
-                    format!(
-                        "completed {} min after work started",
-                        minutes(completed.wall_ms - started.wall_ms)
-                    ),
-                )
-                .with("completed", describe(completed))
-                .with("work_started", describe(started))
-                .with("minutes_late", minutes(completed.wall_ms - started.wall_ms)),
-            );
+        let started_at = context.time(started);
+        if let Some(completed) = &jsea.completed {
+            let completed_at = context.time(completed);
+            if completed_at.ms > started_at.ms {
+                flags.push(
+                    Flag::new(
+                        codes::COMPLETED_AFTER_WORK_STARTED,
+                        format!(
+                            "completed {} min after work started",
+                            minutes(completed_at.ms - started_at.ms)
+                        ),
+                    )
+                    .with("completed", describe(completed))
+                    .with("work_started", describe(started))
+                    .with("completed_at", completed_at.describe())
+                    .with("work_started_at", started_at.describe())
+                    .with("minutes_late", minutes(completed_at.ms - started_at.ms)),
+                );
+            }
         }
         match &jsea.approval {
             Some(a) if a.decision == ApprovalDecision::Approved => {
-                if a.stamp.wall_ms > started.wall_ms {
+                let approved_at = context.time(&a.stamp);
+                if approved_at.ms > started_at.ms {
                     flags.push(
                         Flag::new(
                             codes::APPROVED_AFTER_WORK_STARTED,
                             format!(
                                 "approved by {} {} min after work started",
                                 a.by_name,
-                                minutes(a.stamp.wall_ms - started.wall_ms)
+                                minutes(approved_at.ms - started_at.ms)
                             ),
                         )
                         .with("approved", describe(&a.stamp))
                         .with("work_started", describe(started))
+                        .with("approved_at", approved_at.describe())
+                        .with("work_started_at", started_at.describe())
                         .with("approver", a.by_user_id.clone()),
                     );
                 }

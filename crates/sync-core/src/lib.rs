@@ -4,11 +4,13 @@
 //! The phones (through `mobile-ffi`) and the server run this same code, so a flag the office sees
 //! is computed exactly as the phone computes it.
 
+pub mod clock;
 pub mod document;
 pub mod error;
 pub mod flags;
 pub mod lifecycle;
 pub mod model;
+pub mod place;
 pub mod projection;
 pub mod protocol;
 pub mod sample;
