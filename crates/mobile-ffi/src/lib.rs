@@ -1,10 +1,27 @@
 //! The uniffi facade over sync-core for the iOS (Swift) and Android (Kotlin) shells.
 //!
-//! Thin by rule: objects wrap core objects, records and enums mirror core types, and there is no
-//! business logic here. The full field-flow API arrives with the mobile issue; this crate already
-//! builds as `lib`, `cdylib` and `staticlib` so the shells can link it.
+//! Thin by rule (DESIGN §2): objects wrap core objects, records and enums mirror core types with
+//! `From` conversions, and there is no business logic here. Validation, lifecycle rules, flags
+//! and merges are all sync-core's. The API, its threading and how the shells build it are in
+//! docs/mobile.md.
+//!
+//! | file | concern |
+//! | --- | --- |
+//! | `error.rs` | `MusterError`, the one public error, mapped from `sync_core::Error` |
+//! | `types.rs` | records and enums mirrored from the core (stamps, forms, findings, flags, lists) |
+//! | `store.rs` | `MusterStore`: the local store, record creation, fine-grained edits, lifecycle, reads |
+//! | `sync.rs` | `MusterSyncClient`: async sign-in and sync, progress observer, cancel |
 
 uniffi::setup_scaffolding!();
+
+pub mod error;
+pub mod store;
+pub mod sync;
+pub mod types;
+
+pub use error::MusterError;
+pub use store::MusterStore;
+pub use sync::{DeviceClock, MusterSyncClient, SyncObserver};
 
 /// Version of the Rust core the shell is linked against, for support screens and bug reports.
 #[uniffi::export]
@@ -12,10 +29,11 @@ pub fn core_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn reports_the_crate_version() {
-        assert_eq!(super::core_version(), env!("CARGO_PKG_VERSION"));
-    }
+/// A fresh random id, the same kind the core mints for records and list items.
+#[uniffi::export]
+pub fn new_id() -> String {
+    sync_core::model::new_id()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,167 @@
+//! The facade called as the shells call it, on real SQLite files. The full field day against a
+//! live server runs from Python and Kotlin (scripts/test-bindings.sh).
+
+use crate::types::{ControlLevel, GpsFix, ListFilter, RecordBody, RecordKind, Stamp};
+use crate::{MusterError, MusterStore};
+
+fn stamp(wall_ms: i64) -> Stamp {
+    Stamp {
+        wall_ms,
+        monotonic_ms: wall_ms - 1_700_000_000_000,
+        boot_id: "boot-1".into(),
+        fix: Some(GpsFix {
+            lat: 55.17,
+            lon: -118.79,
+            accuracy_m: 6.0,
+            fix_time_ms: wall_ms - 2_000,
+            provider: "gps".into(),
+            mock: false,
+        }),
+    }
+}
+
+fn signed_in_store(dir: &tempfile::TempDir) -> std::sync::Arc<MusterStore> {
+    let path = dir.path().join("phone.db");
+    {
+        let mut core = sync_core::Store::open(&path).expect("core store");
+        core.sign_in(sync_core::Profile {
+            user_id: "u-lead".into(),
+            tenant_id: "t-1".into(),
+            display_name: "Crew Lead".into(),
+        })
+        .expect("sign in");
+    }
+    MusterStore::open(path.display().to_string()).expect("store opens")
+}
+
+#[test]
+fn reports_the_crate_version() {
+    assert_eq!(crate::core_version(), env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn a_jsea_is_filled_blocked_then_completed_with_findings_and_stamps_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = signed_in_store(&dir);
+    let t0 = 1_790_000_000_000;
+    let id = store
+        .create_jsea(
+            "site-1".into(),
+            None,
+            "Replace wellhead valve".into(),
+            "North gate".into(),
+            stamp(t0),
+        )
+        .expect("create");
+    let step = store
+        .add_step(id.clone(), "Isolate and bleed".into())
+        .expect("step");
+    let hazard = store
+        .add_hazard(id.clone(), step.clone(), "Trapped pressure".into(), 4, 3)
+        .expect("hazard");
+    store
+        .add_control(
+            id.clone(),
+            hazard.clone(),
+            "Face shield".into(),
+            ControlLevel::Ppe,
+        )
+        .expect("control");
+
+    // PPE only, no justification, nobody signed: completion is refused with the findings.
+    let err = store
+        .complete(id.clone(), stamp(t0 + 60_000))
+        .expect_err("blocked");
+    let MusterError::Blocked { reason, findings } = err else {
+        panic!("expected Blocked, got {err:?}");
+    };
+    let rules: Vec<_> = findings.iter().map(|f| f.rule.as_str()).collect();
+    assert!(
+        rules.contains(&"jsea.ppe_only_without_justification"),
+        "{rules:?}"
+    );
+    assert!(rules.contains(&"jsea.crew_signature_required"), "{rules:?}");
+    assert!(reason.contains("no justification"), "{reason}");
+
+    store
+        .set_ppe_justification(
+            id.clone(),
+            hazard,
+            Some("Valve design leaves no other option".into()),
+        )
+        .expect("justify");
+    store.sign(id.clone(), stamp(t0 + 120_000)).expect("sign");
+    store.complete(id.clone(), stamp(t0 + 180_000)).expect("complete");
+
+    let view = store.record(id.clone()).expect("view");
+    assert_eq!(view.status, "completed");
+    assert!(view.pending_sync);
+    let RecordBody::Jsea { form } = view.body else {
+        panic!("not a JSEA");
+    };
+    assert_eq!(form.signatures.len(), 1);
+    assert_eq!(form.steps[0].hazards[0].controls[0].level, ControlLevel::Ppe);
+    assert_eq!(
+        view.header.created.fix.as_ref().map(|f| f.provider.as_str()),
+        Some("gps")
+    );
+    assert_eq!(store.pending_count().expect("pending"), 1);
+
+    let rows = store
+        .list(ListFilter {
+            kind: Some(RecordKind::Jsea),
+            status: Some("completed".into()),
+            ..ListFilter::default()
+        })
+        .expect("list");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id, id);
+}
+
+#[test]
+fn wrong_kind_unknown_ids_and_foreign_files_are_public_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = signed_in_store(&dir);
+    let id = store
+        .create_near_miss(
+            "site-1".into(),
+            None,
+            "Load swung toward a worker".into(),
+            1_790_000_000_000,
+            crate::types::Severity::High,
+            stamp(1_790_000_100_000),
+        )
+        .expect("near-miss");
+    assert!(matches!(
+        store.add_step(id.clone(), "nope".into()),
+        Err(MusterError::Invalid { .. })
+    ));
+    assert!(matches!(
+        store.set_item_result(id, "missing".into(), None),
+        Err(MusterError::Invalid { .. })
+    ));
+    assert!(matches!(
+        store.record("no-such-record".into()),
+        Err(MusterError::NotFound { .. })
+    ));
+
+    let junk = dir.path().join("notes.txt");
+    std::fs::write(&junk, "shopping list: gloves, flagging tape, coffee").expect("write");
+    let err = MusterStore::open(junk.display().to_string()).expect_err("refused");
+    assert!(matches!(err, MusterError::StoreUnusable { .. }), "{err:?}");
+    assert_eq!(
+        std::fs::read_to_string(&junk).expect("read"),
+        "shopping list: gloves, flagging tape, coffee"
+    );
+}
+
+#[test]
+fn nothing_can_be_written_before_sign_in() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = MusterStore::open(dir.path().join("new.db").display().to_string()).expect("open");
+    assert!(store.profile().is_none());
+    let err = store
+        .create_jsea("site".into(), None, "task".into(), "gate".into(), stamp(1))
+        .expect_err("not signed in");
+    assert!(matches!(err, MusterError::NotSignedIn { .. }), "{err:?}");
+}
