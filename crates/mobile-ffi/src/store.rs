@@ -129,10 +129,11 @@ fn item<'a>(p: &'a mut core::PreStart, item_id: &str) -> sync_core::Result<&'a m
 
 #[uniffi::export]
 impl MusterStore {
-    /// Opens the store at `path`, creating it if the file does not exist. A file that is not a
-    /// Muster store, or is damaged, is refused with `MusterError.StoreUnusable` and left as it was.
+    /// Opens the store at `path` (`MusterStore(path)` in Swift, Kotlin and Python), creating it if
+    /// the file does not exist. A file that is not a Muster store, or is damaged, is refused with
+    /// `MusterError.StoreUnusable` and left as it was.
     #[uniffi::constructor]
-    pub fn open(path: String) -> Result<Arc<Self>> {
+    pub fn new(path: String) -> Result<Arc<Self>> {
         let path = PathBuf::from(path);
         let inner = sync_core::Store::open(&path)?;
         Ok(Arc::new(Self {

@@ -31,7 +31,7 @@ fn signed_in_store(dir: &tempfile::TempDir) -> std::sync::Arc<MusterStore> {
         })
         .expect("sign in");
     }
-    MusterStore::open(path.display().to_string()).expect("store opens")
+    MusterStore::new(path.display().to_string()).expect("store opens")
 }
 
 #[test]
@@ -147,7 +147,7 @@ fn wrong_kind_unknown_ids_and_foreign_files_are_public_errors() {
 
     let junk = dir.path().join("notes.txt");
     std::fs::write(&junk, "shopping list: gloves, flagging tape, coffee").expect("write");
-    let err = MusterStore::open(junk.display().to_string()).expect_err("refused");
+    let err = MusterStore::new(junk.display().to_string()).expect_err("refused");
     assert!(matches!(err, MusterError::StoreUnusable { .. }), "{err:?}");
     assert_eq!(
         std::fs::read_to_string(&junk).expect("read"),
@@ -158,7 +158,7 @@ fn wrong_kind_unknown_ids_and_foreign_files_are_public_errors() {
 #[test]
 fn nothing_can_be_written_before_sign_in() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = MusterStore::open(dir.path().join("new.db").display().to_string()).expect("open");
+    let store = MusterStore::new(dir.path().join("new.db").display().to_string()).expect("open");
     assert!(store.profile().is_none());
     let err = store
         .create_jsea("site".into(), None, "task".into(), "gate".into(), stamp(1))
