@@ -178,3 +178,122 @@ pub async fn get_json(url: &str, token: &str) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
+
+/// Simulated time for clock tests: one true clock the server reads, and per-phone wall clocks,
+/// monotonic clocks and boots that the test can skew, set back and restart.
+#[derive(Debug, Clone)]
+pub struct World {
+    true_ms: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl World {
+    /// A world whose true time starts at 06:00 UTC-7 on 2026-11-18.
+    pub fn new() -> Self {
+        Self {
+            true_ms: Arc::new(std::sync::atomic::AtomicI64::new(Self::at(6, 0))),
+        }
+    }
+
+    /// Unix ms of `hh:mm` Alberta time (UTC−7) on the world's day.
+    pub fn at(hour: i64, minute: i64) -> i64 {
+        1_795_046_400_000 + 7 * 3_600_000 + (hour * 60 + minute) * 60_000
+    }
+
+    pub fn now(&self) -> i64 {
+        self.true_ms.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Moves true time to `hh:mm`.
+    pub fn set(&self, hour: i64, minute: i64) {
+        self.true_ms
+            .store(Self::at(hour, minute), std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The server's clock in this world.
+    pub fn server_clock(&self) -> Arc<dyn Fn() -> i64 + Send + Sync> {
+        let world = self.clone();
+        Arc::new(move || world.now())
+    }
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A phone's clocks in a [`World`].
+#[derive(Debug)]
+pub struct DeviceClock {
+    world: World,
+    state: std::sync::Mutex<(i64, String, i64)>, // (wall offset, boot id, true time at boot)
+}
+
+impl DeviceClock {
+    pub fn new(world: &World, wall_offset_ms: i64) -> Arc<Self> {
+        Arc::new(Self {
+            world: world.clone(),
+            state: std::sync::Mutex::new((
+                wall_offset_ms,
+                sync_core::model::new_id(),
+                world.now() - 3_600_000,
+            )),
+        })
+    }
+
+    fn read(&self) -> (i64, String, i64) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The person changes the phone's wall clock by `delta_ms`.
+    pub fn change_wall_clock(&self, delta_ms: i64) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).0 += delta_ms;
+    }
+
+    /// The phone restarts: a new boot id, the monotonic clock from zero.
+    pub fn reboot(&self) {
+        let now = self.world.now();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.1 = sync_core::model::new_id();
+        state.2 = now;
+    }
+
+    /// A stamp for an event now, with an optional fix.
+    pub fn stamp(&self, fix: Option<GpsFix>) -> Stamp {
+        let (offset, boot, booted_at) = self.read();
+        let now = self.world.now();
+        Stamp {
+            wall_ms: now + offset,
+            monotonic_ms: now - booted_at,
+            boot_id: boot,
+            fix,
+        }
+    }
+
+    pub fn source(self: &Arc<Self>) -> sync_core::sync::client::ClockSource {
+        let clock = self.clone();
+        Arc::new(move || {
+            let s = clock.stamp(None);
+            sync_core::protocol::ClockSample {
+                wall_ms: s.wall_ms,
+                monotonic_ms: s.monotonic_ms,
+                boot_id: s.boot_id,
+                last_round_trip_ms: 0,
+            }
+        })
+    }
+}
+
+impl Phone {
+    /// Signs in a phone whose clocks are `clock`'s.
+    pub async fn sign_in_with_clock(
+        server: &TestServer,
+        dir: &tempfile::TempDir,
+        email: &str,
+        clock: &Arc<DeviceClock>,
+    ) -> Phone {
+        let mut phone = Self::sign_in(server, dir, email).await;
+        phone.client = phone.client.clone().with_clock(clock.source());
+        phone
+    }
+}

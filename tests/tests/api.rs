@@ -47,6 +47,7 @@ fn request(pushes: Vec<sync_core::protocol::DocPush>) -> SyncRequest {
             wall_ms: 1,
             monotonic_ms: 1,
             boot_id: "b".into(),
+            last_round_trip_ms: 0,
         },
         pushes,
         want_full: vec![],
@@ -300,7 +301,9 @@ async fn the_openapi_document_lists_exactly_the_served_endpoints() {
         "POST /v1/admin/users",
         "POST /v1/auth/login",
         "POST /v1/auth/refresh",
+        "POST /v1/records/{id}/decision",
         "POST /v1/sync",
+        "PUT /v1/admin/sites/{id}/boundary",
     ];
     assert_eq!(documented, expected);
     // Every documented endpoint is served (an unknown route would be 404 or 405).
@@ -309,6 +312,14 @@ async fn the_openapi_document_lists_exactly_the_served_endpoints() {
         let url = format!("{}{}", server.url, path.replace("{id}", "no-such-id"));
         let response = match method {
             "GET" => http.get(&url).bearer_auth(&token).send().await,
+            "PUT" => {
+                http.put(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body("{}")
+                    .send()
+                    .await
+            }
             _ => {
                 http.post(&url)
                     .bearer_auth(&token)

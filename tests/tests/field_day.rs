@@ -227,6 +227,7 @@ async fn a_replayed_request_changes_nothing() {
             wall_ms: 1,
             monotonic_ms: 1,
             boot_id: "b".into(),
+            last_round_trip_ms: 0,
         },
         pushes: vec![DocPush {
             doc_id: id.clone(),

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use sync_core::model::{ApprovalDecision, Body, ItemResult};
+use sync_core::place::Geofence;
 use sync_core::protocol::Role;
 use sync_core::sync::{RetryPolicy, SyncClient};
 use sync_core::{GpsFix, Stamp, Store, sample};
@@ -55,6 +56,18 @@ async fn create(state: &AppState, base_url: &str, data_dir: &Path) -> Result<(),
         let company = store.create_company(COMPANY)?;
         let well = store.create_site(&company.id, "4-12 Wellsite")?;
         let station = store.create_site(&company.id, "Brazeau Compressor Station")?;
+        let pad = Geofence::Circle {
+            lat: 53.4521,
+            lon: -115.0123,
+            radius_m: 250.0,
+        };
+        store.set_site_area(&company.id, &well.id, Some(&pad), 50.0)?;
+        let yard = Geofence::Circle {
+            lat: 53.1107,
+            lon: -115.4408,
+            radius_m: 300.0,
+        };
+        store.set_site_area(&company.id, &station.id, Some(&yard), 50.0)?;
         let both = vec![well.id.clone(), station.id.clone()];
         for (email, name, role, sites) in [
             (ADMIN, "Olivia Office", Role::Admin, vec![]),

@@ -3,6 +3,7 @@
 //! on a listener the caller chose (end-to-end tests bind `127.0.0.1:0`).
 
 pub mod auth;
+pub mod decision;
 pub mod demo;
 pub mod error;
 pub mod openapi;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Lifetime of access tokens; tests shorten it to exercise refresh.
     pub access_ttl_ms: i64,
+    /// The server's clock for clock anchors and server-made stamps (Unix ms); tests simulate it.
+    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
     /// Pushes to one record are applied one at a time (striped by record id).
     doc_locks: Arc<Vec<Mutex<()>>>,
 }
@@ -68,6 +71,7 @@ impl AppState {
             keys: auth::Keys::from_secret(signing_secret),
             limits: Arc::new(default_limits()),
             access_ttl_ms: auth::ACCESS_TTL_MS,
+            clock: Arc::new(store::sqlite::now_ms),
             doc_locks: Arc::new((0..64).map(|_| Mutex::new(())).collect()),
         }
     }
@@ -102,6 +106,11 @@ pub fn app(state: AppState) -> Router {
             post(routes::create_user).get(routes::list_users),
         )
         .route("/v1/admin/sites", post(routes::create_site))
+        .route(
+            "/v1/admin/sites/{id}/boundary",
+            axum::routing::put(routes::set_site_boundary),
+        )
+        .route("/v1/records/{id}/decision", post(decision::decide))
         .route("/v1/admin/devices", get(routes::list_devices))
         .route("/v1/admin/devices/{id}/revoke", post(routes::revoke_device))
         .route("/v1/admin/audit", get(routes::audit_log))

@@ -17,6 +17,8 @@ use crate::routes;
         routes::create_user,
         routes::list_users,
         routes::create_site,
+        routes::set_site_boundary,
+        crate::decision::decide,
         routes::list_sites,
         routes::list_devices,
         routes::revoke_device,

@@ -271,6 +271,67 @@ pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiRes
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CreateSite {
     pub name: String,
+    /// Optional boundary; see `SiteBoundary`.
+    #[schema(value_type = Option<Object>)]
+    pub geofence: Option<sync_core::place::Geofence>,
+    pub max_accuracy_m: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SiteBoundary {
+    /// `{"type": "circle", "lat": 53.45, "lon": -115.0, "radius_m": 200}` or
+    /// `{"type": "polygon", "lon_lat": [[-115.01, 53.44], ...]}`; null clears it.
+    #[schema(value_type = Option<Object>)]
+    pub geofence: Option<sync_core::place::Geofence>,
+    /// Fixes less accurate than this cannot place an event (default 50 m).
+    pub max_accuracy_m: Option<f64>,
+}
+
+fn check_boundary(geofence: Option<&sync_core::place::Geofence>, max_accuracy_m: f64) -> ApiResult<()> {
+    if let Some(g) = geofence {
+        g.validate()
+            .map_err(|m| ApiError::bad_request("invalid_geofence", m))?;
+    }
+    if !(max_accuracy_m.is_finite() && max_accuracy_m > 0.0) {
+        return Err(ApiError::bad_request(
+            "invalid_geofence",
+            "max_accuracy_m must be a positive number of metres",
+        ));
+    }
+    Ok(())
+}
+
+/// Sets or clears a site's boundary and accuracy threshold. Records synced afterwards are judged
+/// against it.
+#[utoipa::path(put, path = "/v1/admin/sites/{id}/boundary", tag = "admin", request_body = SiteBoundary,
+    params(("id" = String, Path, description = "Site id")),
+    responses((status = 204, description = "Saved"), (status = 400, body = sync_core::protocol::ErrorBody), (status = 404, body = sync_core::protocol::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_site_boundary(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<SiteBoundary>,
+) -> ApiResult<StatusCode> {
+    caller.require_admin()?;
+    let max = body
+        .max_accuracy_m
+        .unwrap_or(sync_core::place::DEFAULT_MAX_ACCURACY_M);
+    check_boundary(body.geofence.as_ref(), max)?;
+    let store = state.store.clone();
+    let found = blocking(move || {
+        let found = store.set_site_area(&caller.claims.tenant, &id, body.geofence.as_ref(), max)?;
+        if found {
+            store.audit(&caller.claims.tenant, &caller.claims.sub, "site.boundary", &id)?;
+        }
+        Ok(found)
+    })
+    .await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such site in this company"))
+    }
 }
 
 /// Creates a site (a lease, yard or job location).
@@ -281,9 +342,18 @@ pub async fn create_site(
     JsonBody(body): JsonBody<CreateSite>,
 ) -> ApiResult<(StatusCode, Json<Site>)> {
     caller.require_admin()?;
+    let max = body
+        .max_accuracy_m
+        .unwrap_or(sync_core::place::DEFAULT_MAX_ACCURACY_M);
+    check_boundary(body.geofence.as_ref(), max)?;
     let store = state.store.clone();
     let site = blocking(move || {
-        let site = store.create_site(&caller.claims.tenant, &body.name)?;
+        let mut site = store.create_site(&caller.claims.tenant, &body.name)?;
+        if body.geofence.is_some() || body.max_accuracy_m.is_some() {
+            store.set_site_area(&caller.claims.tenant, &site.id, body.geofence.as_ref(), max)?;
+            site.geofence = body.geofence;
+            site.max_accuracy_m = max;
+        }
         store.audit(
             &caller.claims.tenant,
             &caller.claims.sub,
@@ -423,6 +493,9 @@ pub struct TimelineEvent {
     pub by: Option<String>,
     #[schema(value_type = Object)]
     pub stamp: sync_core::Stamp,
+    /// The stamp's time corrected with the device's clock anchors, or marked unverified.
+    #[schema(value_type = Object)]
+    pub time: sync_core::clock::TrustedTime,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -440,11 +513,12 @@ pub struct RecordDetail {
     pub authors: std::collections::BTreeMap<String, String>,
 }
 
-fn timeline(record: &sync_core::Record) -> Vec<TimelineEvent> {
+fn timeline(record: &sync_core::Record, clock: &sync_core::clock::ClockContext) -> Vec<TimelineEvent> {
     use sync_core::model::Body;
     let mut events = vec![TimelineEvent {
         event: "created".into(),
         by: Some(record.header.created_by.clone()),
+        time: clock.correct(&record.header.created),
         stamp: record.header.created.clone(),
     }];
     let mut push = |event: &str, by: Option<&String>, stamp: Option<&sync_core::Stamp>| {
@@ -452,6 +526,7 @@ fn timeline(record: &sync_core::Record) -> Vec<TimelineEvent> {
             events.push(TimelineEvent {
                 event: event.into(),
                 by: by.cloned(),
+                time: clock.correct(stamp),
                 stamp: stamp.clone(),
             });
         }
@@ -479,7 +554,7 @@ fn timeline(record: &sync_core::Record) -> Vec<TimelineEvent> {
         }
         Body::NearMiss(n) => push("reported", n.reporter_id.as_ref(), n.reported.as_ref()),
     }
-    events.sort_by_key(|e| e.stamp.wall_ms);
+    events.sort_by_key(|e| e.time.ms);
     events
 }
 
@@ -494,27 +569,43 @@ pub async fn record_detail(
     let store = state.store.clone();
     let scope = caller.scope();
     let found = blocking(move || {
+        // Another company's record and a missing one look the same from outside.
         if !store.in_scope(&scope, &id)? {
             return Ok(None);
         }
-        let doc = store.document(&id)?;
-        let flags = store.record_flags(&id)?;
-        Ok(doc.map(|d| (d, flags)))
+        detail_of(store.as_ref(), &id)
     })
     .await?;
-    // Another company's record and a missing one look the same from outside.
-    let Some((doc, flags)) = found else {
-        return Err(ApiError::not_found("no such record"));
+    found
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("no such record"))
+}
+
+/// A record's detail as stored: the merged record, its timeline, and the flags computed when it
+/// was last stored (with corrected times and the site boundary).
+pub fn detail_of(
+    store: &dyn crate::store::RecordStore,
+    id: &str,
+) -> Result<Option<RecordDetail>, StoreError> {
+    let Some(doc) = store.document(id)? else {
+        return Ok(None);
     };
+    let flags = store.record_flags(id)?;
     let loaded = sync_core::RecordDocument::load_chunks(
         &doc.snapshot,
         doc.chunks.iter().map(Vec::as_slice),
         automerge::ActorId::random(),
     )
-    .map_err(ApiError::internal)?;
-    let view = sync_core::store::view(&loaded, false).map_err(ApiError::internal)?;
-    Ok(Json(RecordDetail {
-        timeline: timeline(&view.record),
+    .map_err(|e| StoreError::Backend(format!("stored record {id} does not load: {e}")))?;
+    let view = sync_core::store::view(&loaded, false)
+        .map_err(|e| StoreError::Backend(format!("stored record {id} does not read: {e}")))?;
+    Ok(Some(RecordDetail {
+        timeline: timeline(
+            &view.record,
+            &crate::sync::flag_context(store, &view.record)?
+                .clock
+                .unwrap_or_default(),
+        ),
         record: view.record,
         flags,
         findings: view.findings,

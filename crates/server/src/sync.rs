@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::collections::{BTreeMap, HashSet};
+use sync_core::clock::{ClockAnchor, ClockContext};
 use sync_core::model::{Body, JseaStatus, Record};
 use sync_core::protocol::{
     self, DocPush, DocUpdate, PROTOCOL_VERSION, PushOutcome, PushResult, RejectCode, Role, SYNC_CONTENT_TYPE,
@@ -44,6 +45,7 @@ pub async fn sync(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Response> {
     let body = body?;
+    let received_ms = (state.clock)();
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -79,7 +81,8 @@ pub async fn sync(
         ));
     }
     let state2 = state.clone();
-    let response = tokio::task::spawn_blocking(move || exchange(&state2, &caller, request)).await??;
+    let response =
+        tokio::task::spawn_blocking(move || exchange(&state2, &caller, request, received_ms)).await??;
     Ok((
         [(header::CONTENT_TYPE, SYNC_CONTENT_TYPE)],
         protocol::encode(&response),
@@ -87,8 +90,32 @@ pub async fn sync(
         .into_response())
 }
 
-fn exchange(state: &AppState, caller: &Caller, request: SyncRequest) -> ApiResult<SyncResponse> {
+fn exchange(
+    state: &AppState,
+    caller: &Caller,
+    request: SyncRequest,
+    received_ms: i64,
+) -> ApiResult<SyncResponse> {
     let store = state.store.as_ref();
+    // The device read its clocks just before sending: the true time of the sample lies within
+    // one trip before our receipt. Half the previous round trip is our best estimate of that trip.
+    let rtt = i64::from(request.clock.last_round_trip_ms);
+    let (server_ms, uncertainty_ms) = if rtt > 0 {
+        (received_ms - rtt / 2, rtt / 2 + 50)
+    } else {
+        (received_ms, 2_000)
+    };
+    store.add_clock_anchor(
+        &caller.claims.tenant,
+        &caller.claims.device,
+        &ClockAnchor {
+            boot_id: request.clock.boot_id.clone(),
+            monotonic_ms: request.clock.monotonic_ms,
+            device_wall_ms: request.clock.wall_ms,
+            server_ms,
+            uncertainty_ms,
+        },
+    )?;
     let clock = serde_json::json!({
         "wall_ms": request.clock.wall_ms,
         "monotonic_ms": request.clock.monotonic_ms,
@@ -128,7 +155,7 @@ fn exchange(state: &AppState, caller: &Caller, request: SyncRequest) -> ApiResul
     })
 }
 
-enum Refusal {
+pub(crate) enum Refusal {
     Reject(RejectCode, String),
     Store(StoreError),
 }
@@ -290,25 +317,68 @@ fn accept_push(store: &dyn RecordStore, caller: &Caller, push: DocPush) -> Resul
         previous = Some(next);
     }
 
-    // Stored: the new chunk, the feed entry, the projection and flags, in one transaction.
-    let record = merged.record()?;
-    let view = sync_core::store::view(&merged, false)?;
-    let findings = validate::validate(&record);
-    let flags = flags::compute(&record);
-    let projection = Projection::of(&record, &flags, &findings, view.conflicts.len());
-    let chunk = merged.save_after(&before_heads);
     let chunk_count = stored.as_ref().map_or(0, |d| d.chunks.len());
-    let snapshot = (current.is_none() || chunk_count + 1 >= COMPACT_AFTER_CHUNKS).then(|| merged.save());
+    store_merged(
+        store,
+        &caller.claims.tenant,
+        &push.doc_id,
+        &caller.claims.device,
+        &mut merged,
+        &before_heads,
+        chunk_count,
+        current.is_none(),
+    )?;
+    Ok(PushOutcome::Accepted)
+}
+
+/// The flags' context for a record: clock anchors for every boot its stamps came from, and its
+/// site's boundary.
+pub(crate) fn flag_context(store: &dyn RecordStore, record: &Record) -> Result<flags::Context, StoreError> {
+    let mut boots: Vec<String> = flags::lifecycle_events(record)
+        .into_iter()
+        .map(|(_, s)| s.boot_id.clone())
+        .collect();
+    boots.sort();
+    boots.dedup();
+    Ok(flags::Context {
+        clock: Some(ClockContext::new(store.clock_anchors(&boots)?)),
+        site: store.site_area(&record.header.site_id)?,
+    })
+}
+
+/// Stores a merged record: the new chunk, the feed entry, the projection and the flags, in one
+/// transaction.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site per writer; a struct would only rename them"
+)]
+pub(crate) fn store_merged(
+    store: &dyn RecordStore,
+    tenant_id: &str,
+    doc_id: &str,
+    origin_device: &str,
+    merged: &mut RecordDocument,
+    before_heads: &[ChangeHash],
+    chunk_count: usize,
+    is_new: bool,
+) -> Result<(), Refusal> {
+    let record = merged.record()?;
+    let conflicts = merged.conflicts()?;
+    let findings = validate::validate(&record);
+    let flags = flags::compute_in(&record, &flag_context(store, &record)?);
+    let projection = Projection::of(&record, &flags, &findings, conflicts.len());
+    let chunk = merged.save_after(before_heads);
+    let snapshot = (is_new || chunk_count + 1 >= COMPACT_AFTER_CHUNKS).then(|| merged.save());
     store.accept(&AcceptedChange {
-        tenant_id: caller.claims.tenant.clone(),
-        doc_id: push.doc_id,
-        origin_device: caller.claims.device.clone(),
+        tenant_id: tenant_id.to_owned(),
+        doc_id: doc_id.to_owned(),
+        origin_device: origin_device.to_owned(),
         chunk,
         snapshot,
         projection,
         flags,
     })?;
-    Ok(PushOutcome::Accepted)
+    Ok(())
 }
 
 fn may_write_site(author: &crate::store::User, site_id: &str) -> bool {
@@ -316,7 +386,7 @@ fn may_write_site(author: &crate::store::User, site_id: &str) -> bool {
 }
 
 /// The per-field-group write rules, for one change by `author` turning `before` into `after`.
-fn check_change(
+pub(crate) fn check_change(
     caller: &Caller,
     author: &crate::store::User,
     before: Option<&Record>,

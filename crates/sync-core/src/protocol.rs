@@ -20,6 +20,9 @@ pub struct ClockSample {
     pub wall_ms: i64,
     pub monotonic_ms: i64,
     pub boot_id: String,
+    /// The round trip of the previous sync as the device timed it (0: unknown). The server takes
+    /// half of it as the uncertainty of this sample.
+    pub last_round_trip_ms: u32,
 }
 
 /// One record's changes the server has not acknowledged.

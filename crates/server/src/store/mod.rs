@@ -5,6 +5,8 @@ pub mod schema;
 pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
+use sync_core::clock::ClockAnchor;
+use sync_core::place::{Geofence, SiteArea};
 use sync_core::protocol::Role;
 use sync_core::{Flag, ListFilter, Projection};
 
@@ -44,11 +46,17 @@ pub struct Company {
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Site {
     pub id: String,
     pub tenant_id: String,
     pub name: String,
+    /// The site boundary: `{"type": "circle", "lat", "lon", "radius_m"}` or
+    /// `{"type": "polygon", "lon_lat": [[lon, lat], ...]}`; none until the office sets one.
+    #[schema(value_type = Option<Object>)]
+    pub geofence: Option<Geofence>,
+    /// Fixes less accurate than this cannot place an event on or off the site.
+    pub max_accuracy_m: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +186,20 @@ pub trait RecordStore: Send + Sync + 'static {
     fn company_by_name(&self, name: &str) -> StoreResult<Option<Company>>;
     fn create_site(&self, tenant_id: &str, name: &str) -> StoreResult<Site>;
     fn sites(&self, tenant_id: &str) -> StoreResult<Vec<Site>>;
+    /// Sets (or clears) a site's boundary. Returns false if the site is not in the company.
+    fn set_site_area(
+        &self,
+        tenant_id: &str,
+        site_id: &str,
+        geofence: Option<&Geofence>,
+        max_accuracy_m: f64,
+    ) -> StoreResult<bool>;
+    /// The site's boundary, if it has one.
+    fn site_area(&self, site_id: &str) -> StoreResult<Option<SiteArea>>;
+    /// Remembers a device's clock sample taken at a sync.
+    fn add_clock_anchor(&self, tenant_id: &str, device_id: &str, anchor: &ClockAnchor) -> StoreResult<()>;
+    /// Every clock sample for the given boots.
+    fn clock_anchors(&self, boot_ids: &[String]) -> StoreResult<Vec<ClockAnchor>>;
     fn create_user(&self, tenant_id: &str, user: NewUser) -> StoreResult<User>;
     fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>>;
@@ -210,6 +232,8 @@ pub trait RecordStore: Send + Sync + 'static {
 
     fn actor(&self, actor_hex: &str) -> StoreResult<Option<ActorOwner>>;
     fn register_actor(&self, actor_hex: &str, owner: &ActorOwner) -> StoreResult<()>;
+    /// The actor registered for a device, if any (used for the server's own browser actors).
+    fn actor_for_device(&self, device_id: &str) -> StoreResult<Option<String>>;
 
     /// The stored document for `doc_id`, in whichever company holds it.
     fn document(&self, doc_id: &str) -> StoreResult<Option<StoredDoc>>;

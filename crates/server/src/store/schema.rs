@@ -1,4 +1,5 @@
-//! The server's SQLite schema (house style: `VERSION`, the current schema, `upgrade_from`).
+//! The server's SQLite schema (house style: `VERSION`, the schema as SQL, `upgrade_from`). A new
+//! store is version 1 brought forward by the same steps as an old one, so the two cannot differ.
 
 use rusqlite::Transaction;
 
@@ -6,9 +7,10 @@ use super::{StoreError, StoreResult};
 
 /// Marks a file as a Muster server store (`PRAGMA application_id`, ASCII "MUSV").
 pub const APPLICATION_ID: i32 = 0x4D55_5356;
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
-pub const CURRENT: &str = r#"
+/// Version 1, the first server schema.
+pub const V1: &str = r#"
 CREATE TABLE companies (
     id   TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE
@@ -131,21 +133,111 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> StoreResult<()> {
             "the record store was written by a newer server (schema {from}, this server knows {VERSION})"
         )));
     }
-    if from == 0 {
-        tx.execute_batch(CURRENT)?;
-    } else {
-        for version in from..VERSION {
-            upgrade_from(tx, version)?;
-        }
+    // A new store is version 1 brought forward by the same steps an old one takes, so the two
+    // can never differ.
+    let mut version = from;
+    if version == 0 {
+        tx.execute_batch(V1)?;
+        version = 1;
+    }
+    for step in version..VERSION {
+        upgrade_from(tx, step)?;
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.pragma_update(None, "user_version", VERSION)?;
     Ok(())
 }
 
-fn upgrade_from(_tx: &Transaction<'_>, version: u32) -> StoreResult<()> {
-    // Version 1 is the first server schema; steps are added here as `1 => …`.
-    Err(StoreError::Invalid(format!(
-        "no migration from server schema {version}"
-    )))
+/// Version 2: site geofences and the clock anchors that correct device times.
+const V2: &str = r#"
+ALTER TABLE sites ADD COLUMN geofence TEXT;
+ALTER TABLE sites ADD COLUMN max_accuracy_m REAL NOT NULL DEFAULT 50;
+CREATE TABLE clock_anchors (
+    id             INTEGER PRIMARY KEY,
+    boot_id        TEXT NOT NULL,
+    device_id      TEXT NOT NULL,
+    tenant_id      TEXT NOT NULL,
+    monotonic_ms   INTEGER NOT NULL,
+    device_wall_ms INTEGER NOT NULL,
+    server_ms      INTEGER NOT NULL,
+    uncertainty_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX clock_anchors_by_boot ON clock_anchors (boot_id, server_ms);
+"#;
+
+fn upgrade_from(tx: &Transaction<'_>, version: u32) -> StoreResult<()> {
+    match version {
+        1 => tx.execute_batch(V2)?,
+        _ => {
+            return Err(StoreError::Invalid(format!(
+                "no migration from server schema {version}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    /// Tables, their columns and indexes, as SQLite describes them.
+    fn shape(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut tables = conn
+            .prepare("SELECT type, name, tbl_name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+            .expect("schema");
+        let rows: Vec<(String, String, String)> = tables
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        for (kind, name, table) in rows {
+            out.push(format!("{kind} {name} on {table}"));
+            if kind == "table" {
+                let mut cols = conn
+                    .prepare(&format!("PRAGMA table_info({name})"))
+                    .expect("columns");
+                let described: Vec<String> = cols
+                    .query_map([], |r| {
+                        Ok(format!(
+                            "  {} {} notnull={} default={:?} pk={}",
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, i64>(3)?,
+                            r.get::<_, Option<String>>(4)?,
+                            r.get::<_, i64>(5)?
+                        ))
+                    })
+                    .expect("cols")
+                    .collect::<Result<_, _>>()
+                    .expect("cols");
+                out.extend(described);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn an_upgraded_store_has_the_shape_of_a_new_one() {
+        let mut fresh = Connection::open_in_memory().expect("db");
+        let tx = fresh.transaction().expect("tx");
+        upgrade(&tx, 0).expect("create");
+        tx.commit().expect("commit");
+
+        let mut old = Connection::open_in_memory().expect("db");
+        old.execute_batch(V1).expect("v1");
+        let tx = old.transaction().expect("tx");
+        upgrade(&tx, 1).expect("upgrade");
+        tx.commit().expect("commit");
+
+        assert_eq!(shape(&old), shape(&fresh));
+        let version: u32 = old
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, VERSION);
+        let tx = old.transaction().expect("tx");
+        assert!(upgrade(&tx, VERSION + 1).is_err(), "a newer store is refused");
+    }
 }

@@ -3,6 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::Mutex;
+use sync_core::clock::ClockAnchor;
+use sync_core::place::{DEFAULT_MAX_ACCURACY_M, Geofence, SiteArea};
 use sync_core::protocol::Role;
 use sync_core::{Flag, ListFilter, Projection};
 
@@ -179,6 +181,8 @@ impl RecordStore for SqliteStore {
             id: new_id(),
             tenant_id: tenant_id.to_owned(),
             name: name.trim().to_owned(),
+            geofence: None,
+            max_accuracy_m: DEFAULT_MAX_ACCURACY_M,
         };
         if site.name.is_empty() {
             return Err(StoreError::Invalid("a site needs a name".into()));
@@ -200,13 +204,90 @@ impl RecordStore for SqliteStore {
 
     fn sites(&self, tenant_id: &str) -> StoreResult<Vec<Site>> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare_cached("SELECT id, tenant_id, name FROM sites WHERE tenant_id = ?1 ORDER BY name")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, tenant_id, name, geofence, max_accuracy_m FROM sites WHERE tenant_id = ?1 ORDER BY name",
+        )?;
         let rows = stmt.query_map([tenant_id], |r| {
+            let geofence: Option<String> = r.get(3)?;
             Ok(Site {
                 id: r.get(0)?,
                 tenant_id: r.get(1)?,
                 name: r.get(2)?,
+                geofence: geofence.and_then(|g| serde_json::from_str(&g).ok()),
+                max_accuracy_m: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn set_site_area(
+        &self,
+        tenant_id: &str,
+        site_id: &str,
+        geofence: Option<&Geofence>,
+        max_accuracy_m: f64,
+    ) -> StoreResult<bool> {
+        let json = geofence.map(|g| serde_json::to_string(g).unwrap_or_default());
+        let changed = self.conn().execute(
+            "UPDATE sites SET geofence = ?3, max_accuracy_m = ?4 WHERE id = ?1 AND tenant_id = ?2",
+            params![site_id, tenant_id, json, max_accuracy_m],
+        )?;
+        Ok(changed > 0)
+    }
+
+    fn site_area(&self, site_id: &str) -> StoreResult<Option<SiteArea>> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT geofence, max_accuracy_m FROM sites WHERE id = ?1",
+                [site_id],
+                |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, f64>(1)?)),
+            )
+            .optional()?;
+        Ok(match row {
+            Some((Some(json), max_accuracy_m)) => {
+                let geofence = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Backend(format!("site {site_id} geofence unreadable: {e}")))?;
+                Some(SiteArea {
+                    geofence,
+                    max_accuracy_m,
+                })
+            }
+            _ => None,
+        })
+    }
+
+    fn add_clock_anchor(&self, tenant_id: &str, device_id: &str, anchor: &ClockAnchor) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO clock_anchors (boot_id, device_id, tenant_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                anchor.boot_id,
+                device_id,
+                tenant_id,
+                anchor.monotonic_ms,
+                anchor.device_wall_ms,
+                anchor.server_ms,
+                anchor.uncertainty_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn clock_anchors(&self, boot_ids: &[String]) -> StoreResult<Vec<ClockAnchor>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT boot_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms FROM clock_anchors
+             WHERE boot_id IN (SELECT value FROM json_each(?1)) ORDER BY boot_id, server_ms",
+        )?;
+        let ids = serde_json::to_string(boot_ids).unwrap_or_else(|_| "[]".into());
+        let rows = stmt.query_map([ids], |r| {
+            Ok(ClockAnchor {
+                boot_id: r.get(0)?,
+                monotonic_ms: r.get(1)?,
+                device_wall_ms: r.get(2)?,
+                server_ms: r.get(3)?,
+                uncertainty_ms: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -492,6 +573,17 @@ impl RecordStore for SqliteStore {
             params![actor_hex, owner.tenant_id, owner.user_id, owner.device_id],
         )?;
         Ok(())
+    }
+
+    fn actor_for_device(&self, device_id: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT actor FROM actors WHERE device_id = ?1 ORDER BY actor LIMIT 1",
+                [device_id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     fn document(&self, doc_id: &str) -> StoreResult<Option<StoredDoc>> {

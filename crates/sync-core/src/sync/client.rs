@@ -3,7 +3,7 @@
 //! the next call picks them up.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -54,6 +54,8 @@ pub struct SyncClient {
     policy: RetryPolicy,
     clock: ClockSource,
     cancel: Arc<AtomicBool>,
+    /// The last sync round trip, ms, reported with the next clock sample.
+    last_round_trip_ms: Arc<AtomicU32>,
 }
 
 impl std::fmt::Debug for SyncClient {
@@ -78,6 +80,7 @@ fn process_clock() -> ClockSource {
         wall_ms: now_ms(),
         monotonic_ms: started.elapsed().as_millis() as i64,
         boot_id: boot.clone(),
+        last_round_trip_ms: 0,
     })
 }
 
@@ -101,6 +104,7 @@ impl SyncClient {
             policy,
             clock: process_clock(),
             cancel: Arc::new(AtomicBool::new(false)),
+            last_round_trip_ms: Arc::new(AtomicU32::new(0)),
         })
     }
 
@@ -272,6 +276,7 @@ impl SyncClient {
     async fn post_sync(&self, store: &mut Store, body: &[u8]) -> Result<Attempt<(SyncResponse, usize)>> {
         let credentials = store.credentials()?.ok_or(Error::NotSignedIn)?;
         let url = format!("{}/v1/sync", credentials.server_url);
+        let started = std::time::Instant::now();
         let sent = self
             .http
             .post(&url)
@@ -291,6 +296,8 @@ impl SyncClient {
                 Err(e) => return Ok(Attempt::Retry(offline(e))),
             };
             let answer: SyncResponse = protocol::decode(&bytes).map_err(Error::Protocol)?;
+            let rtt = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+            self.last_round_trip_ms.store(rtt.max(1), Ordering::SeqCst);
             return Ok(Attempt::Done((answer, bytes.len())));
         }
         let error = server_error(response).await;

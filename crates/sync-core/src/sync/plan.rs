@@ -151,6 +151,7 @@ mod tests {
             wall_ms: 1,
             monotonic_ms: 1,
             boot_id: "b".into(),
+            last_round_trip_ms: 0,
         }
     }
 

@@ -1,0 +1,532 @@
+//! Approval before work, the work-start gate, and time and place an auditor can trust: wrong and
+//! changed phone clocks, reboots before syncing, fixes on, off and at the edge of a site, and
+//! approvals by the wrong people; end to end through the server.
+
+use e2e_tests::{DeviceClock, Phone, TestServer, World, get_json};
+use serde_json::Value;
+use sync_core::model::{ApprovalDecision, Body, ControlLevel};
+use sync_core::place::Geofence;
+use sync_core::protocol::{RejectCode, Role};
+use sync_core::{GpsFix, flags, sample};
+
+const LEAD: &str = "lead@acme.test";
+const SUPER: &str = "super@acme.test";
+const OTHER_SUPER: &str = "other-super@acme.test";
+const ADMIN: &str = "office@acme.test";
+const HOUR: i64 = 3_600_000;
+const CENTRE: (f64, f64) = (53.4500, -115.0100);
+
+struct Setup {
+    world: World,
+    server: TestServer,
+    company: e2e_tests::Company,
+    dir: tempfile::TempDir,
+    admin_token: String,
+}
+
+async fn setup() -> Setup {
+    let world = World::new();
+    let clock = world.server_clock();
+    let server = TestServer::start_with(move |state| state.clock = clock).await;
+    let company = server.company(
+        "Acme Energy",
+        &[
+            (LEAD, Role::Worker, &[0]),
+            (SUPER, Role::Supervisor, &[0]),
+            (OTHER_SUPER, Role::Supervisor, &[1]),
+            (ADMIN, Role::Admin, &[]),
+        ],
+    );
+    let pad = Geofence::Circle {
+        lat: CENTRE.0,
+        lon: CENTRE.1,
+        radius_m: 300.0,
+    };
+    server
+        .store()
+        .set_site_area(&company.id, &company.site_a, Some(&pad), 50.0)
+        .expect("geofence");
+    let dir = tempfile::tempdir().expect("dir");
+    let admin = Phone::sign_in(&server, &dir, ADMIN).await;
+    let admin_token = admin.store.credentials().expect("c").expect("c").access_token;
+    Setup {
+        world,
+        server,
+        company,
+        dir,
+        admin_token,
+    }
+}
+
+impl Setup {
+    async fn detail(&self, id: &str) -> Value {
+        let (status, detail) =
+            get_json(&format!("{}/v1/records/{id}", self.server.url), &self.admin_token).await;
+        assert_eq!(status, 200, "{detail}");
+        detail
+    }
+
+    async fn server_flags(&self, id: &str) -> Vec<String> {
+        let detail = self.detail(id).await;
+        detail["flags"]
+            .as_array()
+            .expect("flags")
+            .iter()
+            .map(|f| f["code"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+}
+
+fn fix_at(metres_north: f64, accuracy_m: f64) -> GpsFix {
+    GpsFix {
+        lat: CENTRE.0 + metres_north / 111_195.0,
+        lon: CENTRE.1,
+        accuracy_m,
+        fix_time_ms: 0,
+        provider: "fused".into(),
+        mock: false,
+    }
+}
+
+fn codes(flags: &[sync_core::Flag]) -> Vec<&str> {
+    flags.iter().map(|f| f.code.as_str()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_three_hours_slow_is_corrected_and_not_falsely_flagged() {
+    let s = setup().await;
+    let lead_clock = DeviceClock::new(&s.world, -3 * HOUR);
+    let sup_clock = DeviceClock::new(&s.world, 0);
+    let mut lead = Phone::sign_in_with_clock(&s.server, &s.dir, LEAD, &lead_clock).await;
+    let mut sup = Phone::sign_in_with_clock(&s.server, &s.dir, SUPER, &sup_clock).await;
+    lead.sync().await; // 06:00: the server learns the lead's clock
+
+    s.world.set(6, 30);
+    let id = lead
+        .store
+        .create(
+            &s.company.site_a,
+            None,
+            Body::Jsea(sample::jsea()),
+            lead_clock.stamp(Some(fix_at(0.0, 5.0))),
+        )
+        .expect("create");
+    s.world.set(6, 45);
+    lead.store
+        .sign(&id, lead_clock.stamp(Some(fix_at(10.0, 5.0))))
+        .expect("sign");
+    s.world.set(6, 50);
+    lead.store
+        .complete(&id, lead_clock.stamp(Some(fix_at(10.0, 5.0))))
+        .expect("complete");
+    lead.sync().await;
+    sup.sync().await;
+    s.world.set(6, 58);
+    sup.store
+        .decide(
+            &id,
+            ApprovalDecision::Approved,
+            None,
+            sup_clock.stamp(Some(fix_at(20.0, 5.0))),
+        )
+        .expect("approve");
+    sup.sync().await;
+    lead.sync().await;
+    s.world.set(7, 5);
+    lead.store
+        .start_work(&id, lead_clock.stamp(Some(fix_at(0.0, 5.0))))
+        .expect("work starts");
+    lead.sync().await;
+
+    // Taken at their word, the phones disagree: approval 06:58 looks later than work at 04:05.
+    let on_phone = lead.store.record(&id).expect("view");
+    assert!(codes(&on_phone.flags).contains(&flags::codes::APPROVED_AFTER_WORK_STARTED));
+    // Corrected through each phone's monotonic clock, the server sees the true order.
+    let flags = s.server_flags(&id).await;
+    assert!(flags.is_empty(), "{flags:?}");
+    let detail = s.detail(&id).await;
+    let started = detail["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .find(|e| e["event"] == "work_started")
+        .expect("event");
+    assert_eq!(started["time"]["basis"], "monotonic");
+    let corrected = started["time"]["ms"].as_i64().expect("ms");
+    assert!(
+        (corrected - World::at(7, 5)).abs() <= 2_000,
+        "corrected {corrected} vs true {}",
+        World::at(7, 5)
+    );
+    assert_eq!(
+        started["stamp"]["wall_ms"].as_i64(),
+        Some(World::at(7, 5) - 3 * HOUR)
+    );
+    s.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_set_back_cannot_hide_a_late_jsea() {
+    let s = setup().await;
+    let clock = DeviceClock::new(&s.world, 0);
+    let mut lead = Phone::sign_in_with_clock(&s.server, &s.dir, LEAD, &clock).await;
+    lead.sync().await;
+    s.world.set(7, 0);
+    let id = lead
+        .store
+        .create(
+            &s.company.site_a,
+            None,
+            Body::Jsea(sample::jsea()),
+            clock.stamp(Some(fix_at(0.0, 5.0))),
+        )
+        .expect("create");
+    s.world.set(7, 5);
+    lead.store
+        .start_work(&id, clock.stamp(Some(fix_at(0.0, 5.0))))
+        .expect("start");
+    // Someone sets the phone back an hour before filling the form at 07:40.
+    clock.change_wall_clock(-HOUR);
+    s.world.set(7, 39);
+    lead.store
+        .sign(&id, clock.stamp(Some(fix_at(0.0, 5.0))))
+        .expect("sign");
+    s.world.set(7, 40);
+    lead.store
+        .complete(&id, clock.stamp(Some(fix_at(0.0, 5.0))))
+        .expect("complete");
+    s.world.set(17, 30);
+    lead.sync().await;
+
+    let on_phone = lead.store.record(&id).expect("view");
+    assert!(
+        !codes(&on_phone.flags).contains(&flags::codes::COMPLETED_AFTER_WORK_STARTED),
+        "the wall clock says 06:40"
+    );
+    let detail = s.detail(&id).await;
+    let flag = detail["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .find(|f| f["code"] == flags::codes::COMPLETED_AFTER_WORK_STARTED)
+        .expect("the server sees it");
+    assert_eq!(flag["evidence"]["minutes_late"], "35.0");
+    let completed_at = flag["evidence"]["completed_at"].as_str().unwrap_or("");
+    assert!(
+        completed_at.contains("corrected at sync") && completed_at.contains("changed by -60 min"),
+        "{completed_at}"
+    );
+    s.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reboot_before_syncing_leaves_times_unverifiable_unless_gps_vouches() {
+    let s = setup().await;
+
+    // Synced earlier in the same boot: the anchor carries across the reboot.
+    let synced = DeviceClock::new(&s.world, 0);
+    let mut lead = Phone::sign_in_with_clock(&s.server, &s.dir, LEAD, &synced).await;
+    lead.sync().await;
+    s.world.set(6, 30);
+    let carried = lead
+        .store
+        .create(
+            &s.company.site_a,
+            None,
+            Body::NearMiss(sample::near_miss(World::at(6, 20))),
+            synced.stamp(Some(fix_at(0.0, 5.0))),
+        )
+        .expect("create");
+    lead.store
+        .complete(&carried, synced.stamp(Some(fix_at(0.0, 5.0))))
+        .expect("report");
+    synced.reboot();
+    s.world.set(17, 0);
+    lead.sync().await;
+    assert!(
+        !s.server_flags(&carried)
+            .await
+            .contains(&flags::codes::UNVERIFIABLE_TIME.to_string())
+    );
+
+    // Never synced in the boot the report was made in: its times cannot be verified.
+    let dir2 = tempfile::tempdir().expect("dir");
+    let fresh = DeviceClock::new(&s.world, 0);
+    let mut phone = Phone::sign_in_with_clock(&s.server, &dir2, LEAD, &fresh).await;
+    s.world.set(17, 5);
+    let lost = phone
+        .store
+        .create(
+            &s.company.site_a,
+            None,
+            Body::NearMiss(sample::near_miss(World::at(17, 0))),
+            fresh.stamp(Some(fix_at(0.0, 5.0))),
+        )
+        .expect("create");
+    phone
+        .store
+        .complete(&lost, fresh.stamp(Some(fix_at(0.0, 5.0))))
+        .expect("report");
+    // The same events with a satellite fix are vouched for by GPS time.
+    let mut gnss = fix_at(0.0, 5.0);
+    gnss.provider = "gps".into();
+    gnss.fix_time_ms = s.world.now();
+    let vouched = phone
+        .store
+        .create(
+            &s.company.site_a,
+            None,
+            Body::NearMiss(sample::near_miss(World::at(17, 0))),
+            fresh.stamp(Some(gnss.clone())),
+        )
+        .expect("create");
+    phone
+        .store
+        .complete(&vouched, fresh.stamp(Some(gnss)))
+        .expect("report");
+    fresh.reboot();
+    s.world.set(17, 30);
+    phone.sync().await;
+
+    let detail = s.detail(&lost).await;
+    let unverifiable: Vec<&Value> = detail["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .filter(|f| f["code"] == flags::codes::UNVERIFIABLE_TIME)
+        .collect();
+    assert_eq!(unverifiable.len(), 2, "created and reported: {detail}");
+    assert!(
+        unverifiable[0]["evidence"]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("restarted")
+    );
+    assert!(
+        !s.server_flags(&vouched)
+            .await
+            .contains(&flags::codes::UNVERIFIABLE_TIME.to_string())
+    );
+    let detail = s.detail(&vouched).await;
+    assert_eq!(detail["timeline"][0]["time"]["basis"], "gnss");
+    s.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixes_on_off_and_at_the_edge_of_a_site_are_judged_with_evidence() {
+    let s = setup().await;
+    let clock = DeviceClock::new(&s.world, 0);
+    let mut lead = Phone::sign_in_with_clock(&s.server, &s.dir, LEAD, &clock).await;
+    lead.sync().await;
+    // Created at the centre; signed at 310 m (10 m outside, ±15 m: cannot say it was off site);
+    // completed 2 km away; work started with no fix at all.
+    let id = lead
+        .store
+        .create(
+            &s.company.site_a,
+            None,
+            Body::Jsea(sample::jsea()),
+            clock.stamp(Some(fix_at(0.0, 5.0))),
+        )
+        .expect("create");
+    lead.store
+        .sign(&id, clock.stamp(Some(fix_at(310.0, 15.0))))
+        .expect("sign");
+    lead.store
+        .complete(&id, clock.stamp(Some(fix_at(2_000.0, 8.0))))
+        .expect("complete");
+    lead.store.start_work(&id, clock.stamp(None)).expect("start");
+    // A pre-start from a mock-location app, completed with a poor fix.
+    let user = lead.user_id();
+    let mut mock = fix_at(0.0, 3.0);
+    mock.mock = true;
+    let pre = lead
+        .store
+        .create(
+            &s.company.site_a,
+            None,
+            Body::PreStart(sample::prestart(&user)),
+            clock.stamp(Some(mock)),
+        )
+        .expect("create");
+    lead.store
+        .edit(&pre, |r| {
+            let Body::PreStart(p) = &mut r.body else {
+                unreachable!()
+            };
+            for item in &mut p.items {
+                item.result = Some(sync_core::model::ItemResult::Pass);
+            }
+            Ok(())
+        })
+        .expect("answer");
+    lead.store
+        .sign(&pre, clock.stamp(Some(fix_at(0.0, 80.0))))
+        .expect("sign");
+    lead.store
+        .complete(&pre, clock.stamp(Some(fix_at(0.0, 80.0))))
+        .expect("complete");
+    lead.sync().await;
+
+    let detail = s.detail(&id).await;
+    let flags = detail["flags"].as_array().expect("flags");
+    let off: Vec<&Value> = flags
+        .iter()
+        .filter(|f| f["code"] == flags::codes::OFF_SITE)
+        .collect();
+    assert_eq!(off.len(), 1, "only the completion was off site: {flags:?}");
+    assert_eq!(off[0]["evidence"]["event"], "completed");
+    let distance: f64 = off[0]["evidence"]["distance_m"]
+        .as_str()
+        .unwrap_or("0")
+        .parse()
+        .expect("metres");
+    assert!((distance - 1_700.0).abs() < 20.0, "{distance}");
+    let no_fix: Vec<&Value> = flags
+        .iter()
+        .filter(|f| f["code"] == flags::codes::NO_FIX)
+        .collect();
+    assert_eq!(no_fix.len(), 1);
+    assert_eq!(no_fix[0]["evidence"]["event"], "work_started");
+
+    let codes = s.server_flags(&pre).await;
+    assert!(
+        codes.contains(&flags::codes::MOCK_LOCATION.to_string()),
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| *c == flags::codes::POOR_FIX).count(),
+        2,
+        "sign-off and completion: {codes:?}"
+    );
+    s.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_supervisor_of_the_site_approves_and_an_edit_makes_approval_stale() {
+    let s = setup().await;
+    let clock = DeviceClock::new(&s.world, 0);
+    let mut lead = Phone::sign_in_with_clock(&s.server, &s.dir, LEAD, &clock).await;
+    let mut other = Phone::sign_in_with_clock(&s.server, &s.dir, OTHER_SUPER, &clock).await;
+    let id = lead
+        .store
+        .create(
+            &s.company.site_a,
+            None,
+            Body::Jsea(sample::jsea()),
+            clock.stamp(Some(fix_at(0.0, 5.0))),
+        )
+        .expect("create");
+    lead.store
+        .sign(&id, clock.stamp(Some(fix_at(0.0, 5.0))))
+        .expect("sign");
+    lead.store
+        .complete(&id, clock.stamp(Some(fix_at(0.0, 5.0))))
+        .expect("complete");
+    lead.sync().await;
+
+    // The crew lead approves his own JSEA on his phone: refused, kept, marked.
+    let mut own = lead.store.document(&id).expect("doc");
+    let dir2 = tempfile::tempdir().expect("dir");
+    let mut lead2 = Phone::sign_in_with_clock(&s.server, &dir2, LEAD, &clock).await;
+    lead2.store.merge_remote(&id, &own.save()).expect("copy");
+    lead2
+        .store
+        .decide(&id, ApprovalDecision::Approved, None, clock.stamp(None))
+        .expect("local");
+    let report = lead2.sync().await;
+    assert_eq!(
+        report.rejected.first().map(|r| r.code),
+        Some(RejectCode::ApprovalNotPermitted)
+    );
+
+    // A supervisor of another site, handed the JSEA over a hotspot: refused too, as someone who
+    // may not write at this site at all.
+    other.store.merge_remote(&id, &own.save()).expect("copy");
+    other
+        .store
+        .decide(&id, ApprovalDecision::Approved, None, clock.stamp(None))
+        .expect("local");
+    let report = other.sync().await;
+    assert_eq!(
+        report.rejected.first().map(|r| r.code),
+        Some(RejectCode::OutOfScope)
+    );
+    assert!(
+        report.rejected[0]
+            .reason
+            .contains("may not write records at site"),
+        "{}",
+        report.rejected[0].reason
+    );
+    // ...and from the browser they cannot even see it.
+    let other_token = other.store.credentials().expect("c").expect("c").access_token;
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/records/{id}/decision", s.server.url))
+        .bearer_auth(&other_token)
+        .json(&serde_json::json!({"decision": "approved"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status().as_u16(), 404);
+
+    // The site's supervisor approves from the browser; the crew sees it on their next sync.
+    let dir3 = tempfile::tempdir().expect("dir");
+    let sup = Phone::sign_in(&s.server, &dir3, SUPER).await;
+    let sup_token = sup.store.credentials().expect("c").expect("c").access_token;
+    let http = reqwest::Client::new();
+    let refused = http
+        .post(format!("{}/v1/records/{id}/decision", s.server.url))
+        .bearer_auth(&sup_token)
+        .json(&serde_json::json!({"decision": "rejected"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(refused.status().as_u16(), 409, "a rejection needs a comment");
+    let approved = http
+        .post(format!("{}/v1/records/{id}/decision", s.server.url))
+        .bearer_auth(&sup_token)
+        .json(&serde_json::json!({"decision": "approved", "comment": "Good to go"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(approved.status().as_u16(), 200);
+    let detail: Value = approved.json().await.expect("json");
+    assert_eq!(detail["record"]["body"]["status"], "approved");
+    assert_eq!(
+        detail["timeline"].as_array().expect("t").last().expect("e")["time"]["basis"],
+        "server"
+    );
+    lead.sync().await;
+    let view = lead.store.record(&id).expect("view");
+    let Body::Jsea(j) = &view.record.body else {
+        unreachable!()
+    };
+    assert_eq!(
+        j.approval.as_ref().map(|a| a.comment.as_deref()),
+        Some(Some("Good to go"))
+    );
+
+    // The crew edits the approved content: the approval goes stale.
+    lead.store
+        .edit(&id, |r| {
+            let Body::Jsea(j) = &mut r.body else {
+                unreachable!()
+            };
+            j.steps[0].hazards.push(sample::hazard(
+                "Ice on the pad",
+                3,
+                3,
+                &[("Sand", ControlLevel::Engineering)],
+            ));
+            Ok(())
+        })
+        .expect("edit");
+    lead.sync().await;
+    let flags = s.server_flags(&id).await;
+    assert!(
+        flags.contains(&flags::codes::STALE_APPROVAL.to_string()),
+        "{flags:?}"
+    );
+    s.server.stop().await;
+}
