@@ -37,7 +37,11 @@ impl TestServer {
 
     /// Starts a server, letting the test adjust its state (limits, token lifetime) first.
     pub async fn start_with(adjust: impl FnOnce(&mut AppState)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"), adjust).await
+    }
+
+    /// Starts a server on the store in `dir` (a new one if the directory is empty).
+    pub async fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut AppState)) -> Self {
         let store =
             server::store::sqlite::SqliteStore::open(&dir.path().join("records.db")).expect("store opens");
         let mut state = AppState::new(Arc::new(store), b"test signing secret, 32 bytes min!");
@@ -91,6 +95,32 @@ impl TestServer {
             site_a: a.id,
             site_b: b.id,
         }
+    }
+
+    /// A consistent copy of the record store, as a nightly backup would take it.
+    pub fn backup(&self, to: &std::path::Path) {
+        let conn = rusqlite::Connection::open(self.dir.path().join("records.db")).expect("open for backup");
+        conn.execute("VACUUM INTO ?1", [to.display().to_string()])
+            .expect("backup");
+    }
+
+    /// Stops the server, puts `backup` in place of its store, and starts it again (on a new port).
+    pub async fn restore(mut self, backup: &std::path::Path) -> Self {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        let state = self.state.clone();
+        drop(state);
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("dir"));
+        drop(self);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(format!("records.db{suffix}")));
+        }
+        std::fs::copy(backup, dir.path().join("records.db")).expect("restore backup");
+        Self::start_in(dir, |_| {}).await
     }
 
     pub async fn stop(mut self) {

@@ -43,6 +43,7 @@ fn request(pushes: Vec<sync_core::protocol::DocPush>) -> SyncRequest {
     SyncRequest {
         version: PROTOCOL_VERSION,
         cursor: 0,
+        cursor_check: 0,
         clock: ClockSample {
             wall_ms: 1,
             monotonic_ms: 1,
@@ -50,7 +51,7 @@ fn request(pushes: Vec<sync_core::protocol::DocPush>) -> SyncRequest {
             last_round_trip_ms: 0,
         },
         pushes,
-        want_full: vec![],
+        doc_sync: vec![],
     }
 }
 

@@ -223,6 +223,7 @@ async fn a_replayed_request_changes_nothing() {
     let request = SyncRequest {
         version: PROTOCOL_VERSION,
         cursor: 0,
+        cursor_check: 0,
         clock: ClockSample {
             wall_ms: 1,
             monotonic_ms: 1,
@@ -234,7 +235,7 @@ async fn a_replayed_request_changes_nothing() {
             base_heads: vec![],
             changes: doc.save(),
         }],
-        want_full: vec![],
+        doc_sync: vec![],
     };
     let body = protocol::encode(&request);
     let token = lead
@@ -514,5 +515,138 @@ async fn one_sync_call_drains_an_outbox_bigger_than_the_server_limits() {
     assert_eq!(worker.store.count_records().expect("count"), 30);
     let idle = worker.sync().await;
     assert_eq!((idle.round_trips, idle.received), (1, 0));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restored_from_backup_is_brought_up_to_date_by_automerge_sync() {
+    let server = TestServer::start().await;
+    let company = acme(&server).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut lead = Phone::sign_in(&server, &dir, LEAD).await;
+    let id = lead
+        .store
+        .create(&company.site_a, None, Body::Jsea(sample::jsea()), at(1))
+        .expect("create");
+    lead.sync().await;
+    let backup = dir.path().join("nightly.db");
+    server.backup(&backup);
+
+    // After the backup: more edits, acknowledged by the server that is about to be lost.
+    lead.store.sign(&id, at(2)).expect("sign");
+    let lost = lead
+        .store
+        .create(&company.site_a, None, Body::NearMiss(sample::near_miss(5)), at(3))
+        .expect("create");
+    lead.sync().await;
+    assert!(lead.store.pending().expect("pending").is_empty());
+
+    let server = server.restore(&backup).await;
+    assert!(
+        server.store().document(&lost).expect("lookup").is_none(),
+        "the restore lost it"
+    );
+    let credentials = lead.store.credentials().expect("c").expect("c");
+    let mut tokens = sync_core::protocol::TokenResponse {
+        access_token: credentials.access_token.clone(),
+        access_expires_at_ms: credentials.access_expires_at_ms,
+        refresh_token: credentials.refresh_token.clone(),
+        user: sync_core::protocol::UserInfo {
+            id: lead.user_id(),
+            tenant_id: company.id.clone(),
+            email: LEAD.into(),
+            name: "lead".into(),
+            role: Role::Worker,
+            sites: vec![company.site_a.clone()],
+        },
+        limits: credentials.limits.clone(),
+    };
+    tokens.limits = server.state.limits.as_ref().clone();
+    lead.store
+        .save_credentials(&server.url, &tokens)
+        .expect("new address");
+
+    // The phone knows nothing happened; its next edit builds on history the server lacks.
+    lead.store
+        .edit(&id, |r| {
+            let Body::Jsea(j) = &mut r.body else {
+                unreachable!()
+            };
+            j.muster_point = "Lease road gate".into();
+            Ok(())
+        })
+        .expect("edit");
+    let report = lead.sync().await;
+    assert!(report.round_trips >= 2, "{report:?}");
+    assert!(
+        lead.store.pending().expect("pending").is_empty(),
+        "{:?}",
+        lead.store.pending()
+    );
+    assert!(lead.store.fallback_ids().expect("ids").is_empty());
+    let admin_token = admin_token(&server).await;
+    let (_, detail) = get_json(&format!("{}/v1/records/{id}", server.url), &admin_token).await;
+    let on_server: sync_core::Record = serde_json::from_value(detail["record"].clone()).expect("record");
+    assert_eq!(
+        on_server,
+        lead.store.record(&id).expect("view").record,
+        "the signature and the edit are back"
+    );
+    // The record created after the backup had been acknowledged by the lost server: the phone
+    // sees the server is behind its cursor and sends everything again.
+    assert!(
+        server.store().document(&lost).expect("lookup").is_some(),
+        "the lost record is back"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diverged_knowledge_is_reconciled_with_automerge_sync() {
+    let server = TestServer::start().await;
+    let company = acme(&server).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut lead = Phone::sign_in(&server, &dir, LEAD).await;
+    let mut worker = Phone::sign_in(&server, &dir, WORKER).await;
+    let id = lead
+        .store
+        .create(&company.site_a, None, Body::Jsea(sample::jsea()), at(1))
+        .expect("create");
+    lead.sync().await;
+    worker.sync().await;
+
+    // Both edit offline; the lead syncs first.
+    lead.store.sign(&id, at(2)).expect("sign");
+    lead.sync().await;
+    worker
+        .store
+        .edit(&id, |r| {
+            let Body::Jsea(j) = &mut r.body else {
+                unreachable!()
+            };
+            j.muster_point = "Upwind at the flare stack".into();
+            Ok(())
+        })
+        .expect("edit");
+    // The worker's phone no longer trusts what it believes the server has for this record.
+    worker.store.reconcile_with_server(&id).expect("mark");
+    let report = worker.sync().await;
+    assert!(report.round_trips >= 2, "{report:?}");
+    assert!(worker.store.fallback_ids().expect("ids").is_empty(), "reconciled");
+    assert!(
+        worker.store.pending().expect("pending").is_empty(),
+        "acknowledged"
+    );
+    lead.sync().await;
+    let merged = jsea_of(&lead, &id);
+    assert_eq!(merged.muster_point, "Upwind at the flare stack");
+    assert!(merged.signatures.contains_key(&lead.user_id()));
+    assert_eq!(jsea_of(&worker, &id), merged);
+    let admin = admin_token(&server).await;
+    let (_, detail) = get_json(&format!("{}/v1/records/{id}", server.url), &admin).await;
+    assert_eq!(
+        detail["record"]["body"]["muster_point"],
+        "Upwind at the flare stack"
+    );
     server.stop().await;
 }

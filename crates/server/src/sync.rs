@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashSet};
 use sync_core::clock::{ClockAnchor, ClockContext};
 use sync_core::model::{Body, JseaStatus, Record};
 use sync_core::protocol::{
-    self, DocPush, DocUpdate, PROTOCOL_VERSION, PushOutcome, PushResult, RejectCode, Role, SYNC_CONTENT_TYPE,
-    SyncRequest, SyncResponse,
+    self, DocPush, DocSyncMessage, DocUpdate, PROTOCOL_VERSION, PushOutcome, PushResult, RejectCode, Role,
+    SYNC_CONTENT_TYPE, SyncRequest, SyncResponse,
 };
 use sync_core::{Projection, RecordDocument, flags, validate};
 
@@ -138,21 +138,121 @@ fn exchange(
         }
         results.push(PushResult { doc_id, outcome });
     }
-    let (updates, cursor, more) = updates_for(
-        store,
-        caller,
-        request.cursor,
-        &request.want_full,
-        state.limits.max_update_bytes,
-    )?;
+    let mut doc_sync = Vec::new();
+    for message in request.doc_sync {
+        let doc_id = message.doc_id.clone();
+        let lock = state.doc_lock(&doc_id);
+        let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+        match reconcile(store, caller, message) {
+            Ok((outcome, reply)) => {
+                if let Some(outcome) = outcome {
+                    results.push(PushResult {
+                        doc_id: doc_id.clone(),
+                        outcome,
+                    });
+                }
+                if let Some(message) = reply {
+                    doc_sync.push(DocSyncMessage { doc_id, message });
+                }
+            }
+            Err(Refusal::Reject(code, reason)) => results.push(PushResult {
+                doc_id,
+                outcome: PushOutcome::Rejected { code, reason },
+            }),
+            Err(Refusal::Store(e)) => return Err(e.into()),
+        }
+    }
+    let cursor_known = request.cursor == 0
+        || store.feed_check(&caller.claims.tenant, request.cursor)? == Some(request.cursor_check);
+    if !cursor_known {
+        // This device has seen feed entries we no longer have: we were restored from a backup.
+        tracing::warn!(device = %caller.claims.device, cursor = request.cursor, "device is ahead of the feed; asking it to resend");
+        return Ok(SyncResponse {
+            version: PROTOCOL_VERSION,
+            server_time_ms: now_ms(),
+            results,
+            updates: Vec::new(),
+            cursor: 0,
+            cursor_check: 0,
+            more: true,
+            doc_sync,
+            reset: true,
+        });
+    }
+    let (updates, cursor, more) = updates_for(store, caller, request.cursor, state.limits.max_update_bytes)?;
     Ok(SyncResponse {
         version: PROTOCOL_VERSION,
         server_time_ms: now_ms(),
         results,
         updates,
         cursor,
+        cursor_check: if cursor == 0 {
+            0
+        } else {
+            store.feed_check(&caller.claims.tenant, cursor)?.unwrap_or(0)
+        },
         more,
+        doc_sync,
+        reset: false,
     })
+}
+
+/// One round of automerge's sync protocol for a record whose history diverged. The server keeps
+/// no sync state between requests: each message carries the peer's heads and a bloom filter of
+/// what it has, which is enough to answer. Changes received go through the same checks and the
+/// same storage path as a push.
+fn reconcile(
+    store: &dyn RecordStore,
+    caller: &Caller,
+    message: DocSyncMessage,
+) -> Result<(Option<PushOutcome>, Option<Vec<u8>>), Refusal> {
+    if !valid_doc_id(&message.doc_id) {
+        return reject(
+            RejectCode::Malformed,
+            format!("record id {:?} is not a valid id", message.doc_id),
+        );
+    }
+    let stored = store.document(&message.doc_id)?;
+    let mut doc = match &stored {
+        Some(d) if d.tenant_id != caller.claims.tenant => {
+            return reject(RejectCode::WrongTenant, "this record belongs to another company");
+        }
+        Some(_) if !store.in_scope(&caller.scope(), &message.doc_id)? => {
+            return reject(
+                RejectCode::OutOfScope,
+                "this record is outside what this person may see",
+            );
+        }
+        Some(d) => {
+            RecordDocument::load_chunks(&d.snapshot, d.chunks.iter().map(Vec::as_slice), ActorId::random())?
+        }
+        None => RecordDocument::empty(ActorId::random()),
+    };
+    let mut sync_state = automerge::sync::State::new();
+    let before = doc.heads();
+    let mut theirs = doc.fork();
+    theirs
+        .receive_sync_message(&mut sync_state, &message.message)
+        .map_err(|e| Refusal::Reject(RejectCode::Malformed, e.to_string()))?;
+    let mut outcome = None;
+    if theirs.heads() != before && theirs.has_record() {
+        let changes = if before.is_empty() {
+            theirs.save()
+        } else {
+            theirs.save_after(&before)
+        };
+        let push = DocPush {
+            doc_id: message.doc_id.clone(),
+            base_heads: before.iter().map(|h| h.0).collect(),
+            changes,
+        };
+        let result = accept_push(store, caller, push)?;
+        if result == PushOutcome::Accepted {
+            doc = theirs;
+        }
+        outcome = Some(result);
+    }
+    Ok((outcome, doc.generate_sync_message(&mut sync_state)))
 }
 
 pub(crate) enum Refusal {
@@ -506,7 +606,6 @@ fn updates_for(
     store: &dyn RecordStore,
     caller: &Caller,
     cursor: u64,
-    want_full: &[String],
     max_bytes: u64,
 ) -> Result<(Vec<DocUpdate>, u64, bool), StoreError> {
     const PAGE: u32 = 2_000;
@@ -514,17 +613,6 @@ fn updates_for(
     let device = &caller.claims.device;
     let mut updates = Vec::new();
     let mut used = 0u64;
-    for id in want_full {
-        if valid_doc_id(id) && store.in_scope(&scope, id)? {
-            let bytes = snapshot_of(store, id)?;
-            used += bytes.len() as u64;
-            updates.push(DocUpdate {
-                doc_id: id.clone(),
-                changes: bytes,
-                snapshot: true,
-            });
-        }
-    }
     let head = store.feed_head(&scope.tenant_id)?;
     let entries = store.feed(&scope, cursor, PAGE)?;
     let mut included = HashSet::new();

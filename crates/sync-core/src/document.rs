@@ -275,6 +275,31 @@ impl RecordDocument {
         matches!(self.doc.get(automerge::ROOT, HEADER_KEY), Ok(Some(_)))
     }
 
+    /// The next automerge sync-protocol message to the peer whose state is `state`, if any.
+    pub fn generate_sync_message(&mut self, state: &mut automerge::sync::State) -> Option<Vec<u8>> {
+        use automerge::sync::SyncDoc;
+        self.doc.sync().generate_sync_message(state).map(|m| m.encode())
+    }
+
+    /// Applies an automerge sync-protocol message from the peer. The result must still be a
+    /// readable record (checked on a copy first); nothing is applied otherwise.
+    pub fn receive_sync_message(&mut self, state: &mut automerge::sync::State, message: &[u8]) -> Result<()> {
+        use automerge::sync::SyncDoc;
+        let decoded = || {
+            automerge::sync::Message::decode(message)
+                .map_err(|e| Error::CorruptDocument(format!("not an automerge sync message: {e}")))
+        };
+        let mut probe = self.doc.fork();
+        let mut probe_state = state.clone();
+        probe.sync().receive_sync_message(&mut probe_state, decoded()?)?;
+        let probed = Self { doc: probe };
+        if probed.has_record() {
+            probed.record()?;
+        }
+        self.doc.sync().receive_sync_message(state, decoded()?)?;
+        Ok(())
+    }
+
     /// Whether every one of `heads` is in this document.
     pub fn has_all(&mut self, heads: &[ChangeHash]) -> bool {
         heads.iter().all(|h| self.doc.get_change_by_hash(h).is_some())

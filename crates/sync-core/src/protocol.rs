@@ -41,11 +41,21 @@ pub struct SyncRequest {
     /// Position in the server's change feed up to which this device has durably stored
     /// everything. Sending it acknowledges the previous response.
     pub cursor: u64,
+    /// The fingerprint the server gave with `cursor`: a server restored from a backup has no entry
+    /// with this fingerprint at that position, and says so with `reset`.
+    pub cursor_check: u64,
     pub clock: ClockSample,
     pub pushes: Vec<DocPush>,
-    /// Records whose knowledge diverged (a change could not be applied for missing history):
-    /// the server answers with a full snapshot of each.
-    pub want_full: Vec<String>,
+    /// Automerge sync-protocol messages for records whose history diverged from the server's
+    /// (the server lacks what a push builds on, or an update built on what this device lacks).
+    pub doc_sync: Vec<DocSyncMessage>,
+}
+
+/// One automerge sync-protocol message (`automerge::sync::Message::encode`) for one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocSyncMessage {
+    pub doc_id: String,
+    pub message: Vec<u8>,
 }
 
 /// Why the server refused a record's changes. The device keeps the record and shows the reason.
@@ -83,7 +93,8 @@ impl RejectCode {
 pub enum PushOutcome {
     /// Stored durably on the server; the device may mark these changes acknowledged.
     Accepted,
-    /// The server lacks history the changes depend on: send the whole document.
+    /// The server lacks history the changes depend on: reconcile the record with automerge's
+    /// sync protocol (`doc_sync`).
     NeedFull,
     Rejected {
         code: RejectCode,
@@ -114,8 +125,15 @@ pub struct SyncResponse {
     pub updates: Vec<DocUpdate>,
     /// The device stores the updates and this cursor together, then sends it next time.
     pub cursor: u64,
+    /// Fingerprint of the feed entry at `cursor`, sent back with it.
+    pub cursor_check: u64,
     /// More updates are waiting: sync again at once.
     pub more: bool,
+    /// Replies to the request's `doc_sync` messages (none for a record once both sides agree).
+    pub doc_sync: Vec<DocSyncMessage>,
+    /// The server's history is behind the device's cursor (it was restored from a backup): the
+    /// device must offer every record again and pull from cursor 0.
+    pub reset: bool,
 }
 
 /// What the server accepts, advertised at `GET /v1/sync/limits` and in the login answer.

@@ -550,13 +550,101 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Records whose knowledge diverged from the server's; the server sends them whole.
-    pub fn want_full(&self) -> Result<Vec<String>> {
+    /// The cursor and the server's fingerprint of the feed entry it points at.
+    pub fn cursor_with_check(&self) -> Result<(u64, u64)> {
+        let check = meta_get(&self.conn, "cursor_check")?
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        Ok((self.cursor()?, check))
+    }
+
+    /// Records whose history diverged from the server's, being reconciled with automerge's
+    /// sync protocol.
+    pub fn fallback_ids(&self) -> Result<Vec<String>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT value FROM meta WHERE key LIKE 'want_full:%' ORDER BY key")?;
+            .prepare_cached("SELECT value FROM meta WHERE key LIKE 'fallback:%' ORDER BY key")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The next automerge sync message for a record being reconciled (from an empty document
+    /// when this device does not hold it).
+    pub fn sync_message_for(&self, id: &str, state: &mut automerge::sync::State) -> Result<Option<Vec<u8>>> {
+        let mut doc = match load_document(&self.conn, id, ActorId::random()) {
+            Ok(doc) => doc,
+            Err(Error::NotFound(_)) => RecordDocument::empty(ActorId::random()),
+            Err(e) => return Err(e),
+        };
+        Ok(doc.generate_sync_message(state))
+    }
+
+    /// Applies the server's automerge sync message for a record, durably.
+    pub fn receive_sync_message(
+        &mut self,
+        id: &str,
+        state: &mut automerge::sync::State,
+        message: &[u8],
+    ) -> Result<()> {
+        let actor = self
+            .profile
+            .as_ref()
+            .map(|(_, a)| a.clone())
+            .unwrap_or_else(ActorId::random);
+        let tx = self.conn.transaction()?;
+        let existing = match load_document(&tx, id, actor.clone()) {
+            Ok(doc) => Some(doc),
+            Err(Error::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let existed = existing.is_some();
+        let mut doc = existing.unwrap_or_else(|| RecordDocument::empty(actor));
+        let before = doc.heads();
+        doc.receive_sync_message(state, message)?;
+        if doc.heads() != before {
+            if existed {
+                let chunk = doc.save_after(&before);
+                append_chunk(&tx, id, &chunk, &mut doc)?;
+                write_projection(&tx, &doc)?;
+            } else if doc.has_record() {
+                let header = doc.header()?;
+                if header.id != id {
+                    return Err(Error::CorruptDocument(format!(
+                        "document for {id} holds record {}",
+                        header.id
+                    )));
+                }
+                tx.execute(
+                    "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
+                    params![id, header.kind, doc.save(), now_ms()],
+                )?;
+                write_projection(&tx, &doc)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Asks the next sync to reconcile this record with the server through automerge's sync
+    /// protocol, whatever either side believes the other has. A repair step for support staff;
+    /// sync does it by itself when histories diverge.
+    pub fn reconcile_with_server(&mut self, id: &str) -> Result<()> {
+        meta_set(&self.conn, &format!("fallback:{id}"), id)
+    }
+
+    /// Both sides now hold the same history for the record: it is acknowledged as it stands.
+    pub fn finish_fallback(&mut self, id: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        if let Ok(mut doc) = load_document(&tx, id, ActorId::random()) {
+            tx.execute(
+                "UPDATE documents SET acked_heads = ?2 WHERE id = ?1",
+                params![id, encode_heads(&doc.heads())],
+            )?;
+            tx.execute("DELETE FROM outbox WHERE doc_id = ?1", [id])?;
+        }
+        tx.execute("DELETE FROM meta WHERE key = ?1", [format!("fallback:{id}")])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Records with changes to push, oldest first. A record the server refused for good is held
@@ -565,7 +653,8 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.doc_id, d.acked_heads FROM outbox o JOIN documents d ON d.id = o.doc_id
              LEFT JOIN rejections r ON r.doc_id = o.doc_id
-             WHERE r.doc_id IS NULL OR r.code = 'unknown_author'
+             WHERE (r.doc_id IS NULL OR r.code = 'unknown_author')
+               AND 'fallback:' || o.doc_id NOT IN (SELECT key FROM meta WHERE key LIKE 'fallback:%')
              ORDER BY o.queued_at_ms, o.doc_id LIMIT ?1",
         )?;
         let rows: Vec<(String, Option<Vec<u8>>)> = stmt
@@ -597,7 +686,9 @@ impl Store {
     pub fn sendable_ids(&self) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.doc_id FROM outbox o LEFT JOIN rejections r ON r.doc_id = o.doc_id
-             WHERE r.doc_id IS NULL OR r.code = 'unknown_author' ORDER BY o.queued_at_ms, o.doc_id",
+             WHERE (r.doc_id IS NULL OR r.code = 'unknown_author')
+               AND 'fallback:' || o.doc_id NOT IN (SELECT key FROM meta WHERE key LIKE 'fallback:%')
+             ORDER BY o.queued_at_ms, o.doc_id",
         )?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -605,7 +696,11 @@ impl Store {
 
     /// Applies a sync answer and moves the cursor, in one transaction: either all of it is
     /// stored or none of it is, and the cursor never runs ahead of what is stored.
-    pub fn apply_sync(&mut self, actions: Vec<Action>, cursor: u64) -> Result<Applied> {
+    pub fn apply_sync(
+        &mut self,
+        actions: Vec<Action>,
+        (cursor, cursor_check): (u64, u64),
+    ) -> Result<Applied> {
         let actor = self
             .profile
             .as_ref()
@@ -627,8 +722,21 @@ impl Store {
                         tx.execute("DELETE FROM outbox WHERE doc_id = ?1", [&id])?;
                     }
                 }
-                Action::SendWholeNextTime { id } => {
-                    tx.execute("UPDATE documents SET acked_heads = NULL WHERE id = ?1", [&id])?;
+                Action::ResendEverything => {
+                    tx.execute("UPDATE documents SET acked_heads = NULL", [])?;
+                    tx.execute(
+                        "INSERT INTO outbox (doc_id, queued_at_ms, edits) SELECT id, ?1, 1 FROM documents WHERE true
+                         ON CONFLICT (doc_id) DO NOTHING",
+                        [now_ms()],
+                    )?;
+                    tx.execute("DELETE FROM meta WHERE key LIKE 'fallback:%'", [])?;
+                    meta_set(&tx, "cursor", "0")?;
+                    meta_set(&tx, "cursor_check", "0")?;
+                    tx.commit()?;
+                    return Ok(applied);
+                }
+                Action::Reconcile { id } => {
+                    meta_set(&tx, &format!("fallback:{id}"), &id)?;
                 }
                 Action::Reject { id, code, reason } => {
                     let rejection = Rejection {
@@ -646,12 +754,27 @@ impl Store {
                             rejection.rejected_at_ms
                         ],
                     )?;
+                    tx.execute(
+                        "DELETE FROM meta WHERE key = ?1",
+                        [format!("fallback:{}", rejection.record_id)],
+                    )?;
                     applied.rejected.push(rejection);
                 }
                 Action::Apply { id, bytes } => {
                     applied.received += 1;
-                    let missing = merge_in(&tx, &id, &bytes, actor.clone())?;
-                    let key = format!("want_full:{id}");
+                    let missing = match merge_in(&tx, &id, &bytes, actor.clone()) {
+                        Ok(missing) => missing,
+                        // Builds on history this device lacks, or damaged in transit: nothing of
+                        // it was written; reconcile the record with automerge's sync protocol.
+                        Err(
+                            e @ (Error::CorruptDocument(_) | Error::Automerge(_) | Error::UnknownKind(_)),
+                        ) => {
+                            tracing::warn!(record = %id, error = %e, "update did not apply; reconciling instead");
+                            true
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    let key = format!("fallback:{id}");
                     if missing {
                         meta_set(&tx, &key, &id)?;
                     } else {
@@ -674,6 +797,7 @@ impl Store {
             }
         }
         meta_set(&tx, "cursor", &cursor.to_string())?;
+        meta_set(&tx, "cursor_check", &cursor_check.to_string())?;
         tx.commit()?;
         Ok(applied)
     }

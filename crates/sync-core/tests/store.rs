@@ -376,3 +376,47 @@ fn an_upgraded_store_matches_a_new_one() {
     let v: u32 = b.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
     assert_eq!(v, schema::VERSION);
 }
+
+#[test]
+fn an_update_that_builds_on_missing_history_is_set_aside_for_reconciliation() {
+    use sync_core::sync::plan::Action;
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = open(&dir, "a.db", "lead");
+    let mut b = open(&dir, "b.db", "w1");
+    let id = a
+        .create("site-a", None, Body::NearMiss(sample::near_miss(1)), stamp(1))
+        .unwrap();
+    let mut doc = a.document(&id).unwrap();
+    let before = doc.heads();
+    a.edit(&id, |r| {
+        let Body::NearMiss(n) = &mut r.body else {
+            unreachable!()
+        };
+        n.immediate_actions = Some("Barricaded".into());
+        Ok(())
+    })
+    .unwrap();
+    let chunk = a.document(&id).unwrap().save_after(&before);
+
+    let applied = b
+        .apply_sync(
+            vec![
+                Action::Apply {
+                    id: id.clone(),
+                    bytes: chunk,
+                },
+                Action::Apply {
+                    id: "damaged".into(),
+                    bytes: b"\x85\x6f\x4a\x83 not a change".to_vec(),
+                },
+            ],
+            (7, 99),
+        )
+        .unwrap();
+    assert_eq!(applied.received, 2);
+    let mut expected = vec!["damaged".to_string(), id.clone()];
+    expected.sort();
+    assert_eq!(b.fallback_ids().unwrap(), expected);
+    assert!(b.record(&id).is_err(), "nothing half-applied");
+    assert_eq!(b.cursor_with_check().unwrap(), (7, 99));
+}

@@ -243,6 +243,8 @@ pub trait RecordStore: Send + Sync + 'static {
     fn feed(&self, scope: &Scope, cursor: u64, limit: u32) -> StoreResult<Vec<FeedEntry>>;
     /// The latest feed position in the company.
     fn feed_head(&self, tenant_id: &str) -> StoreResult<u64>;
+    /// The fingerprint of the company's feed entry at `seq`, if there is one.
+    fn feed_check(&self, tenant_id: &str, seq: u64) -> StoreResult<Option<u64>>;
     /// Chunks of one record after `cursor`, oldest first.
     fn chunks_after(&self, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>>;
     /// Whether the scope may read `doc_id`.

@@ -148,7 +148,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> StoreResult<()> {
     Ok(())
 }
 
-/// Version 2: site geofences and the clock anchors that correct device times.
+/// Version 2: site geofences, the clock anchors that correct device times, feed fingerprints.
 const V2: &str = r#"
 ALTER TABLE sites ADD COLUMN geofence TEXT;
 ALTER TABLE sites ADD COLUMN max_accuracy_m REAL NOT NULL DEFAULT 50;
@@ -163,6 +163,9 @@ CREATE TABLE clock_anchors (
     uncertainty_ms INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX clock_anchors_by_boot ON clock_anchors (boot_id, server_ms);
+-- A random fingerprint per feed entry: a device's cursor names one, so a store restored from a
+-- backup (where that position holds another entry, or none) is detected.
+ALTER TABLE feed ADD COLUMN nonce INTEGER NOT NULL DEFAULT 0;
 "#;
 
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> StoreResult<()> {

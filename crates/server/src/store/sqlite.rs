@@ -641,8 +641,8 @@ impl RecordStore for SqliteStore {
             )?;
         }
         tx.execute(
-            "INSERT INTO feed (tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO feed (tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes, nonce)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 change.tenant_id,
                 change.doc_id,
@@ -650,7 +650,9 @@ impl RecordStore for SqliteStore {
                 p.site_id,
                 p.created_by,
                 change.origin_device,
-                change.chunk
+                change.chunk,
+                // Positive and non-zero, so 0 can mean "no entry".
+                (rand::random::<u64>() >> 2) as i64 + 1
             ],
         )?;
         let seq = tx.last_insert_rowid();
@@ -744,6 +746,18 @@ impl RecordStore for SqliteStore {
             |r| r.get(0),
         )?;
         Ok(seq.unwrap_or(0) as u64)
+    }
+
+    fn feed_check(&self, tenant_id: &str, seq: u64) -> StoreResult<Option<u64>> {
+        let nonce: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT nonce FROM feed WHERE seq = ?1 AND tenant_id = ?2",
+                params![seq as i64, tenant_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(nonce.map(|n| n as u64))
     }
 
     fn chunks_after(&self, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>> {

@@ -8,11 +8,14 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::protocol::{
-    self, ClockSample, ErrorBody, LoginRequest, RefreshRequest, SYNC_CONTENT_TYPE, SyncResponse,
-    TokenResponse, UserInfo,
+    self, ClockSample, DocSyncMessage, ErrorBody, LoginRequest, RefreshRequest, SYNC_CONTENT_TYPE,
+    SyncResponse, TokenResponse, UserInfo,
 };
 use crate::store::Store;
 use crate::sync::{SyncReport, plan};
+
+/// Automerge sync rounds allowed per diverged record in one call; the rest waits for next sync.
+const MAX_RECONCILE_ROUNDS: u32 = 8;
 
 /// How hard to try before reporting the server unreachable. Nothing queued is dropped either way.
 #[derive(Debug, Clone)]
@@ -172,6 +175,10 @@ impl SyncClient {
         self.cancel.store(false, Ordering::SeqCst);
         let mut report = SyncReport::default();
         let mut retry_later = std::collections::HashSet::new();
+        // Automerge sync states of records being reconciled in this call, and how many rounds
+        // each has had (a reconciliation that does not settle waits for the next sync).
+        let mut reconciling: std::collections::HashMap<String, (automerge::sync::State, u32)> =
+            Default::default();
         loop {
             if self.cancel.load(Ordering::SeqCst) {
                 return Err(Error::Cancelled);
@@ -184,13 +191,26 @@ impl SyncClient {
                 .filter(|o| !retry_later.contains(&o.id))
                 .take(limits.max_pushes as usize)
                 .collect();
-            let (request, plan) = plan::request(
-                store.cursor()?,
-                (self.clock)(),
-                outgoing,
-                store.want_full()?,
-                &limits,
-            );
+            let mut doc_sync = Vec::new();
+            for id in store.fallback_ids()? {
+                let (state, rounds) = reconciling.entry(id.clone()).or_default();
+                if *rounds >= MAX_RECONCILE_ROUNDS {
+                    continue;
+                }
+                *rounds += 1;
+                match store.sync_message_for(&id, state)? {
+                    Some(message) => doc_sync.push(DocSyncMessage { doc_id: id, message }),
+                    None => {
+                        // Nothing more to say: if the server also had nothing, both agree.
+                        store.finish_fallback(&id)?;
+                        reconciling.remove(&id);
+                    }
+                }
+            }
+            let mut clock = (self.clock)();
+            clock.last_round_trip_ms = self.last_round_trip_ms.load(Ordering::SeqCst);
+            let (request, plan) =
+                plan::request(store.cursor_with_check()?, clock, outgoing, doc_sync, &limits);
             let body = protocol::encode(&request);
             let answer = self.exchange(store, &body).await?;
             report.round_trips += 1;
@@ -198,12 +218,18 @@ impl SyncClient {
             report.bytes_down += answer.1 as u64;
             let answer = answer.0;
             let more = answer.more;
-            let cursor = answer.cursor;
+            let cursor = (answer.cursor, answer.cursor_check);
+            let replies = answer.doc_sync.clone();
             let actions = plan::response(&plan, answer)?;
             let applied = store.apply_sync(actions, cursor)?;
+            for reply in replies {
+                if let Some((state, _)) = reconciling.get_mut(&reply.doc_id) {
+                    store.receive_sync_message(&reply.doc_id, state, &reply.message)?;
+                }
+            }
             report.accepted += applied.accepted;
             report.received += applied.received;
-            report.cursor = cursor;
+            report.cursor = cursor.0;
             for r in &applied.rejected {
                 if r.code.retryable() {
                     retry_later.insert(r.record_id.clone());
@@ -223,7 +249,12 @@ impl SyncClient {
                 received: report.received,
                 pending: to_send as u32,
             });
-            if !more && to_send == 0 && store.want_full()?.is_empty() {
+            let unsettled = store.fallback_ids()?.into_iter().any(|id| {
+                reconciling
+                    .get(&id)
+                    .is_none_or(|(_, rounds)| *rounds < MAX_RECONCILE_ROUNDS)
+            });
+            if !more && to_send == 0 && !unsettled {
                 return Ok(report);
             }
             if report.round_trips > 10_000 {

@@ -5,7 +5,8 @@ use automerge::ChangeHash;
 
 use crate::error::{Error, Result};
 use crate::protocol::{
-    ClockSample, DocPush, Limits, PROTOCOL_VERSION, PushOutcome, RejectCode, SyncRequest, SyncResponse,
+    ClockSample, DocPush, DocSyncMessage, Limits, PROTOCOL_VERSION, PushOutcome, RejectCode, SyncRequest,
+    SyncResponse,
 };
 
 /// A record with changes the server has not acknowledged, as the store hands it to the planner.
@@ -27,6 +28,8 @@ pub struct Plan {
     pub pushed: Vec<(String, Vec<ChangeHash>)>,
     /// Records with changes that did not fit in this request.
     pub left_over: usize,
+    /// Records being reconciled with automerge sync messages in this request.
+    pub reconciling: Vec<String>,
 }
 
 /// What the store must do with an answer, all in one transaction.
@@ -34,8 +37,8 @@ pub struct Plan {
 pub enum Action {
     /// The server holds this record up to `heads`.
     Acknowledge { id: String, heads: Vec<ChangeHash> },
-    /// The server lacks history: forget the acknowledged heads so the whole document goes next.
-    SendWholeNextTime { id: String },
+    /// Histories diverged: reconcile the record with automerge's sync protocol.
+    Reconcile { id: String },
     /// Keep the record and its changes, and show why they were refused.
     Reject {
         id: String,
@@ -44,15 +47,17 @@ pub enum Action {
     },
     /// Merge what the server sent.
     Apply { id: String, bytes: Vec<u8> },
+    /// The server lost history this device saw: offer every record again, pull from the start.
+    ResendEverything,
 }
 
 /// Builds a request within the server's limits: oldest changes first, at most `max_pushes`
 /// records, and no more bytes than fit in the body with room for framing.
 pub fn request(
-    cursor: u64,
+    (cursor, cursor_check): (u64, u64),
     clock: ClockSample,
     outgoing: Vec<Outgoing>,
-    want_full: Vec<String>,
+    doc_sync: Vec<DocSyncMessage>,
     limits: &Limits,
 ) -> (SyncRequest, Plan) {
     let budget = limits.max_body_bytes.saturating_sub(4096) as usize;
@@ -78,12 +83,14 @@ pub fn request(
         });
     }
     plan.left_over = total - pushes.len();
+    plan.reconciling = doc_sync.iter().map(|m| m.doc_id.clone()).collect();
     let request = SyncRequest {
         version: PROTOCOL_VERSION,
         cursor,
+        cursor_check,
         clock,
         pushes,
-        want_full,
+        doc_sync,
     };
     (request, plan)
 }
@@ -96,6 +103,9 @@ pub fn response(plan: &Plan, answer: SyncResponse) -> Result<Vec<Action>> {
             answer.version
         )));
     }
+    if answer.reset {
+        return Ok(vec![Action::ResendEverything]);
+    }
     if answer.cursor < plan.cursor {
         return Err(Error::Protocol(format!(
             "server moved the cursor backwards ({} after {})",
@@ -104,6 +114,17 @@ pub fn response(plan: &Plan, answer: SyncResponse) -> Result<Vec<Action>> {
     }
     let mut actions = Vec::new();
     for result in answer.results {
+        if plan.reconciling.contains(&result.doc_id) {
+            // Reconciled records are acknowledged when both sides agree, not by heads here.
+            if let PushOutcome::Rejected { code, reason } = result.outcome {
+                actions.push(Action::Reject {
+                    id: result.doc_id,
+                    code,
+                    reason,
+                });
+            }
+            continue;
+        }
         let Some((_, heads)) = plan.pushed.iter().find(|(id, _)| *id == result.doc_id) else {
             return Err(Error::Protocol(format!(
                 "server answered for record {} which was not sent",
@@ -115,7 +136,7 @@ pub fn response(plan: &Plan, answer: SyncResponse) -> Result<Vec<Action>> {
                 id: result.doc_id,
                 heads: heads.clone(),
             },
-            PushOutcome::NeedFull => Action::SendWholeNextTime { id: result.doc_id },
+            PushOutcome::NeedFull => Action::Reconcile { id: result.doc_id },
             PushOutcome::Rejected { code, reason } => Action::Reject {
                 id: result.doc_id,
                 code,
@@ -167,18 +188,18 @@ mod tests {
     #[test]
     fn a_request_respects_the_push_and_byte_limits() {
         let docs = vec![outgoing("a", 10), outgoing("b", 10), outgoing("c", 10)];
-        let (req, plan) = request(5, clock(), docs.clone(), vec![], &limits(2, 1 << 20));
+        let (req, plan) = request((5, 0), clock(), docs.clone(), Vec::new(), &limits(2, 1 << 20));
         assert_eq!(req.pushes.len(), 2);
         assert_eq!(plan.left_over, 1);
         assert_eq!(req.cursor, 5);
 
-        let (req, plan) = request(5, clock(), docs, vec![], &limits(10, 4096 + 45));
+        let (req, plan) = request((5, 0), clock(), docs, Vec::new(), &limits(10, 4096 + 45));
         assert_eq!(req.pushes.len(), 2, "third does not fit in the byte budget");
         assert_eq!(plan.left_over, 1);
 
         // A record bigger than the budget still goes alone rather than never.
         let (req, _) = request(
-            0,
+            (0, 0),
             clock(),
             vec![outgoing("big", 10_000)],
             vec![],
@@ -190,7 +211,7 @@ mod tests {
     #[test]
     fn an_answer_becomes_store_actions() {
         let (_, plan) = request(
-            0,
+            (0, 0),
             clock(),
             vec![outgoing("a", 1), outgoing("b", 1), outgoing("c", 1)],
             vec![],
@@ -222,7 +243,10 @@ mod tests {
                 snapshot: false,
             }],
             cursor: 3,
+            cursor_check: 0,
             more: false,
+            doc_sync: vec![],
+            reset: false,
         };
         let actions = response(&plan, answer).unwrap();
         assert_eq!(actions.len(), 4);
@@ -233,7 +257,7 @@ mod tests {
                 heads: vec![ChangeHash([1; 32])]
             }
         );
-        assert_eq!(actions[1], Action::SendWholeNextTime { id: "b".into() });
+        assert_eq!(actions[1], Action::Reconcile { id: "b".into() });
         assert!(matches!(
             &actions[2],
             Action::Reject {
@@ -252,14 +276,23 @@ mod tests {
 
     #[test]
     fn a_confused_answer_is_refused() {
-        let (_, plan) = request(4, clock(), vec![outgoing("a", 1)], vec![], &limits(9, 1 << 20));
+        let (_, plan) = request(
+            (4, 0),
+            clock(),
+            vec![outgoing("a", 1)],
+            Vec::new(),
+            &limits(9, 1 << 20),
+        );
         let base = SyncResponse {
             version: PROTOCOL_VERSION,
             server_time_ms: 0,
             results: vec![],
             updates: vec![],
             cursor: 4,
+            cursor_check: 0,
             more: false,
+            doc_sync: vec![],
+            reset: false,
         };
         assert!(
             response(
