@@ -1,0 +1,94 @@
+//! `muster-bench`: end-to-end figures for the sync paths, each beside a baseline measured in the
+//! same run. Micro paths (local store) are criterion benches in sync-core.
+//!
+//! ```text
+//! cargo run --release -p bench -- wire --records 10000
+//! cargo run --release -p bench -- throughput --records 5000
+//! cargo run --release -p bench -- cold --records 10000
+//! cargo run --release -p bench -- growth --sizes 1000,10000
+//! cargo run --release -p bench -- load --devices 200 --seconds 60 --records 10000
+//! cargo run -p bench -- smoke      # tiny versions of everything, for CI
+//! ```
+
+mod baseline;
+mod proxy;
+mod scenarios;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "muster-bench", about = "Speed, bytes and load of Muster's sync paths")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Bytes on the wire (bodies and headers) for a new JSEA, a one-field edit and an idle sync.
+    Wire {
+        #[arg(long, default_value_t = 10_000)]
+        records: usize,
+    },
+    /// New records reconciled per second, beside a raw SQLite insert and a plain JSON endpoint.
+    Throughput {
+        #[arg(long, default_value_t = 5_000)]
+        records: usize,
+        #[arg(long, default_value_t = 4)]
+        devices: usize,
+    },
+    /// A new device receiving every record.
+    Cold {
+        #[arg(long, default_value_t = 10_000)]
+        records: usize,
+    },
+    /// Throughput and cold start at several store sizes.
+    Growth {
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        sizes: Vec<usize>,
+    },
+    /// Many devices syncing at once against one server holding `records`.
+    Load {
+        #[arg(long, default_value_t = 200)]
+        devices: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 10_000)]
+        records: usize,
+    },
+    /// Every scenario at a tiny size, to keep the harness working (CI).
+    Smoke,
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    println!(
+        "muster-bench on {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        scenarios::today()
+    );
+    match cli.scenario {
+        Scenario::Wire { records } => scenarios::wire(records).await,
+        Scenario::Throughput { records, devices } => scenarios::throughput(records, devices).await,
+        Scenario::Cold { records } => scenarios::cold(records).await,
+        Scenario::Growth { sizes } => {
+            for size in sizes {
+                scenarios::throughput(size, 4).await;
+                scenarios::cold(size).await;
+            }
+        }
+        Scenario::Load {
+            devices,
+            seconds,
+            records,
+        } => scenarios::load(devices, seconds, records).await,
+        Scenario::Smoke => {
+            scenarios::wire(50).await;
+            scenarios::throughput(200, 2).await;
+            scenarios::cold(100).await;
+            scenarios::load(5, 2, 50).await;
+            println!("smoke: 4 passed, 0 failed");
+        }
+    }
+}

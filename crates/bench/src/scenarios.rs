@@ -1,0 +1,521 @@
+//! The scenarios. Each prints a markdown table; docs/BENCHMARKS.md collects them.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use automerge::ActorId;
+use e2e_tests::{Phone, TestServer, at, quick_retries};
+use server::store::NewUser;
+use sync_core::model::{Body, Header, Record, SCHEMA_VERSION, Signature, new_id};
+use sync_core::protocol::{
+    self, ClockSample, DocPush, PROTOCOL_VERSION, PushOutcome, Role, SYNC_CONTENT_TYPE, SyncRequest,
+    SyncResponse,
+};
+use sync_core::sync::SyncClient;
+use sync_core::{RecordDocument, Stamp, Store, sample};
+
+use crate::{baseline, proxy};
+
+pub fn today() -> String {
+    sync_core::clock::format_utc(sync_core::store::now_ms())[..10].to_owned()
+}
+
+/// A typical JSEA as one phone pushes it: 3 steps, 6 hazards, 12 controls, signed by the
+/// phone's user (the server refuses signatures in anyone else's name, so crew members' own
+/// signatures arrive from their own phones).
+fn typical_jsea(user_id: &str) -> Body {
+    let mut j = sample::jsea();
+    j.crew = vec![user_id.to_owned()];
+    let hash = j.content_hash();
+    j.signatures.insert(
+        user_id.into(),
+        Signature {
+            user_id: user_id.into(),
+            name: "Crew lead".into(),
+            content_hash: hash,
+            stamp: at(5),
+        },
+    );
+    Body::Jsea(j)
+}
+
+struct Bench {
+    server: TestServer,
+    tenant: String,
+    dir: tempfile::TempDir,
+    hash: String,
+}
+
+impl Bench {
+    async fn new() -> Self {
+        let server = TestServer::start().await;
+        let company = server.company("Bench Energy", &[("office@bench.test", Role::Admin, &[])]);
+        let hash = server::auth::hash_password(e2e_tests::PASSWORD).expect("hash");
+        Self {
+            server,
+            tenant: company.id,
+            dir: tempfile::tempdir().expect("dir"),
+            hash,
+        }
+    }
+
+    /// A worker with a site of their own, so devices in one run do not see each other's records.
+    fn worker(&self, n: usize) -> (String, String) {
+        let store = self.server.store();
+        let site = store
+            .create_site(&self.tenant, &format!("Site {n}"))
+            .expect("site");
+        let email = format!("worker{n}@bench.test");
+        store
+            .create_user(
+                &self.tenant,
+                NewUser {
+                    email: email.clone(),
+                    name: format!("Worker {n}"),
+                    role: Role::Worker,
+                    password_hash: self.hash.clone(),
+                    sites: vec![site.id.clone()],
+                },
+            )
+            .expect("user");
+        (email, site.id)
+    }
+
+    async fn phone(&self, email: &str, url: &str) -> Phone {
+        let path = self.dir.path().join(format!("{}.db", new_id()));
+        let mut store = Store::open(&path).expect("store");
+        let client = SyncClient::new(quick_retries()).expect("client");
+        client
+            .login(&mut store, url, email, e2e_tests::PASSWORD, "bench")
+            .await
+            .expect("login");
+        Phone {
+            store,
+            client,
+            url: url.to_owned(),
+        }
+    }
+}
+
+fn fill(phone: &mut Phone, site: &str, n: usize, mix: bool) {
+    let user = phone.user_id();
+    for i in 0..n {
+        let body = if mix && i % 3 == 2 {
+            Body::NearMiss(sample::near_miss(1 + i as i64))
+        } else {
+            typical_jsea(&user)
+        };
+        phone
+            .store
+            .create(site, None, body, at(i as i64))
+            .expect("create");
+    }
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b == 0.0 {
+        "—".into()
+    } else {
+        format!("{:.2}", a / b)
+    }
+}
+
+fn gzip_len(bytes: &[u8]) -> usize {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).expect("gzip");
+    gz.finish().expect("gzip").len()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Peak resident memory of this process (server and clients together), MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+pub async fn wire(records: usize) {
+    let bench = Bench::new().await;
+    let (email, site) = bench.worker(0);
+    let target = bench.server.url.trim_start_matches("http://").to_owned();
+    let (url, counter) = proxy::start(target).await;
+    let mut phone = bench.phone(&email, &url).await;
+    fill(&mut phone, &site, records, true);
+    phone.sync().await;
+    counter.take();
+
+    let id = phone
+        .store
+        .create(&site, None, typical_jsea(&phone.user_id()), at(9_000))
+        .expect("create");
+    let new_jsea = phone.sync().await;
+    let new_wire = counter.take();
+    let json = serde_json::to_vec(&phone.store.record(&id).expect("view").record).expect("json");
+
+    phone
+        .store
+        .edit(&id, |r| {
+            let Body::Jsea(j) = &mut r.body else {
+                unreachable!()
+            };
+            j.muster_point = "South gate".into();
+            Ok(())
+        })
+        .expect("edit");
+    let edit = phone.sync().await;
+    let edit_wire = counter.take();
+
+    let mut idle_times = Vec::new();
+    let mut idle = phone.sync().await;
+    let idle_wire = counter.take();
+    for _ in 0..50 {
+        let started = Instant::now();
+        idle = phone.sync().await;
+        idle_times.push(started.elapsed());
+    }
+    counter.take();
+    idle_times.sort();
+
+    println!("\n### Bytes on the wire ({records} records on the device)\n");
+    println!("| path | bodies up | bodies down | bodies total | headers + framing | on the wire |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for (name, r, w) in [
+        ("(a) a new JSEA", &new_jsea, new_wire),
+        ("(b) a one-field edit", &edit, edit_wire),
+        ("(c) nothing changed", &idle, idle_wire),
+    ] {
+        let bodies = r.bytes_up + r.bytes_down;
+        let total = w.0 + w.1;
+        println!(
+            "| {name} | {} | {} | {bodies} | {} | {total} |",
+            r.bytes_up,
+            r.bytes_down,
+            total.saturating_sub(bodies)
+        );
+    }
+    let gz = gzip_len(&json);
+    println!(
+        "\nNew JSEA: sync bodies {} B vs its plain JSON {} B, gzipped {gz} B: ratio to gzip {}.",
+        new_jsea.bytes_up + new_jsea.bytes_down,
+        json.len(),
+        ratio((new_jsea.bytes_up + new_jsea.bytes_down) as f64, gz as f64)
+    );
+    println!(
+        "Idle sync round trip (client-observed, includes the server's time): median {}, p99 {}.",
+        ms(percentile(&idle_times, 0.5)),
+        ms(percentile(&idle_times, 0.99))
+    );
+    bench.server.stop().await;
+}
+
+/// Request bodies pushing every queued record of `phone`, `batch` records each.
+fn encoded_pushes(phone: &Phone, batch: usize) -> Vec<Vec<u8>> {
+    let outgoing = phone.store.outgoing(usize::MAX).expect("outgoing");
+    outgoing
+        .chunks(batch)
+        .map(|chunk| {
+            protocol::encode(&SyncRequest {
+                version: PROTOCOL_VERSION,
+                cursor: 0,
+                cursor_check: 0,
+                clock: ClockSample {
+                    wall_ms: 1,
+                    monotonic_ms: 1,
+                    boot_id: "bench".into(),
+                    last_round_trip_ms: 1,
+                },
+                pushes: chunk
+                    .iter()
+                    .map(|o| DocPush {
+                        doc_id: o.id.clone(),
+                        base_heads: vec![],
+                        changes: o.changes.clone(),
+                    })
+                    .collect(),
+                doc_sync: vec![],
+            })
+        })
+        .collect()
+}
+
+async fn post_sync(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> Result<SyncResponse, String> {
+    let response = http
+        .post(format!("{url}/v1/sync"))
+        .bearer_auth(token)
+        .header("content-type", SYNC_CONTENT_TYPE)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+    protocol::decode(&bytes)
+}
+
+pub async fn throughput(records: usize, devices: usize) {
+    const BATCH: usize = 100;
+    let bench = Bench::new().await;
+    let per = records.div_ceil(devices.max(1));
+    let mut phones = Vec::new();
+    for n in 0..devices {
+        let (email, site) = bench.worker(n);
+        let mut phone = bench.phone(&email, &bench.server.url).await;
+        fill(&mut phone, &site, per, false);
+        phones.push(phone);
+    }
+    let mut docs = Vec::new();
+    let mut forms = Vec::new();
+    let mut work = Vec::new();
+    for phone in &phones {
+        for o in phone.store.outgoing(usize::MAX).expect("outgoing") {
+            forms.push(phone.store.record(&o.id).expect("view").record);
+            docs.push((o.id, o.changes));
+        }
+        let token = phone.store.credentials().expect("c").expect("c").access_token;
+        work.push((token, encoded_pushes(phone, BATCH)));
+    }
+    let total = docs.len();
+
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (token, bodies) in work {
+        let http = http.clone();
+        let url = bench.server.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut accepted = 0usize;
+            for body in bodies {
+                let answer = post_sync(&http, &url, &token, body).await.expect("sync");
+                accepted += answer
+                    .results
+                    .iter()
+                    .filter(|r| r.outcome == PushOutcome::Accepted)
+                    .count();
+            }
+            accepted
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        accepted += t.await.expect("device");
+    }
+    let muster = started.elapsed();
+    assert_eq!(accepted, total, "every record accepted");
+    let raw = tokio::task::block_in_place(|| baseline::raw_sqlite(bench.dir.path(), &docs, BATCH));
+    let rest = baseline::json_rest(bench.dir.path(), &forms, devices).await;
+
+    let rate = |d: Duration| total as f64 / d.as_secs_f64();
+    println!("\n### Server throughput: {total} new JSEAs from {devices} devices, {BATCH} per request\n");
+    println!("| path | time | records/s | Muster's rate ÷ this |");
+    println!("| --- | ---: | ---: | ---: |");
+    println!(
+        "| Muster sync (checks, merge, projection, flags; SQLite store) | {} | {:.0} | 1.00 |",
+        ms(muster),
+        rate(muster)
+    );
+    println!(
+        "| (a) raw SQLite insert of the same document bytes | {} | {:.0} | {} |",
+        ms(raw),
+        rate(raw),
+        ratio(rate(muster), rate(raw))
+    );
+    println!(
+        "| (b) plain JSON REST endpoint, one form per request | {} | {:.0} | {} |",
+        ms(rest),
+        rate(rest),
+        ratio(rate(muster), rate(rest))
+    );
+    bench.server.stop().await;
+}
+
+pub async fn cold(records: usize) {
+    let bench = Bench::new().await;
+    let (email, site) = bench.worker(0);
+    let mut first = bench.phone(&email, &bench.server.url).await;
+    fill(&mut first, &site, records, true);
+    first.sync().await;
+
+    let mut fresh = bench.phone(&email, &bench.server.url).await;
+    let started = Instant::now();
+    let report = fresh.sync().await;
+    let elapsed = started.elapsed();
+    assert_eq!(
+        fresh.store.count_records().expect("count") as usize,
+        records,
+        "every record arrived"
+    );
+    let saved: usize = fresh
+        .store
+        .record_ids()
+        .expect("ids")
+        .iter()
+        .map(|id| fresh.store.document(id).expect("doc").save().len())
+        .sum();
+    println!("\n### Cold start: a new device receives {records} records\n");
+    println!("| time | round trips | bytes down | sum of saved documents | ratio |");
+    println!("| ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| {} | {} | {} | {saved} | {} |",
+        ms(elapsed),
+        report.round_trips,
+        report.bytes_down,
+        ratio(report.bytes_down as f64, saved as f64)
+    );
+    bench.server.stop().await;
+}
+
+pub async fn load(devices: usize, seconds: u64, records: usize) {
+    let bench = Bench::new().await;
+    let (email, site) = bench.worker(0);
+    let mut seeder = bench.phone(&email, &bench.server.url).await;
+    fill(&mut seeder, &site, records, true);
+    seeder.sync().await;
+
+    // The load devices belong to a crew at another site: their syncs are mostly idle, with a
+    // near-miss filed now and then.
+    let (crew_email, crew_site) = bench.worker(1);
+    let crew_user = bench
+        .server
+        .store()
+        .user_by_email(&crew_email)
+        .expect("lookup")
+        .expect("user");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(devices)
+        .build()
+        .expect("client");
+    let mut tokens = Vec::new();
+    for n in 0..devices {
+        let login = sync_core::protocol::LoginRequest {
+            email: crew_email.clone(),
+            password: e2e_tests::PASSWORD.into(),
+            device_id: format!("load-{n}-{}", new_id()),
+            device_name: "load".into(),
+        };
+        let answer: sync_core::protocol::TokenResponse = http
+            .post(format!("{}/v1/auth/login", bench.server.url))
+            .json(&login)
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("tokens");
+        tokens.push(answer.access_token);
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for token in tokens {
+        let http = http.clone();
+        let url = bench.server.url.clone();
+        let latencies = latencies.clone();
+        let errors = errors.clone();
+        let tenant = bench.tenant.clone();
+        let user = crew_user.id.clone();
+        let site = crew_site.clone();
+        tasks.push(tokio::spawn(async move {
+            let actor = ActorId::random();
+            let (mut cursor, mut check) = (0u64, 0u64);
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let pushes = if i % 10 == 9 {
+                    vec![near_miss_push(&actor, &tenant, &site, &user)]
+                } else {
+                    vec![]
+                };
+                let body = protocol::encode(&SyncRequest {
+                    version: PROTOCOL_VERSION,
+                    cursor,
+                    cursor_check: check,
+                    clock: ClockSample {
+                        wall_ms: sync_core::store::now_ms(),
+                        monotonic_ms: i as i64,
+                        boot_id: "load".into(),
+                        last_round_trip_ms: 5,
+                    },
+                    pushes,
+                    doc_sync: vec![],
+                });
+                let started = Instant::now();
+                match post_sync(&http, &url, &token, body).await {
+                    Ok(answer) if answer.results.iter().all(|r| r.outcome == PushOutcome::Accepted) => {
+                        cursor = answer.cursor;
+                        check = answer.cursor_check;
+                        latencies
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(started.elapsed());
+                    }
+                    _ => {
+                        errors.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+                i += 1;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("device");
+    }
+    let mut all = latencies.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    all.sort();
+    let errors = errors.load(std::sync::atomic::Ordering::SeqCst);
+    println!("\n### Load: {devices} devices for {seconds} s against a server holding {records} records\n");
+    println!("| requests | requests/s | errors | p50 | p99 | max | peak memory (server + clients) |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| {} | {:.0} | {errors} | {} | {} | {} | {:.0} MiB |",
+        all.len(),
+        all.len() as f64 / seconds as f64,
+        ms(percentile(&all, 0.5)),
+        ms(percentile(&all, 0.99)),
+        ms(all.last().copied().unwrap_or_default()),
+        peak_rss_mib()
+    );
+    bench.server.stop().await;
+}
+
+fn near_miss_push(actor: &ActorId, tenant: &str, site: &str, user: &str) -> DocPush {
+    let now = sync_core::store::now_ms();
+    let record = Record {
+        header: Header {
+            id: new_id(),
+            kind: "near_miss".into(),
+            schema_version: SCHEMA_VERSION,
+            tenant_id: tenant.into(),
+            site_id: site.into(),
+            job_id: None,
+            created_by: user.into(),
+            created: Stamp::new(now, 1, "load"),
+        },
+        body: Body::NearMiss(sample::near_miss(now - 60_000)),
+    };
+    let mut doc = RecordDocument::create(actor.clone(), user, &record, now).expect("doc");
+    DocPush {
+        doc_id: record.header.id,
+        base_heads: vec![],
+        changes: doc.save(),
+    }
+}
