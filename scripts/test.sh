@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's one test command: formatting, lints, and every test in the workspace.
-# Usage: scripts/test.sh   (from anywhere in the checkout)
+# The project's one test command: formatting, lints, every Rust test in the workspace, the
+# generated Swift/Kotlin/Python bindings against a live server, and a smoke run of the benchmarks.
+# Usage: scripts/test.sh   (from anywhere in the checkout; installs what the binding tests need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +13,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== bindings"
+scripts/test-bindings.sh
+
+echo "== benchmark smoke run"
+cargo run --locked -p bench --bin muster-bench -- smoke
