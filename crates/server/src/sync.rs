@@ -124,25 +124,43 @@ fn exchange(
     });
     store.record_device_sync(&caller.claims.device, now_ms(), &clock.to_string())?;
     let mut results = Vec::with_capacity(request.pushes.len());
+    // Every record this request touches is locked for the whole request (in stripe order, so two
+    // requests never wait on each other in a cycle), and all accepted pushes are written in one
+    // transaction: one durable commit per request, not per record.
+    let ids = request
+        .pushes
+        .iter()
+        .map(|p| p.doc_id.as_str())
+        .chain(request.doc_sync.iter().map(|m| m.doc_id.as_str()));
+    let _held = state.lock_docs(ids);
+    let mut accepted = Vec::new();
+    let mut seen = HashSet::new();
     for push in request.pushes {
         let doc_id = push.doc_id.clone();
-        let lock = state.doc_lock(&doc_id);
-        let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
-        let outcome = match accept_push(store, caller, push) {
-            Ok(outcome) => outcome,
-            Err(Refusal::Reject(code, reason)) => PushOutcome::Rejected { code, reason },
-            Err(Refusal::Store(e)) => return Err(e.into()),
+        let outcome = if !seen.insert(doc_id.clone()) {
+            PushOutcome::Rejected {
+                code: RejectCode::Malformed,
+                reason: "the record was sent twice in one request".into(),
+            }
+        } else {
+            match accept_push(store, caller, push) {
+                Ok((outcome, change)) => {
+                    accepted.extend(change);
+                    outcome
+                }
+                Err(Refusal::Reject(code, reason)) => PushOutcome::Rejected { code, reason },
+                Err(Refusal::Store(e)) => return Err(e.into()),
+            }
         };
         if let PushOutcome::Rejected { code, reason } = &outcome {
             tracing::info!(doc = %doc_id, device = %caller.claims.device, ?code, %reason, "push refused");
         }
         results.push(PushResult { doc_id, outcome });
     }
+    store.accept_all(&accepted)?;
     let mut doc_sync = Vec::new();
     for message in request.doc_sync {
         let doc_id = message.doc_id.clone();
-        let lock = state.doc_lock(&doc_id);
-        let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
         match reconcile(store, caller, message) {
             Ok((outcome, reply)) => {
                 if let Some(outcome) = outcome {
@@ -246,7 +264,10 @@ fn reconcile(
             base_heads: before.iter().map(|h| h.0).collect(),
             changes,
         };
-        let result = accept_push(store, caller, push)?;
+        let (result, change) = accept_push(store, caller, push)?;
+        if let Some(change) = change {
+            store.accept_all(&[change])?;
+        }
         if result == PushOutcome::Accepted {
             doc = theirs;
         }
@@ -285,7 +306,11 @@ fn valid_doc_id(id: &str) -> bool {
 }
 
 /// Checks and stores one record's changes. Nothing is written unless every change passes.
-fn accept_push(store: &dyn RecordStore, caller: &Caller, push: DocPush) -> Result<PushOutcome, Refusal> {
+fn accept_push(
+    store: &dyn RecordStore,
+    caller: &Caller,
+    push: DocPush,
+) -> Result<(PushOutcome, Option<AcceptedChange>), Refusal> {
     if !valid_doc_id(&push.doc_id) {
         return reject(
             RejectCode::Malformed,
@@ -310,7 +335,7 @@ fn accept_push(store: &dyn RecordStore, caller: &Caller, push: DocPush) -> Resul
     let mut merged = match current.as_mut() {
         Some(doc) => {
             if !doc.has_all(&base_heads) {
-                return Ok(PushOutcome::NeedFull);
+                return Ok((PushOutcome::NeedFull, None));
             }
             let mut fork = doc.fork();
             fork.apply_bytes(&push.changes)?;
@@ -319,7 +344,7 @@ fn accept_push(store: &dyn RecordStore, caller: &Caller, push: DocPush) -> Resul
         None => {
             if !base_heads.is_empty() {
                 // The device believes the server has this record, but it does not (restored backup).
-                return Ok(PushOutcome::NeedFull);
+                return Ok((PushOutcome::NeedFull, None));
             }
             let mut fresh = RecordDocument::empty(server_actor.clone());
             fresh
@@ -329,7 +354,7 @@ fn accept_push(store: &dyn RecordStore, caller: &Caller, push: DocPush) -> Resul
         }
     };
     if !merged.missing_deps(&[]).is_empty() {
-        return Ok(PushOutcome::NeedFull);
+        return Ok((PushOutcome::NeedFull, None));
     }
     let before_heads = match current.as_mut() {
         Some(doc) => doc.heads(),
@@ -338,7 +363,7 @@ fn accept_push(store: &dyn RecordStore, caller: &Caller, push: DocPush) -> Resul
     let new_changes = merged.changes_since(&before_heads);
     if new_changes.is_empty() {
         // A replay of changes already stored: nothing to do twice.
-        return Ok(PushOutcome::Accepted);
+        return Ok((PushOutcome::Accepted, None));
     }
 
     // Who made each change, from the server's own registry: never from the document's word.
@@ -418,7 +443,7 @@ fn accept_push(store: &dyn RecordStore, caller: &Caller, push: DocPush) -> Resul
     }
 
     let chunk_count = stored.as_ref().map_or(0, |d| d.chunks.len());
-    store_merged(
+    let change = prepare_merged(
         store,
         &caller.claims.tenant,
         &push.doc_id,
@@ -428,7 +453,7 @@ fn accept_push(store: &dyn RecordStore, caller: &Caller, push: DocPush) -> Resul
         chunk_count,
         current.is_none(),
     )?;
-    Ok(PushOutcome::Accepted)
+    Ok((PushOutcome::Accepted, Some(change)))
 }
 
 /// The flags' context for a record: clock anchors for every boot its stamps came from, and its
@@ -462,6 +487,35 @@ pub(crate) fn store_merged(
     chunk_count: usize,
     is_new: bool,
 ) -> Result<(), Refusal> {
+    let change = prepare_merged(
+        store,
+        tenant_id,
+        doc_id,
+        origin_device,
+        merged,
+        before_heads,
+        chunk_count,
+        is_new,
+    )?;
+    store.accept_all(std::slice::from_ref(&change))?;
+    Ok(())
+}
+
+/// Everything to write for a merged record: the new chunk, the projection and the flags.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site per writer; a struct would only rename them"
+)]
+fn prepare_merged(
+    store: &dyn RecordStore,
+    tenant_id: &str,
+    doc_id: &str,
+    origin_device: &str,
+    merged: &mut RecordDocument,
+    before_heads: &[ChangeHash],
+    chunk_count: usize,
+    is_new: bool,
+) -> Result<AcceptedChange, Refusal> {
     let record = merged.record()?;
     let conflicts = merged.conflicts()?;
     let findings = validate::validate(&record);
@@ -469,7 +523,7 @@ pub(crate) fn store_merged(
     let projection = Projection::of(&record, &flags, &findings, conflicts.len());
     let chunk = merged.save_after(before_heads);
     let snapshot = (is_new || chunk_count + 1 >= COMPACT_AFTER_CHUNKS).then(|| merged.save());
-    store.accept(&AcceptedChange {
+    Ok(AcceptedChange {
         tenant_id: tenant_id.to_owned(),
         doc_id: doc_id.to_owned(),
         origin_device: origin_device.to_owned(),
@@ -477,8 +531,7 @@ pub(crate) fn store_merged(
         snapshot,
         projection,
         flags,
-    })?;
-    Ok(())
+    })
 }
 
 fn may_write_site(author: &crate::store::User, site_id: &str) -> bool {
@@ -635,9 +688,15 @@ fn updates_for(
         let (changes, snapshot) = if cursor == 0 {
             (snapshot_of(store, &entry.doc_id)?, true)
         } else {
-            let chunks = store.chunks_after(&entry.doc_id, cursor)?;
-            let bytes: Vec<u8> = chunks.concat();
-            (bytes, false)
+            let bytes: Vec<u8> = store.chunks_after(&entry.doc_id, cursor)?.concat();
+            // A record created after the cursor travels smaller as its compressed snapshot than as
+            // its raw change chunks; the snapshot is free when nothing was added since it.
+            match store.document(&entry.doc_id)? {
+                Some(doc) if doc.chunks.is_empty() && doc.snapshot.len() < bytes.len() => {
+                    (doc.snapshot, true)
+                }
+                _ => (bytes, false),
+            }
         };
         used += changes.len() as u64;
         included.insert(entry.doc_id.clone());

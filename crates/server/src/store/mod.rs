@@ -237,8 +237,8 @@ pub trait RecordStore: Send + Sync + 'static {
 
     /// The stored document for `doc_id`, in whichever company holds it.
     fn document(&self, doc_id: &str) -> StoreResult<Option<StoredDoc>>;
-    /// Writes an accepted push: chunk, feed entry, projection and flags together.
-    fn accept(&self, change: &AcceptedChange) -> StoreResult<u64>;
+    /// Writes accepted pushes (each: chunk, feed entry, projection and flags) in one transaction.
+    fn accept_all(&self, changes: &[AcceptedChange]) -> StoreResult<()>;
     /// Feed entries after `cursor` in the scope, oldest first, at most `limit`.
     fn feed(&self, scope: &Scope, cursor: u64, limit: u32) -> StoreResult<Vec<FeedEntry>>;
     /// The latest feed position in the company.

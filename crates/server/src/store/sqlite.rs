@@ -616,103 +616,17 @@ impl RecordStore for SqliteStore {
         }))
     }
 
-    fn accept(&self, change: &AcceptedChange) -> StoreResult<u64> {
+    fn accept_all(&self, changes: &[AcceptedChange]) -> StoreResult<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let p = &change.projection;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM documents WHERE id = ?1)",
-            [&change.doc_id],
-            |r| r.get(0),
-        )?;
-        if !exists {
-            // The first snapshot is the record as created; the feed chunk carries the same bytes.
-            tx.execute(
-                "INSERT INTO documents (id, tenant_id, kind, site_id, created_by, snapshot, snapshot_seq, chunk_count)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0)",
-                params![
-                    change.doc_id,
-                    change.tenant_id,
-                    p.kind,
-                    p.site_id,
-                    p.created_by,
-                    change.snapshot.clone().unwrap_or_else(|| change.chunk.clone())
-                ],
-            )?;
-        }
-        tx.execute(
-            "INSERT INTO feed (tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes, nonce)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                change.tenant_id,
-                change.doc_id,
-                p.kind,
-                p.site_id,
-                p.created_by,
-                change.origin_device,
-                change.chunk,
-                // Positive and non-zero, so 0 can mean "no entry".
-                (rand::random::<u64>() >> 2) as i64 + 1
-            ],
-        )?;
-        let seq = tx.last_insert_rowid();
-        match (&change.snapshot, exists) {
-            (Some(snapshot), _) => {
-                tx.execute(
-                    "UPDATE documents SET snapshot = ?2, snapshot_seq = ?3, chunk_count = 0 WHERE id = ?1",
-                    params![change.doc_id, snapshot, seq],
-                )?;
-            }
-            (None, true) => {
-                tx.execute(
-                    "UPDATE documents SET chunk_count = chunk_count + 1 WHERE id = ?1",
-                    [&change.doc_id],
-                )?;
-            }
-            (None, false) => {
-                tx.execute(
-                    "UPDATE documents SET snapshot_seq = ?2 WHERE id = ?1",
-                    params![change.doc_id, seq],
-                )?;
-            }
-        }
-        tx.execute(
-            "INSERT OR REPLACE INTO records (id, tenant_id, kind, site_id, job_id, status, title, created_by,
-                 created_at_ms, completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            params![
-                p.id,
-                change.tenant_id,
-                p.kind,
-                p.site_id,
-                p.job_id,
-                p.status,
-                p.title,
-                p.created_by,
-                p.created_at_ms,
-                p.completed_at_ms,
-                p.work_started_at_ms,
-                serde_json::to_string(&p.flags).unwrap_or_default(),
-                p.blocking_findings,
-                p.conflicts,
-                p.content_hash
-            ],
-        )?;
-        tx.execute("DELETE FROM record_flags WHERE record_id = ?1", [&p.id])?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO record_flags (record_id, code, flag) VALUES (?1, ?2, ?3)",
-            )?;
-            for flag in &change.flags {
-                insert.execute(params![
-                    p.id,
-                    flag.code,
-                    serde_json::to_string(flag).unwrap_or_default()
-                ])?;
-            }
+        for change in changes {
+            accept_in(&tx, change)?;
         }
         tx.commit()?;
-        Ok(seq as u64)
+        Ok(())
     }
 
     fn feed(&self, scope: &Scope, cursor: u64, limit: u32) -> StoreResult<Vec<FeedEntry>> {
@@ -867,4 +781,101 @@ impl RecordStore for SqliteStore {
         }
         Ok(flags)
     }
+}
+
+/// One accepted push, inside the caller's transaction.
+fn accept_in(tx: &rusqlite::Transaction<'_>, change: &AcceptedChange) -> StoreResult<()> {
+    let p = &change.projection;
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM documents WHERE id = ?1)",
+        [&change.doc_id],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        // The first snapshot is the record as created; the feed chunk carries the same bytes.
+        tx.execute(
+            "INSERT INTO documents (id, tenant_id, kind, site_id, created_by, snapshot, snapshot_seq, chunk_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0)",
+            params![
+                change.doc_id,
+                change.tenant_id,
+                p.kind,
+                p.site_id,
+                p.created_by,
+                change.snapshot.clone().unwrap_or_else(|| change.chunk.clone())
+            ],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO feed (tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes, nonce)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            change.tenant_id,
+            change.doc_id,
+            p.kind,
+            p.site_id,
+            p.created_by,
+            change.origin_device,
+            change.chunk,
+            // Positive and non-zero, so 0 can mean "no entry".
+            (rand::random::<u64>() >> 2) as i64 + 1
+        ],
+    )?;
+    let seq = tx.last_insert_rowid();
+    match (&change.snapshot, exists) {
+        (Some(snapshot), _) => {
+            tx.execute(
+                "UPDATE documents SET snapshot = ?2, snapshot_seq = ?3, chunk_count = 0 WHERE id = ?1",
+                params![change.doc_id, snapshot, seq],
+            )?;
+        }
+        (None, true) => {
+            tx.execute(
+                "UPDATE documents SET chunk_count = chunk_count + 1 WHERE id = ?1",
+                [&change.doc_id],
+            )?;
+        }
+        (None, false) => {
+            tx.execute(
+                "UPDATE documents SET snapshot_seq = ?2 WHERE id = ?1",
+                params![change.doc_id, seq],
+            )?;
+        }
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO records (id, tenant_id, kind, site_id, job_id, status, title, created_by,
+             created_at_ms, completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            p.id,
+            change.tenant_id,
+            p.kind,
+            p.site_id,
+            p.job_id,
+            p.status,
+            p.title,
+            p.created_by,
+            p.created_at_ms,
+            p.completed_at_ms,
+            p.work_started_at_ms,
+            serde_json::to_string(&p.flags).unwrap_or_default(),
+            p.blocking_findings,
+            p.conflicts,
+            p.content_hash
+        ],
+    )?;
+    tx.execute("DELETE FROM record_flags WHERE record_id = ?1", [&p.id])?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO record_flags (record_id, code, flag) VALUES (?1, ?2, ?3)",
+        )?;
+        for flag in &change.flags {
+            insert.execute(params![
+                p.id,
+                flag.code,
+                serde_json::to_string(flag).unwrap_or_default()
+            ])?;
+        }
+    }
+    Ok(())
 }
