@@ -86,21 +86,6 @@ impl AppState {
     pub(crate) fn doc_lock(&self, doc_id: &str) -> &Mutex<()> {
         &self.doc_locks[self.stripe(doc_id)]
     }
-
-    /// Locks the stripes of every record in `ids`, in ascending order so concurrent requests
-    /// cannot deadlock.
-    pub(crate) fn lock_docs<'a>(
-        &self,
-        ids: impl Iterator<Item = &'a str>,
-    ) -> Vec<std::sync::MutexGuard<'_, ()>> {
-        let mut stripes: Vec<usize> = ids.map(|id| self.stripe(id)).collect();
-        stripes.sort_unstable();
-        stripes.dedup();
-        stripes
-            .into_iter()
-            .map(|s| self.doc_locks[s].lock().unwrap_or_else(|p| p.into_inner()))
-            .collect()
-    }
 }
 
 pub fn default_limits() -> Limits {

@@ -124,16 +124,9 @@ fn exchange(
     });
     store.record_device_sync(&caller.claims.device, now_ms(), &clock.to_string())?;
     let mut results = Vec::with_capacity(request.pushes.len());
-    // Every record this request touches is locked for the whole request (in stripe order, so two
-    // requests never wait on each other in a cycle), and all accepted pushes are written in one
-    // transaction: one durable commit per request, not per record.
-    let ids = request
-        .pushes
-        .iter()
-        .map(|p| p.doc_id.as_str())
-        .chain(request.doc_sync.iter().map(|m| m.doc_id.as_str()));
-    let _held = state.lock_docs(ids);
-    let mut accepted = Vec::new();
+    // Each record is locked while its push is checked and stored. Locking every record of the
+    // request for the whole request and committing once was measured slower (concurrent requests
+    // then queue behind each other; docs/BENCHMARKS.md), so each push commits on its own.
     let mut seen = HashSet::new();
     for push in request.pushes {
         let doc_id = push.doc_id.clone();
@@ -143,9 +136,13 @@ fn exchange(
                 reason: "the record was sent twice in one request".into(),
             }
         } else {
+            let lock = state.doc_lock(&doc_id);
+            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
             match accept_push(store, caller, push) {
                 Ok((outcome, change)) => {
-                    accepted.extend(change);
+                    if let Some(change) = change {
+                        store.accept_all(&[change])?;
+                    }
                     outcome
                 }
                 Err(Refusal::Reject(code, reason)) => PushOutcome::Rejected { code, reason },
@@ -157,10 +154,11 @@ fn exchange(
         }
         results.push(PushResult { doc_id, outcome });
     }
-    store.accept_all(&accepted)?;
     let mut doc_sync = Vec::new();
     for message in request.doc_sync {
         let doc_id = message.doc_id.clone();
+        let lock = state.doc_lock(&doc_id);
+        let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
         match reconcile(store, caller, message) {
             Ok((outcome, reply)) => {
                 if let Some(outcome) = outcome {
