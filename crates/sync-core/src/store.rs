@@ -265,7 +265,9 @@ impl Store {
         };
         let mut doc = RecordDocument::create(actor.clone(), &profile.user_id, &record, now_ms())?;
         let snapshot = doc.save();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
             params![record.header.id, record.header.kind, snapshot, now_ms()],
@@ -290,7 +292,9 @@ impl Store {
     pub fn edit<T>(&mut self, id: &str, edit: impl FnOnce(&mut Record) -> Result<T>) -> Result<T> {
         let (profile, actor) = self.signed_in()?;
         let (user_id, actor) = (profile.user_id.clone(), actor.clone());
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut doc = load_document(&tx, id, actor)?;
         let before = doc.heads();
         let (out, change) = doc.update(&user_id, now_ms(), edit)?;
@@ -404,7 +408,9 @@ impl Store {
 
     /// Folds a document's chunks into one snapshot.
     pub fn compact(&mut self, id: &str) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut doc = load_document(&tx, id, ActorId::random())?;
         compact_in(&tx, id, &mut doc)?;
         tx.commit()?;
@@ -419,7 +425,9 @@ impl Store {
             .as_ref()
             .map(|(_, a)| a.clone())
             .unwrap_or_else(ActorId::random);
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         merge_in(&tx, id, bytes, actor)?;
         tx.commit()?;
         Ok(())
@@ -478,7 +486,9 @@ impl Store {
     pub fn resolve_conflict(&mut self, id: &str, path: &str, value: &str) -> Result<()> {
         let (profile, actor) = self.signed_in()?;
         let (user_id, actor) = (profile.user_id.clone(), actor.clone());
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut doc = load_document(&tx, id, actor)?;
         let before = doc.heads();
         doc.resolve_conflict(&user_id, now_ms(), path, value)?;
@@ -595,7 +605,9 @@ impl Store {
             .as_ref()
             .map(|(_, a)| a.clone())
             .unwrap_or_else(ActorId::random);
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing = match load_document(&tx, id, actor.clone()) {
             Ok(doc) => Some(doc),
             Err(Error::NotFound(_)) => None,
@@ -638,7 +650,9 @@ impl Store {
 
     /// Both sides now hold the same history for the record: it is acknowledged as it stands.
     pub fn finish_fallback(&mut self, id: &str) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Ok(mut doc) = load_document(&tx, id, ActorId::random()) {
             tx.execute(
                 "UPDATE documents SET acked_heads = ?2 WHERE id = ?1",
@@ -710,7 +724,9 @@ impl Store {
             .as_ref()
             .map(|(_, a)| a.clone())
             .unwrap_or_else(ActorId::random);
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut applied = Applied::default();
         for action in actions {
             match action {
