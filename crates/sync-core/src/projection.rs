@@ -74,3 +74,70 @@ pub struct ListFilter {
     pub limit: Option<u32>,
     pub offset: Option<u32>,
 }
+
+/// The projection's columns, in the order [`Projection::from_row`] reads them. The device store
+/// and the server's SQLite record store both keep projections in a `records` table with these.
+pub const PROJECTION_COLUMNS: &str = "id, kind, tenant_id, site_id, job_id, status, title, created_by, created_at_ms, \
+     completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash";
+
+impl Projection {
+    /// Reads a row selected with [`PROJECTION_COLUMNS`].
+    pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let flags: String = r.get(11)?;
+        Ok(Projection {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            tenant_id: r.get(2)?,
+            site_id: r.get(3)?,
+            job_id: r.get(4)?,
+            status: r.get(5)?,
+            title: r.get(6)?,
+            created_by: r.get(7)?,
+            created_at_ms: r.get(8)?,
+            completed_at_ms: r.get(9)?,
+            work_started_at_ms: r.get(10)?,
+            flags: serde_json::from_str(&flags).unwrap_or_default(),
+            blocking_findings: r.get(12)?,
+            conflicts: r.get(13)?,
+            content_hash: r.get(14)?,
+        })
+    }
+}
+
+impl ListFilter {
+    /// SQL conditions for this filter over a `records` table (and `record_flags (record_id, code)`),
+    /// each starting with ` AND `. Arguments are appended to `args`, numbered after those there.
+    /// Paging is left to the caller.
+    pub fn sql_conditions(&self, args: &mut Vec<rusqlite::types::Value>) -> String {
+        let mut sql = String::new();
+        let mut push = |clause: &str, value: rusqlite::types::Value| {
+            args.push(value);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(v) = &self.kind {
+            push(" AND kind = ?", v.clone().into());
+        }
+        if let Some(v) = &self.site_id {
+            push(" AND site_id = ?", v.clone().into());
+        }
+        if let Some(v) = &self.status {
+            push(" AND status = ?", v.clone().into());
+        }
+        if let Some(v) = &self.created_by {
+            push(" AND created_by = ?", v.clone().into());
+        }
+        if let Some(v) = self.created_from_ms {
+            push(" AND created_at_ms >= ?", v.into());
+        }
+        if let Some(v) = self.created_to_ms {
+            push(" AND created_at_ms < ?", v.into());
+        }
+        if let Some(v) = &self.flag {
+            push(
+                " AND id IN (SELECT record_id FROM record_flags WHERE code = ?)",
+                v.clone().into(),
+            );
+        }
+        sql
+    }
+}

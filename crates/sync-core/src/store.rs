@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::flags::{self, Flag};
 use crate::lifecycle::{self, Actor};
 use crate::model::{ApprovalDecision, Body, Header, Record, SCHEMA_VERSION, new_id};
-use crate::projection::{ListFilter, Projection};
+use crate::projection::{ListFilter, PROJECTION_COLUMNS, Projection};
 use crate::protocol::{Limits, TokenResponse};
 use crate::schema;
 use crate::stamp::Stamp;
@@ -323,65 +323,16 @@ impl Store {
 
     /// Lists records from the projection, newest first, never loading a document.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Projection>> {
-        let mut sql = String::from(
-            "SELECT id, kind, tenant_id, site_id, job_id, status, title, created_by, created_at_ms,
-                    completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash
-             FROM records WHERE 1=1",
+        let mut args = Vec::new();
+        let mut sql = format!(
+            "SELECT {PROJECTION_COLUMNS} FROM records WHERE 1=1{} ORDER BY created_at_ms DESC, id",
+            filter.sql_conditions(&mut args)
         );
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let mut push = |clause: &str, value: rusqlite::types::Value| {
-            args.push(value);
-            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-        };
-        if let Some(v) = &filter.kind {
-            push(" AND kind = ?", v.clone().into());
-        }
-        if let Some(v) = &filter.site_id {
-            push(" AND site_id = ?", v.clone().into());
-        }
-        if let Some(v) = &filter.status {
-            push(" AND status = ?", v.clone().into());
-        }
-        if let Some(v) = &filter.created_by {
-            push(" AND created_by = ?", v.clone().into());
-        }
-        if let Some(v) = filter.created_from_ms {
-            push(" AND created_at_ms >= ?", v.into());
-        }
-        if let Some(v) = filter.created_to_ms {
-            push(" AND created_at_ms < ?", v.into());
-        }
-        if let Some(v) = &filter.flag {
-            push(
-                " AND id IN (SELECT record_id FROM record_flags WHERE code = ?)",
-                v.clone().into(),
-            );
-        }
-        sql.push_str(" ORDER BY created_at_ms DESC, id");
         if let Some(limit) = filter.limit {
             sql.push_str(&format!(" LIMIT {limit} OFFSET {}", filter.offset.unwrap_or(0)));
         }
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
-            let flags: String = r.get(11)?;
-            Ok(Projection {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                tenant_id: r.get(2)?,
-                site_id: r.get(3)?,
-                job_id: r.get(4)?,
-                status: r.get(5)?,
-                title: r.get(6)?,
-                created_by: r.get(7)?,
-                created_at_ms: r.get(8)?,
-                completed_at_ms: r.get(9)?,
-                work_started_at_ms: r.get(10)?,
-                flags: serde_json::from_str(&flags).unwrap_or_default(),
-                blocking_findings: r.get(12)?,
-                conflicts: r.get(13)?,
-                content_hash: r.get(14)?,
-            })
-        })?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), Projection::from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -623,18 +574,7 @@ impl Store {
                 append_chunk(&tx, id, &chunk, &mut doc)?;
                 write_projection(&tx, &doc)?;
             } else if doc.has_record() {
-                let header = doc.header()?;
-                if header.id != id {
-                    return Err(Error::CorruptDocument(format!(
-                        "document for {id} holds record {}",
-                        header.id
-                    )));
-                }
-                tx.execute(
-                    "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
-                    params![id, header.kind, doc.save(), now_ms()],
-                )?;
-                write_projection(&tx, &doc)?;
+                insert_received(&tx, id, &mut doc)?;
             }
         }
         tx.commit()?;
@@ -849,6 +789,22 @@ impl Store {
     }
 }
 
+/// Stores a record this device did not hold, received for `id`.
+fn insert_received(tx: &Connection, id: &str, doc: &mut RecordDocument) -> Result<()> {
+    let header = doc.header()?;
+    if header.id != id {
+        return Err(Error::CorruptDocument(format!(
+            "document for {id} holds record {}",
+            header.id
+        )));
+    }
+    tx.execute(
+        "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
+        params![id, header.kind, doc.save(), now_ms()],
+    )?;
+    write_projection(tx, doc)
+}
+
 /// Merges bytes into a record inside `tx`, creating it if new. Returns true when some changes
 /// depend on history this device lacks (the server is then asked for the whole document).
 fn merge_in(tx: &Connection, id: &str, bytes: &[u8], actor: ActorId) -> Result<bool> {
@@ -869,20 +825,8 @@ fn merge_in(tx: &Connection, id: &str, bytes: &[u8], actor: ActorId) -> Result<b
         Ok(missing)
     } else {
         let mut doc = RecordDocument::load(bytes, actor)?;
-        let header = doc.header()?;
-        if header.id != id {
-            return Err(Error::CorruptDocument(format!(
-                "document for {id} holds record {}",
-                header.id
-            )));
-        }
         let missing = !doc.missing_deps(&[]).is_empty();
-        let snapshot = doc.save();
-        tx.execute(
-            "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
-            params![id, header.kind, snapshot, now_ms()],
-        )?;
-        write_projection(tx, &doc)?;
+        insert_received(tx, id, &mut doc)?;
         Ok(missing)
     }
 }

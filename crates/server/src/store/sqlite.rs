@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use sync_core::clock::ClockAnchor;
 use sync_core::place::{DEFAULT_MAX_ACCURACY_M, Geofence, SiteArea};
+use sync_core::projection::PROJECTION_COLUMNS;
 use sync_core::protocol::Role;
 use sync_core::{Flag, ListFilter, Projection};
 
@@ -705,66 +706,15 @@ impl RecordStore for SqliteStore {
     fn list_records(&self, scope: &Scope, filter: &ListFilter) -> StoreResult<Vec<Projection>> {
         let conn = self.conn();
         let mut args = Vec::new();
-        let mut sql = format!(
-            "SELECT id, kind, tenant_id, site_id, job_id, status, title, created_by, created_at_ms,
-                    completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash
-             FROM records WHERE {}",
-            scope_sql(scope, &mut args)
-        );
-        let mut push = |clause: &str, value: rusqlite::types::Value| {
-            args.push(value);
-            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-        };
-        if let Some(v) = &filter.kind {
-            push(" AND kind = ?", v.clone().into());
-        }
-        if let Some(v) = &filter.site_id {
-            push(" AND site_id = ?", v.clone().into());
-        }
-        if let Some(v) = &filter.status {
-            push(" AND status = ?", v.clone().into());
-        }
-        if let Some(v) = &filter.created_by {
-            push(" AND created_by = ?", v.clone().into());
-        }
-        if let Some(v) = filter.created_from_ms {
-            push(" AND created_at_ms >= ?", v.into());
-        }
-        if let Some(v) = filter.created_to_ms {
-            push(" AND created_at_ms < ?", v.into());
-        }
-        if let Some(v) = &filter.flag {
-            push(
-                " AND id IN (SELECT record_id FROM record_flags WHERE code = ?)",
-                v.clone().into(),
-            );
-        }
-        sql.push_str(&format!(
-            " ORDER BY created_at_ms DESC, id LIMIT {} OFFSET {}",
+        let scope = scope_sql(scope, &mut args);
+        let sql = format!(
+            "SELECT {PROJECTION_COLUMNS} FROM records WHERE {scope}{} ORDER BY created_at_ms DESC, id LIMIT {} OFFSET {}",
+            filter.sql_conditions(&mut args),
             filter.limit.unwrap_or(100).min(1000),
             filter.offset.unwrap_or(0)
-        ));
+        );
         let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
-            let flags: String = r.get(11)?;
-            Ok(Projection {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                tenant_id: r.get(2)?,
-                site_id: r.get(3)?,
-                job_id: r.get(4)?,
-                status: r.get(5)?,
-                title: r.get(6)?,
-                created_by: r.get(7)?,
-                created_at_ms: r.get(8)?,
-                completed_at_ms: r.get(9)?,
-                work_started_at_ms: r.get(10)?,
-                flags: serde_json::from_str(&flags).unwrap_or_default(),
-                blocking_findings: r.get(12)?,
-                conflicts: r.get(13)?,
-                content_hash: r.get(14)?,
-            })
-        })?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), Projection::from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
