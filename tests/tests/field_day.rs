@@ -339,21 +339,7 @@ async fn an_expired_access_token_is_refreshed_and_the_sync_goes_through() {
     // Make the phone believe its token is still fresh, so the server is the one to say no.
     let mut stale = before.clone();
     stale.access_expires_at_ms = i64::MAX / 2;
-    let tokens = sync_core::protocol::TokenResponse {
-        access_token: stale.access_token.clone(),
-        access_expires_at_ms: stale.access_expires_at_ms,
-        refresh_token: stale.refresh_token.clone(),
-        user: sync_core::protocol::UserInfo {
-            id: lead.user_id(),
-            tenant_id: company.id.clone(),
-            email: LEAD.into(),
-            name: "lead".into(),
-            role: Role::Worker,
-            sites: vec![company.site_a.clone()],
-        },
-        limits: stale.limits.clone(),
-    };
-    lead.store.save_credentials(&server.url, &tokens).expect("save");
+    lead.store.set_credentials(&stale).expect("save");
     let id = lead
         .store
         .create(&company.site_a, None, Body::NearMiss(sample::near_miss(9)), at(2))
@@ -546,25 +532,9 @@ async fn a_server_restored_from_backup_is_brought_up_to_date_by_automerge_sync()
         server.store().document(&lost).expect("lookup").is_none(),
         "the restore lost it"
     );
-    let credentials = lead.store.credentials().expect("c").expect("c");
-    let mut tokens = sync_core::protocol::TokenResponse {
-        access_token: credentials.access_token.clone(),
-        access_expires_at_ms: credentials.access_expires_at_ms,
-        refresh_token: credentials.refresh_token.clone(),
-        user: sync_core::protocol::UserInfo {
-            id: lead.user_id(),
-            tenant_id: company.id.clone(),
-            email: LEAD.into(),
-            name: "lead".into(),
-            role: Role::Worker,
-            sites: vec![company.site_a.clone()],
-        },
-        limits: credentials.limits.clone(),
-    };
-    tokens.limits = server.state.limits.as_ref().clone();
-    lead.store
-        .save_credentials(&server.url, &tokens)
-        .expect("new address");
+    let mut credentials = lead.store.credentials().expect("c").expect("c");
+    credentials.server_url = server.url.clone();
+    lead.store.set_credentials(&credentials).expect("new address");
 
     // The phone knows nothing happened; its next edit builds on history the server lacks.
     lead.store

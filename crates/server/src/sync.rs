@@ -689,10 +689,8 @@ fn updates_for(
             let bytes: Vec<u8> = store.chunks_after(&entry.doc_id, cursor)?.concat();
             // A record created after the cursor travels smaller as its compressed snapshot than as
             // its raw change chunks; the snapshot is free when nothing was added since it.
-            match store.document(&entry.doc_id)? {
-                Some(doc) if doc.chunks.is_empty() && doc.snapshot.len() < bytes.len() => {
-                    (doc.snapshot, true)
-                }
+            match store.current_snapshot(&entry.doc_id)? {
+                Some(snapshot) if snapshot.len() < bytes.len() => (snapshot, true),
                 _ => (bytes, false),
             }
         };

@@ -498,7 +498,12 @@ impl Store {
             refresh_token: tokens.refresh_token.clone(),
             limits: tokens.limits.clone(),
         };
-        meta_set(&self.conn, "credentials", &serde_json::to_string(&credentials)?)
+        self.set_credentials(&credentials)
+    }
+
+    /// Replaces the stored credentials (a moved server address, tokens restored by support).
+    pub fn set_credentials(&mut self, credentials: &Credentials) -> Result<()> {
+        meta_set(&self.conn, "credentials", &serde_json::to_string(credentials)?)
     }
 
     pub fn credentials(&self) -> Result<Option<Credentials>> {

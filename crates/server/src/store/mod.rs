@@ -245,6 +245,8 @@ pub trait RecordStore: Send + Sync + 'static {
     fn feed_head(&self, tenant_id: &str) -> StoreResult<u64>;
     /// The fingerprint of the company's feed entry at `seq`, if there is one.
     fn feed_check(&self, tenant_id: &str, seq: u64) -> StoreResult<Option<u64>>;
+    /// The record's stored snapshot if nothing was added since it (no chunks to replay).
+    fn current_snapshot(&self, doc_id: &str) -> StoreResult<Option<Vec<u8>>>;
     /// Chunks of one record after `cursor`, oldest first.
     fn chunks_after(&self, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>>;
     /// Whether the scope may read `doc_id`.

@@ -675,6 +675,17 @@ impl RecordStore for SqliteStore {
         Ok(nonce.map(|n| n as u64))
     }
 
+    fn current_snapshot(&self, doc_id: &str) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT snapshot FROM documents WHERE id = ?1 AND chunk_count = 0",
+                [doc_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     fn chunks_after(&self, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>> {
         let conn = self.conn();
         let mut stmt =
