@@ -1,6 +1,8 @@
 //! Test harness: a real server on 127.0.0.1:0 with a temporary record store, and phones, each
 //! with its own SQLite store, signing in and syncing over HTTP. The tests live in `tests/tests/`.
 
+pub mod faults;
+
 use std::sync::Arc;
 use std::time::Duration;
 

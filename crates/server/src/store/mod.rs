@@ -22,11 +22,26 @@ pub enum StoreError {
     Invalid(String),
     #[error("record store failure: {0}")]
     Backend(String),
+    /// The disk under the store takes no writes (full, read-only, failing): nothing was stored,
+    /// reads still work, and the same request may succeed later.
+    #[error("{message}")]
+    CannotWrite { code: &'static str, message: String },
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Backend(e.to_string())
+        use rusqlite::ErrorCode;
+        let (code, message) = match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => ("storage_full", "the server's disk is full"),
+            Some(ErrorCode::ReadOnly) => ("storage_read_only", "the server's record store is read-only"),
+            Some(ErrorCode::SystemIoFailure) => ("storage_io_error", "the server cannot write to its disk"),
+            _ => return StoreError::Backend(e.to_string()),
+        };
+        tracing::error!(code, error = %e, "record store cannot write");
+        StoreError::CannotWrite {
+            code,
+            message: format!("{message}: nothing was stored; keep the changes and send them again later"),
+        }
     }
 }
 
@@ -36,6 +51,14 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::conflict(format!("{what} already exists")),
             StoreError::Invalid(message) => ApiError::bad_request("invalid", message),
             StoreError::Backend(message) => ApiError::internal(message),
+            StoreError::CannotWrite { code, message } => {
+                let status = if code == "storage_full" {
+                    axum::http::StatusCode::INSUFFICIENT_STORAGE
+                } else {
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                };
+                ApiError::new(status, code, message)
+            }
         }
     }
 }
