@@ -156,10 +156,6 @@ impl ServerProcess {
         }
     }
 
-    pub fn is_running(&self) -> bool {
-        self.child.is_some()
-    }
-
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -555,7 +551,7 @@ impl FaultProxy {
         Self { url, stats, task }
     }
 
-    /// Requests still held when the test ends (delivered at the next request, if there is one).
+    /// Stops accepting connections; a request still held is never delivered.
     pub fn stop(self) {
         self.task.abort();
     }
