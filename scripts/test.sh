@@ -16,6 +16,7 @@ cargo test --workspace --locked
 
 echo "== bindings"
 scripts/test-bindings.sh
+scripts/schemathesis.sh
 
 echo "== benchmark smoke run"
 cargo run --locked -p bench --bin muster-bench -- smoke

@@ -153,6 +153,11 @@ impl FromRequestParts<AppState> for Caller {
                 )
             })?;
         let claims = state.keys.verify(token.trim())?;
+        // Counted per device before any store lookup, so a runaway phone costs the store nothing.
+        state
+            .limiters()
+            .device_request(&state.rate_limits, &claims.device)
+            .map_err(|refused| refused.into_error(&state.rate_limits))?;
         let store = state.store.clone();
         let (device, user) = tokio::task::spawn_blocking({
             let claims = claims.clone();

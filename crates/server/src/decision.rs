@@ -22,11 +22,19 @@ use crate::sync::{Refusal, check_change, store_merged};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct DecisionRequest {
-    /// `approved` or `rejected`.
-    #[schema(value_type = String)]
+    #[schema(value_type = DecisionName)]
     pub decision: ApprovalDecision,
     /// Required when rejecting: what the crew must change.
     pub comment: Option<String>,
+}
+
+/// `approved` or `rejected`: the OpenAPI document's description of `ApprovalDecision`.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // only describes the wire form
+pub enum DecisionName {
+    Approved,
+    Rejected,
 }
 
 /// Approves or rejects a completed JSEA (supervisors of the record's site only).

@@ -7,6 +7,7 @@ pub mod decision;
 pub mod demo;
 pub mod error;
 pub mod openapi;
+pub mod ratelimit;
 pub mod routes;
 pub mod store;
 pub mod sync;
@@ -52,6 +53,11 @@ pub struct AppState {
     pub access_ttl_ms: i64,
     /// The server's clock for clock anchors and server-made stamps (Unix ms); tests simulate it.
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// Per-device request and failed sign-in limits; tests tighten them.
+    pub rate_limits: ratelimit::RateLimits,
+    /// A request still unanswered after this long gets 408 with a JSON error.
+    pub request_timeout: Duration,
+    limiters: Arc<ratelimit::Limiters>,
     /// Pushes to one record are applied one at a time (striped by record id).
     doc_locks: Arc<Vec<Mutex<()>>>,
 }
@@ -60,6 +66,8 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("limits", &self.limits)
+            .field("rate_limits", &self.rate_limits)
+            .field("request_timeout", &self.request_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -72,6 +80,9 @@ impl AppState {
             limits: Arc::new(default_limits()),
             access_ttl_ms: auth::ACCESS_TTL_MS,
             clock: Arc::new(store::sqlite::now_ms),
+            rate_limits: ratelimit::RateLimits::default(),
+            request_timeout: REQUEST_TIMEOUT,
+            limiters: Arc::default(),
             doc_locks: Arc::new((0..64).map(|_| Mutex::new(())).collect()),
         }
     }
@@ -86,6 +97,10 @@ impl AppState {
     pub(crate) fn doc_lock(&self, doc_id: &str) -> &Mutex<()> {
         &self.doc_locks[self.stripe(doc_id)]
     }
+
+    pub(crate) fn limiters(&self) -> &ratelimit::Limiters {
+        &self.limiters
+    }
 }
 
 pub fn default_limits() -> Limits {
@@ -99,6 +114,9 @@ pub fn default_limits() -> Limits {
 
 /// Largest JSON body accepted by the non-sync endpoints.
 const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+/// Default for `AppState::request_timeout`: long enough for a full sync on a slow cellular link.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn app(state: AppState) -> Router {
     let sync_limit = state.limits.max_body_bytes as usize;
@@ -131,11 +149,39 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::serve))
         .merge(json)
         .merge(sync)
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
-        ))
+        .fallback(unknown_endpoint)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), time_limit))
         .with_state(state)
+}
+
+/// Answers 408 with a JSON error when a request (including reading its body) takes longer than
+/// `request_timeout`.
+async fn time_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(state.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error::ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request was not received and answered within {} s; send it again",
+                state.request_timeout.as_secs_f64()
+            ),
+        )
+        .into_response(),
+    }
+}
+
+async fn unknown_endpoint(uri: axum::http::Uri) -> error::ApiError {
+    error::ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "unknown_endpoint",
+        format!("there is no endpoint {}; see /openapi.json", uri.path()),
+    )
 }
 
 /// Opens the record store the settings name.
@@ -191,9 +237,13 @@ pub async fn launch_with_listener(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Connection info gives the sign-in limit the client's address.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn shutdown_signal() {

@@ -27,7 +27,7 @@ use crate::routes;
         routes::record_detail,
         crate::sync::sync,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &PostcardBodies),
     tags(
         (name = "auth", description = "Device sign-in and token refresh"),
         (name = "sync", description = "The sync exchange and its limits"),
@@ -52,6 +52,51 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The sync exchange's bodies are postcard bytes: described as binary strings, not the array of
+/// integers utoipa makes of `Vec<u8>`, so clients and generators send raw bytes.
+struct PostcardBodies;
+
+impl Modify for PostcardBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        use utoipa::openapi::{RefOr, Schema};
+        let binary = || -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                .into()
+        };
+        let Some(sync) = openapi
+            .paths
+            .paths
+            .get_mut("/v1/sync")
+            .and_then(|item| item.post.as_mut())
+        else {
+            return;
+        };
+        let contents = sync
+            .request_body
+            .iter_mut()
+            .flat_map(|body| body.content.iter_mut())
+            .chain(
+                sync.responses
+                    .responses
+                    .get_mut("200")
+                    .into_iter()
+                    .flat_map(|r| match r {
+                        RefOr::T(response) => Some(response.content.iter_mut()),
+                        RefOr::Ref(_) => None,
+                    })
+                    .flatten(),
+            );
+        for (media_type, content) in contents {
+            if media_type == sync_core::protocol::SYNC_CONTENT_TYPE {
+                content.schema = Some(binary());
+            }
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! JSON endpoints: sign-in, admin, the office's read API, limits and health.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sync_core::protocol::{Limits, LoginRequest, RefreshRequest, Role, TokenResponse};
@@ -9,7 +9,8 @@ use sync_core::{Flag, ListFilter, Projection};
 
 use crate::AppState;
 use crate::auth::{self, Caller, Claims, REFRESH_TTL_MS};
-use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::error::{ApiError, ApiResult, JsonBody, QueryParams};
+use crate::ratelimit::ClientAddress;
 use crate::store::sqlite::now_ms;
 use crate::store::{AuditEntry, Device, NewUser, RefreshUse, Site, StoreError};
 
@@ -72,8 +73,14 @@ fn tokens(
     responses((status = 200, body = TokenResponse), (status = 401, body = sync_core::protocol::ErrorBody), (status = 400, body = sync_core::protocol::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
+    let limiters = state.limiters();
+    // A locked account or address is refused before its password is checked, so guessing stops.
+    limiters
+        .login_allowed(&state.rate_limits, &request.email, address)
+        .map_err(|refused| refused.into_error(&state.rate_limits))?;
     if request.device_id.trim().is_empty() || request.device_id.len() > 64 {
         return Err(ApiError::bad_request(
             "invalid_device_id",
@@ -84,7 +91,10 @@ pub async fn login(
     let email = request.email.clone();
     let user = blocking(move || store.user_by_email(&email)).await?;
     let password = request.password.clone();
-    let bad = || ApiError::unauthorized("bad_credentials", "email or password is wrong");
+    let bad = || {
+        limiters.login_failed(&state.rate_limits, &request.email, address);
+        ApiError::unauthorized("bad_credentials", "email or password is wrong")
+    };
     let Some(user) = user else {
         // Spend the same time as a real check so response timing does not reveal accounts.
         let _ = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await;
@@ -179,9 +189,13 @@ pub async fn refresh(
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CreateUser {
+    #[schema(pattern = "@")]
     pub email: String,
+    #[schema(pattern = r"\S")]
     pub name: String,
     pub role: Role,
+    /// At least 10 characters.
+    #[schema(min_length = 10)]
     pub password: String,
     /// Site ids the person works at (workers) or supervises (supervisors).
     #[serde(default)]
@@ -272,18 +286,41 @@ pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiRes
 pub struct CreateSite {
     pub name: String,
     /// Optional boundary; see `SiteBoundary`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<GeofenceSchema>)]
     pub geofence: Option<sync_core::place::Geofence>,
+    #[schema(exclusive_minimum = 0.0)]
     pub max_accuracy_m: Option<f64>,
+}
+
+/// A site boundary as the API takes it: a circle, or a polygon of at least three `[lon, lat]`
+/// vertices. The OpenAPI document's description of `sync_core::place::Geofence`, which the
+/// handlers read.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[allow(dead_code)] // only describes the wire form
+pub enum GeofenceSchema {
+    Circle {
+        #[schema(minimum = -90.0, maximum = 90.0)]
+        lat: f64,
+        #[schema(minimum = -180.0, maximum = 180.0)]
+        lon: f64,
+        #[schema(exclusive_minimum = 0.0)]
+        radius_m: f64,
+    },
+    Polygon {
+        #[schema(min_items = 3)]
+        lon_lat: Vec<[f64; 2]>,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SiteBoundary {
     /// `{"type": "circle", "lat": 53.45, "lon": -115.0, "radius_m": 200}` or
     /// `{"type": "polygon", "lon_lat": [[-115.01, 53.44], ...]}`; null clears it.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<GeofenceSchema>)]
     pub geofence: Option<sync_core::place::Geofence>,
     /// Fixes less accurate than this cannot place an event (default 50 m).
+    #[schema(exclusive_minimum = 0.0)]
     pub max_accuracy_m: Option<f64>,
 }
 
@@ -418,7 +455,7 @@ pub struct AuditQuery {
 pub async fn audit_log(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<AuditQuery>,
+    QueryParams(q): QueryParams<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
     caller.require_admin()?;
     let store = state.store.clone();
@@ -459,7 +496,7 @@ pub struct RecordPage {
 pub async fn list_records(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<RecordQuery>,
+    QueryParams(q): QueryParams<RecordQuery>,
 ) -> ApiResult<Json<RecordPage>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let offset = q.offset.unwrap_or(0);
