@@ -9,7 +9,7 @@
 //! | --- | --- |
 //! | `error.rs` | `MusterError`, the one public error, mapped from `sync_core::Error` |
 //! | `types.rs` | records and enums mirrored from the core (stamps, forms, findings, flags, lists) |
-//! | `store.rs` | `MusterStore`: the local store, record creation, fine-grained edits, lifecycle, reads |
+//! | `store.rs` | `MusterStore`: the local store, record creation, fine-grained edits, lifecycle, reads; `recover_store` for a damaged one |
 //! | `sync.rs` | `MusterSyncClient`: async sign-in and sync, progress observer, cancel |
 
 uniffi::setup_scaffolding!();
@@ -20,7 +20,7 @@ pub mod sync;
 pub mod types;
 
 pub use error::MusterError;
-pub use store::MusterStore;
+pub use store::{MusterStore, recover_store};
 pub use sync::{DeviceClock, MusterSyncClient, SyncObserver};
 
 /// Version of the Rust core the shell is linked against, for support screens and bug reports.

@@ -13,7 +13,7 @@ use sync_core::model::{self as core, Body, Record, new_id};
 use crate::error::Result;
 use crate::types::{
     ControlLevel, EquipmentUnit, Finding, GpsFix, ItemResult, ListFilter, PendingChange, Profile,
-    RecordSummary, RecordView, Rejection, Severity, Stamp,
+    RecordSummary, RecordView, RecoveryReport, Rejection, Severity, Stamp,
 };
 
 /// One device's local store of field records.
@@ -579,4 +579,15 @@ impl MusterStore {
     pub fn check_integrity(&self) -> Result<()> {
         Ok(self.lock().check_integrity()?)
     }
+}
+
+/// Recovers what is readable of a store `MusterStore(path)` refused as damaged
+/// (`MusterError.StoreUnusable`): every readable record and its unsynced edits, the sign-in and
+/// the device id go into a new store at `new_path` (which may be `damaged_path` itself), and the
+/// damaged file is moved aside, never deleted. Open the result with `MusterStore(new_path)`; its
+/// next sync brings back from the server every synced record the file lost. Blocking: call it
+/// off the UI thread.
+#[uniffi::export]
+pub fn recover_store(damaged_path: String, new_path: String) -> Result<RecoveryReport> {
+    Ok(sync_core::Store::recover(&damaged_path, &new_path)?.into())
 }

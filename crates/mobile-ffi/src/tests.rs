@@ -165,3 +165,45 @@ fn nothing_can_be_written_before_sign_in() {
         .expect_err("not signed in");
     assert!(matches!(err, MusterError::NotSignedIn { .. }), "{err:?}");
 }
+
+#[test]
+fn a_damaged_store_is_refused_then_recovered_in_place_with_its_unsynced_edits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = signed_in_store(&dir);
+    let id = store
+        .create_near_miss(
+            "site-1".into(),
+            None,
+            "Pipe rolled off the rack".into(),
+            1_790_000_000_000,
+            crate::types::Severity::Medium,
+            stamp(1_790_000_100_000),
+        )
+        .expect("near-miss");
+    let path = store.path().display().to_string();
+    drop(store);
+
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes[..100].fill(0);
+    std::fs::write(&path, &bytes).expect("damage the header");
+    let err = MusterStore::new(path.clone()).expect_err("refused");
+    assert!(matches!(err, MusterError::StoreUnusable { .. }), "{err:?}");
+
+    let report = crate::recover_store(path.clone(), path.clone()).expect("recover");
+    assert_eq!(report.records_recovered, vec![id.clone()]);
+    assert_eq!(report.pending_recovered, vec![id.clone()]);
+    assert!(report.pending_lost.is_empty() && report.records_lost.is_empty());
+    assert!(report.profile_recovered && report.header_rebuilt);
+    assert_eq!(
+        std::fs::read(&report.damaged_moved_to).expect("kept aside"),
+        bytes
+    );
+
+    let store = MusterStore::new(path).expect("the recovered store opens");
+    assert_eq!(store.profile().map(|p| p.user_id), Some("u-lead".into()));
+    let pending = store.pending().expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].record_id, id);
+    assert_eq!(pending[0].title, "Pipe rolled off the rack");
+    assert!(pending[0].never_synced);
+}

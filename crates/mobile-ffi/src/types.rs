@@ -713,20 +713,31 @@ impl From<ListFilter> for sync_core::ListFilter {
     }
 }
 
-/// A record with edits the server has not acknowledged (mirrors `store::Pending`).
+/// A record with edits the server has not acknowledged (mirrors `store::Pending`): exactly what
+/// would be lost if the app's data were deleted before the next sync.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct PendingChange {
     pub record_id: String,
+    pub kind: String,
+    pub title: String,
+    pub status: String,
     pub queued_at_ms: i64,
+    /// Edits made on this device since the server last acknowledged the record.
     pub edits: i64,
+    /// The server has never acknowledged any of it: the whole record exists only on this device.
+    pub never_synced: bool,
 }
 
 impl From<sync_core::store::Pending> for PendingChange {
     fn from(p: sync_core::store::Pending) -> Self {
         Self {
             record_id: p.record_id,
+            kind: p.kind,
+            title: p.title,
+            status: p.status,
             queued_at_ms: p.queued_at_ms,
             edits: p.edits,
+            never_synced: p.never_synced,
         }
     }
 }
@@ -883,6 +894,64 @@ impl From<SyncSettings> for sync_core::sync::RetryPolicy {
             first_delay: Duration::from_millis(s.first_delay_ms),
             max_delay: Duration::from_millis(s.max_delay_ms),
             request_timeout: Duration::from_millis(s.request_timeout_ms),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recovery of a damaged store
+
+/// Data a recovery could not bring back (mirrors `recovery::Unrecovered`).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Unrecovered {
+    /// The record it belonged to, when anything left in the file still names it.
+    pub record_id: Option<String>,
+    pub reason: String,
+}
+
+impl From<sync_core::recovery::Unrecovered> for Unrecovered {
+    fn from(u: sync_core::recovery::Unrecovered) -> Self {
+        Self {
+            record_id: u.record_id,
+            reason: u.reason,
+        }
+    }
+}
+
+/// What `recover_store` recovered and what it could not read (mirrors `recovery::RecoveryReport`).
+/// `pending_lost` names the records whose unsynced edits are gone: show them to the person.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RecoveryReport {
+    /// Where the damaged file was moved, unchanged; it is never deleted.
+    pub damaged_moved_to: String,
+    pub recovered_to: String,
+    pub header_rebuilt: bool,
+    pub problems: Vec<String>,
+    pub records_recovered: Vec<String>,
+    pub records_incomplete: Vec<Unrecovered>,
+    pub records_lost: Vec<Unrecovered>,
+    pub pending_recovered: Vec<String>,
+    pub pending_lost: Vec<String>,
+    pub device_id_recovered: bool,
+    pub profile_recovered: bool,
+    pub credentials_recovered: bool,
+}
+
+impl From<sync_core::recovery::RecoveryReport> for RecoveryReport {
+    fn from(r: sync_core::recovery::RecoveryReport) -> Self {
+        Self {
+            damaged_moved_to: r.damaged_moved_to.display().to_string(),
+            recovered_to: r.recovered_to.display().to_string(),
+            header_rebuilt: r.header_rebuilt,
+            problems: r.problems,
+            records_recovered: r.records_recovered,
+            records_incomplete: r.records_incomplete.into_iter().map(Into::into).collect(),
+            records_lost: r.records_lost.into_iter().map(Into::into).collect(),
+            pending_recovered: r.pending_recovered,
+            pending_lost: r.pending_lost,
+            device_id_recovered: r.device_id_recovered,
+            profile_recovered: r.profile_recovered,
+            credentials_recovered: r.credentials_recovered,
         }
     }
 }

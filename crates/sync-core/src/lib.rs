@@ -13,6 +13,7 @@ pub mod model;
 pub mod place;
 pub mod projection;
 pub mod protocol;
+pub mod recovery;
 pub mod sample;
 pub mod schema;
 pub mod stamp;

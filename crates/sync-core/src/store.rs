@@ -54,18 +54,26 @@ pub struct RecordView {
     pub rejection: Option<Rejection>,
 }
 
-/// An outbox entry: a record with edits the server has not acknowledged.
+/// An outbox entry: a record with edits the server has not acknowledged. These are exactly what
+/// would be lost if the app's data were deleted now, so the app can list them by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
     pub record_id: String,
+    pub kind: String,
+    /// The record's list title (task, unit or what happened).
+    pub title: String,
+    pub status: String,
     pub queued_at_ms: i64,
+    /// Edits made here since the server last acknowledged the record.
     pub edits: i64,
+    /// The server has never acknowledged any of it: the whole record exists only on this device.
+    pub never_synced: bool,
 }
 
 /// The local store on one device.
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
     device_id: String,
     profile: Option<(Profile, ActorId)>,
@@ -138,10 +146,19 @@ impl Store {
                 supported: schema::VERSION,
             });
         }
-        // WAL with synchronous=FULL: a committed edit survives power loss, not just a crash.
+        // WAL with synchronous=FULL: every commit syncs the WAL to storage before it returns, so
+        // an edit shown to a person as saved (a signed JSEA, a reported near-miss) survives power
+        // loss, not just an app crash. NORMAL would sync only at checkpoints: still consistent
+        // after power loss, but the last commits could silently roll back, breaking "no
+        // acknowledged write is ever lost". The price is one sync per commit; commits here are
+        // human-paced edits and one per sync round trip, and measured against NORMAL the
+        // difference on a create-and-save was lost in the noise of building the document.
+        // fullfsync: on iOS a plain fsync leaves data in the drive's cache; F_FULLFSYNC flushes
+        // it (the setting is ignored on Android and Linux, whose fsync already does).
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| classify(&shown, e))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "fullfsync", "ON")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut conn = conn;
@@ -174,6 +191,15 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Recovers what is readable of a damaged store into a new one; see [`crate::recovery`].
+    /// For a file [`Store::open`] refused as damaged; the damaged file is moved aside, never deleted.
+    pub fn recover(
+        damaged: impl AsRef<Path>,
+        new_path: impl AsRef<Path>,
+    ) -> Result<crate::recovery::RecoveryReport> {
+        crate::recovery::recover(damaged, new_path)
     }
 
     /// Random id minted when the store was created; stable for the life of the install.
@@ -344,14 +370,21 @@ impl Store {
 
     /// Records with edits the server has not acknowledged, oldest first.
     pub fn pending(&self) -> Result<Vec<Pending>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT doc_id, queued_at_ms, edits FROM outbox ORDER BY queued_at_ms, doc_id")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.doc_id, d.kind, COALESCE(r.title, ''), COALESCE(r.status, ''), o.queued_at_ms, o.edits,
+                    d.acked_heads IS NULL
+             FROM outbox o JOIN documents d ON d.id = o.doc_id LEFT JOIN records r ON r.id = o.doc_id
+             ORDER BY o.queued_at_ms, o.doc_id",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok(Pending {
                 record_id: r.get(0)?,
-                queued_at_ms: r.get(1)?,
-                edits: r.get(2)?,
+                kind: r.get(1)?,
+                title: r.get(2)?,
+                status: r.get(3)?,
+                queued_at_ms: r.get(4)?,
+                edits: r.get(5)?,
+                never_synced: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -892,7 +925,7 @@ fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
         .optional()?)
 }
 
-fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         params![key, value],
@@ -961,7 +994,7 @@ pub fn view(doc: &RecordDocument, pending_sync: bool) -> Result<RecordView> {
     })
 }
 
-fn write_projection(conn: &Connection, doc: &RecordDocument) -> Result<()> {
+pub(crate) fn write_projection(conn: &Connection, doc: &RecordDocument) -> Result<()> {
     let v = view(doc, false)?;
     let p = Projection::of(&v.record, &v.flags, &v.findings, v.conflicts.len());
     conn.execute(
