@@ -1010,7 +1010,7 @@ async fn a_device_over_its_request_rate_gets_429_with_retry_after_and_others_car
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_too_large_body_and_a_too_slow_request_get_clear_json_errors() {
+async fn a_too_large_body_a_too_slow_request_and_unknown_routes_get_clear_json_errors() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let server = TestServer::start_with(|s| s.request_timeout = Duration::from_millis(500)).await;
     let response = http()
@@ -1060,5 +1060,17 @@ async fn a_too_large_body_and_a_too_slow_request_get_clear_json_errors() {
     assert_eq!(response.status().as_u16(), 404);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["error"]["code"], "unknown_endpoint");
+    let response = http()
+        .delete(format!("{}/v1/records", server.url))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status().as_u16(), 405);
+    assert!(
+        response.headers().get("allow").is_some(),
+        "405 names the methods served"
+    );
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "method_not_allowed");
     server.stop().await;
 }

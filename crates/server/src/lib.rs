@@ -150,6 +150,7 @@ pub fn app(state: AppState) -> Router {
         .merge(json)
         .merge(sync)
         .fallback(unknown_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), time_limit))
         .with_state(state)
 }
@@ -181,6 +182,14 @@ async fn unknown_endpoint(uri: axum::http::Uri) -> error::ApiError {
         axum::http::StatusCode::NOT_FOUND,
         "unknown_endpoint",
         format!("there is no endpoint {}; see /openapi.json", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> error::ApiError {
+    error::ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} {} is not served; see /openapi.json", method, uri.path()),
     )
 }
 
