@@ -19,19 +19,23 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 started=$(date +%s)
 
+# Builds a test target (errors shown) and prints the path of its executable.
+test_binary() {
+    cargo test --locked -p "$1" --test "$2" --no-run >&2
+    cargo test --locked -p "$1" --test "$2" --no-run --message-format=json 2>/dev/null \
+        | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1
+}
 run() {
     # A subshell, so the memory cap holds for the tests and not for this script or cargo's build.
     (ulimit -v $((3 * 1024 * 1024)); "$@")
 }
 
 echo "== sync-core: protocol, documents, store ($cases inputs per target)"
-bin=$(cargo test --locked -p sync-core --test fuzz --no-run --message-format=json 2>/dev/null \
-    | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+bin=$(test_binary sync-core fuzz)
 MUSTER_FUZZ_CASES="$cases" run "$bin" --nocapture --test-threads=2 | tee -a "$log"
 
 echo "== server: bearer and refresh tokens"
-bin=$(cargo test --locked -p server --test fuzz_tokens --no-run --message-format=json 2>/dev/null \
-    | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+bin=$(test_binary server fuzz_tokens)
 MUSTER_FUZZ_CASES="$cases" run "$bin" --nocapture --test-threads=1 \
     --skip authorization_headers | tee -a "$log"
 MUSTER_FUZZ_CASES=$((cases / 10)) run "$bin" --nocapture --exact \

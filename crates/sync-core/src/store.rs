@@ -608,6 +608,7 @@ impl Store {
         doc.receive_sync_message(state, message)?;
         if doc.heads() != before {
             if existed {
+                check_same_record(id, &mut doc)?;
                 let chunk = doc.save_after(&before);
                 append_chunk(&tx, id, &chunk, &mut doc)?;
                 write_projection(&tx, &doc)?;
@@ -827,15 +828,30 @@ impl Store {
     }
 }
 
-/// Stores a record this device did not hold, received for `id`.
-fn insert_received(tx: &Connection, id: &str, doc: &mut RecordDocument) -> Result<()> {
+/// Refuses a merge result that mixes in another record's document. Such bytes are valid
+/// automerge and merge without complaint, but they bring a second, concurrent `header` object:
+/// whichever header wins the merge, the stored record would silently take on another record's
+/// identity or fields. A record's own history creates its header once.
+fn check_same_record(id: &str, doc: &mut RecordDocument) -> Result<()> {
+    let headers = automerge::ReadDoc::get_all(doc.automerge(), automerge::ROOT, "header")?.len();
     let header = doc.header()?;
-    if header.id != id {
-        return Err(Error::CorruptDocument(format!(
-            "document for {id} holds record {}",
+    if header.id != id || headers > 1 {
+        let other = if header.id != id {
             header.id
+        } else {
+            "another record".to_owned()
+        };
+        return Err(Error::CorruptDocument(format!(
+            "the changes received for record {id} belong to {other}; nothing was merged"
         )));
     }
+    Ok(())
+}
+
+/// Stores a record this device did not hold, received for `id`.
+fn insert_received(tx: &Connection, id: &str, doc: &mut RecordDocument) -> Result<()> {
+    check_same_record(id, doc)?;
+    let header = doc.header()?;
     tx.execute(
         "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
         params![id, header.kind, doc.save(), now_ms()],
@@ -854,6 +870,7 @@ fn merge_in(tx: &Connection, id: &str, bytes: &[u8], actor: ActorId) -> Result<b
     if exists {
         let mut doc = load_document(tx, id, actor)?;
         let before = doc.apply_bytes(bytes)?;
+        check_same_record(id, &mut doc)?;
         let missing = !doc.missing_deps(&[]).is_empty();
         if doc.heads() != before {
             let chunk = doc.save_after(&before);

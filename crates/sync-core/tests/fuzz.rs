@@ -156,16 +156,19 @@ fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
     bytes
 }
 
-/// Real inputs or random bytes, then up to four mutations.
+/// Real inputs with up to four mutations, mostly; sometimes a real input as it is (valid bytes
+/// must still be handled right, e.g. another record's valid document), or random bytes.
 fn mutated(seeds: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
+    let intact = prop::sample::select(seeds.clone());
     let real = (
         prop::sample::select(seeds),
         prop::collection::vec(mutation(), 1..5),
     )
         .prop_map(|(seed, ms)| mutate(seed, &ms));
     prop_oneof![
-        8 => real,
-        1 => prop::collection::vec(any::<u8>(), 0..512),
+        16 => real,
+        1 => intact,
+        2 => prop::collection::vec(any::<u8>(), 0..512),
     ]
 }
 
@@ -597,4 +600,38 @@ fn damaged_remote_bytes_merged_into_the_store_never_change_the_stored_record() {
         prop_assert_eq!(store.pending().expect("pending"), pending_before);
         Ok(())
     });
+}
+
+/// Valid automerge bytes that belong to another record: merging them would mix two records'
+/// headers, and whichever header won the merge would silently rename the stored record.
+#[test]
+fn another_records_valid_document_is_refused_and_the_stored_record_kept() {
+    let doc = real_document();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = Store::open(dir.path().join("phone.db")).expect("store");
+    store.sign_in(profile()).expect("sign in");
+    let mut ids = Vec::new();
+    // Several records, so that whichever way the merge's header conflict falls, one shows it.
+    for minute in 0..6 {
+        ids.push(
+            store
+                .create(
+                    "site-a",
+                    None,
+                    Body::NearMiss(sample::near_miss(1_790_000_000_000)),
+                    stamp(1_790_000_000_000 + minute * 60_000),
+                )
+                .expect("create"),
+        );
+    }
+    for id in &ids {
+        let before = store.record(id).expect("view");
+        let err = store
+            .merge_remote(id, &doc.snapshot)
+            .expect_err("another record's document is refused");
+        assert!(matches!(err, Error::CorruptDocument(_)), "{err:?}");
+        assert!(err.to_string().contains(id.as_str()), "{err}");
+        assert_eq!(store.record(id).expect("view"), before);
+    }
+    assert_eq!(store.count_records().expect("count"), ids.len() as i64);
 }
