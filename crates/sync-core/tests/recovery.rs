@@ -446,3 +446,52 @@ fn recovery_refuses_to_overwrite_another_file_and_leaves_the_damaged_one_in_plac
     );
     assert!(!dir.path().join("out.db").exists());
 }
+
+#[test]
+fn commits_still_in_the_write_ahead_log_are_recovered_with_the_damaged_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("phone.db");
+    let original = filled_store(&path);
+    // Power is lost while the store is open: its latest commits are only in the WAL.
+    let mut store = Store::open(&path).expect("open");
+    let late: Vec<String> = (0..3)
+        .map(|i| {
+            store
+                .create(
+                    "site-a",
+                    None,
+                    Body::NearMiss(sample::near_miss(1_790_100_000_000 + i)),
+                    stamp(1_790_100_000_000 + i),
+                )
+                .expect("create")
+        })
+        .collect();
+    let copy = dir.path().join("after-power-loss.db");
+    std::fs::copy(&path, &copy).expect("copy");
+    std::fs::copy(
+        dir.path().join("phone.db-wal"),
+        dir.path().join("after-power-loss.db-wal"),
+    )
+    .expect("copy wal");
+    drop(store);
+    let mut bytes = std::fs::read(&copy).expect("read");
+    bytes[..100].fill(0);
+    std::fs::write(&copy, &bytes).expect("damage the header");
+
+    let report = Store::recover(&copy, &copy).expect("recover");
+    assert!(std::fs::metadata(format!("{}-wal", report.damaged_moved_to.display())).is_ok());
+    let store = Store::open(&copy).expect("open the recovered store");
+    let held: BTreeSet<String> = store.record_ids().expect("ids").into_iter().collect();
+    assert_eq!(held.len(), RECORDS + late.len(), "{:?}", report.problems);
+    let pending: BTreeSet<String> = store
+        .pending()
+        .expect("pending")
+        .into_iter()
+        .map(|p| p.record_id)
+        .collect();
+    assert!(
+        late.iter().all(|id| pending.contains(id)),
+        "the late records are still queued"
+    );
+    assert!(original.pending.is_subset(&pending));
+}
