@@ -5,8 +5,8 @@
 //! cargo run --release -p bench -- wire --records 10000
 //! cargo run --release -p bench -- throughput --records 5000
 //! cargo run --release -p bench -- cold --records 10000
-//! cargo run --release -p bench -- growth --sizes 1000,10000
-//! cargo run --release -p bench -- load --devices 200 --seconds 60 --records 10000
+//! cargo run --release -p bench -- growth --sizes 1000,10000,100000
+//! cargo run --release -p bench -- load --devices 200 --seconds 60 --records 100000 [--interval-ms 1000]
 //! cargo run -p bench -- smoke      # tiny versions of everything, for CI
 //! ```
 
@@ -15,6 +15,7 @@ mod proxy;
 mod scenarios;
 
 use clap::{Parser, Subcommand};
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(name = "muster-bench", about = "Speed, bytes and load of Muster's sync paths")]
@@ -42,10 +43,13 @@ enum Scenario {
         #[arg(long, default_value_t = 10_000)]
         records: usize,
     },
-    /// Throughput and cold start at several store sizes.
+    /// New records, cold start and idle sync against servers already holding each size.
     Growth {
-        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
         sizes: Vec<usize>,
+        /// New records pushed into each server, to time.
+        #[arg(long, default_value_t = 1_000)]
+        new: usize,
     },
     /// Many devices syncing at once against one server holding `records`.
     Load {
@@ -55,6 +59,15 @@ enum Scenario {
         seconds: u64,
         #[arg(long, default_value_t = 10_000)]
         records: usize,
+        /// Time between one device's syncs; 0 sends them back to back (a stress run).
+        #[arg(long, default_value_t = 1_000)]
+        interval_ms: u64,
+    },
+    /// Runs the server, as `muster-server` does (the load scenario measures it in its own process).
+    #[command(hide = true)]
+    Serve {
+        #[command(flatten)]
+        settings: server::Settings,
     },
     /// Every scenario at a tiny size, to keep the harness working (CI).
     Smoke,
@@ -72,23 +85,26 @@ async fn main() {
         Scenario::Wire { records } => scenarios::wire(records).await,
         Scenario::Throughput { records, devices } => scenarios::throughput(records, devices).await,
         Scenario::Cold { records } => scenarios::cold(records).await,
-        Scenario::Growth { sizes } => {
-            for size in sizes {
-                scenarios::throughput(size, 4).await;
-                scenarios::cold(size).await;
-            }
-        }
+        Scenario::Growth { sizes, new } => scenarios::growth(&sizes, new).await,
         Scenario::Load {
             devices,
             seconds,
             records,
-        } => scenarios::load(devices, seconds, records).await,
+            interval_ms,
+        } => scenarios::load(devices, seconds, records, Duration::from_millis(interval_ms)).await,
+        Scenario::Serve { settings } => {
+            if let Err(message) = server::run(settings).await {
+                eprintln!("muster-bench serve: {message}");
+                std::process::exit(1);
+            }
+        }
         Scenario::Smoke => {
             scenarios::wire(50).await;
             scenarios::throughput(200, 2).await;
             scenarios::cold(100).await;
-            scenarios::load(5, 2, 50).await;
-            println!("smoke: 4 passed, 0 failed");
+            scenarios::growth(&[50], 20).await;
+            scenarios::load(5, 2, 50, Duration::from_millis(100)).await;
+            println!("smoke: 5 passed, 0 failed");
         }
     }
 }

@@ -139,8 +139,9 @@ fn ms(d: Duration) -> String {
 }
 
 /// Peak resident memory of this process (server and clients together), MiB.
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+/// VmHWM (peak resident set) from a /proc status file, in MiB.
+fn peak_rss_of(status: &str) -> f64 {
+    std::fs::read_to_string(status)
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
         .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
@@ -384,12 +385,232 @@ pub async fn cold(records: usize) {
     bench.server.stop().await;
 }
 
-pub async fn load(devices: usize, seconds: u64, records: usize) {
+/// How costs grow with what the server already holds. For each size: a server holding that many
+/// records takes `new` more, fills a new device, and answers that device's next (idle) sync.
+pub async fn growth(sizes: &[usize], new: usize) {
+    let mut rows = Vec::new();
+    for &size in sizes {
+        let bench = Bench::new().await;
+        let (email, site) = bench.worker(0);
+        let user = bench
+            .server
+            .store()
+            .user_by_email(&email)
+            .expect("lookup")
+            .expect("user");
+        let url = bench.server.url.clone();
+        seed(&url, &email, &bench.tenant, &site, &user.id, size).await;
+        let started = Instant::now();
+        seed(&url, &email, &bench.tenant, &site, &user.id, new).await;
+        let new_rate = new as f64 / started.elapsed().as_secs_f64();
+
+        let mut fresh = bench.phone(&email, &url).await;
+        let started = Instant::now();
+        let cold = fresh.sync().await;
+        let cold_time = started.elapsed();
+        let held = fresh.store.count_records().expect("count") as usize;
+        assert_eq!(held, size + new, "every record arrived");
+        let saved: usize = fresh
+            .store
+            .record_ids()
+            .expect("ids")
+            .iter()
+            .map(|id| fresh.store.document(id).expect("doc").save().len())
+            .sum();
+        let started = Instant::now();
+        let idle = fresh.sync().await;
+        let idle_time = started.elapsed();
+        rows.push(format!(
+            "| {held} | {new_rate:.0} | {} | {:.0} | {} | {} | {} |",
+            ms(cold_time),
+            held as f64 / cold_time.as_secs_f64(),
+            ratio(cold.bytes_down as f64, saved as f64),
+            idle.bytes_up + idle.bytes_down,
+            ms(idle_time),
+        ));
+        bench.server.stop().await;
+    }
+    println!("\n### Growth: cost against records already held\n");
+    println!(
+        "| records on the server | {new} new records: records/s | cold start: time | cold start: records/s | cold bytes ÷ saved size | idle sync: bytes up + down | idle sync: time |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for row in rows {
+        println!("{row}");
+    }
+}
+
+/// Pushes `records` new records (two JSEAs to one near miss) for `email` through the sync
+/// endpoint, several requests in flight: the quick way to fill a server for the load run.
+async fn seed(url: &str, email: &str, tenant: &str, site: &str, user: &str, records: usize) {
+    const BATCH: usize = 200;
+    let token = login(&reqwest::Client::new(), url, email, "seeder").await;
+    let mut tasks = Vec::new();
+    let per_task = records.div_ceil(4);
+    for t in 0..4 {
+        let (url, token, tenant, site, user) = (
+            url.to_owned(),
+            token.clone(),
+            tenant.to_owned(),
+            site.to_owned(),
+            user.to_owned(),
+        );
+        let count = per_task.min(records.saturating_sub(t * per_task));
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let actor = ActorId::random();
+            let mut made = 0;
+            while made < count {
+                let n = BATCH.min(count - made);
+                let pushes = (made..made + n)
+                    .map(|i| seed_push(&actor, &tenant, &site, &user, i))
+                    .collect();
+                made += n;
+                let body = protocol::encode(&SyncRequest {
+                    version: PROTOCOL_VERSION,
+                    cursor: 0,
+                    cursor_check: 0,
+                    clock: ClockSample {
+                        wall_ms: sync_core::store::now_ms(),
+                        monotonic_ms: made as i64,
+                        boot_id: "seed".into(),
+                        last_round_trip_ms: 5,
+                    },
+                    pushes,
+                    doc_sync: vec![],
+                });
+                let answer = post_sync(&http, &url, &token, body).await.expect("seed sync");
+                assert!(
+                    answer.results.iter().all(|r| r.outcome == PushOutcome::Accepted),
+                    "seed records accepted"
+                );
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("seeder");
+    }
+}
+
+async fn login(http: &reqwest::Client, url: &str, email: &str, device: &str) -> String {
+    let login = sync_core::protocol::LoginRequest {
+        email: email.to_owned(),
+        password: e2e_tests::PASSWORD.into(),
+        device_id: format!("{device}-{}", new_id()),
+        device_name: device.into(),
+    };
+    let answer: sync_core::protocol::TokenResponse = http
+        .post(format!("{url}/v1/auth/login"))
+        .json(&login)
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("tokens");
+    answer.access_token
+}
+
+fn seed_push(actor: &ActorId, tenant: &str, site: &str, user: &str, i: usize) -> DocPush {
+    let now = sync_core::store::now_ms();
+    let (kind, body) = if i % 3 == 2 {
+        ("near_miss", Body::NearMiss(sample::near_miss(now - 60_000)))
+    } else {
+        ("jsea", typical_jsea(user))
+    };
+    let record = Record {
+        header: Header {
+            id: new_id(),
+            kind: kind.into(),
+            schema_version: SCHEMA_VERSION,
+            tenant_id: tenant.into(),
+            site_id: site.into(),
+            job_id: None,
+            created_by: user.into(),
+            created: Stamp::new(now, i as i64, "seed"),
+        },
+        body,
+    };
+    let mut doc = RecordDocument::create(actor.clone(), user, &record, now).expect("doc");
+    DocPush {
+        doc_id: record.header.id,
+        base_heads: vec![],
+        changes: doc.save(),
+    }
+}
+
+/// A server in a process of its own (this binary's `serve` command) on a copy of `store`, so
+/// its memory is measured apart from the simulated devices.
+struct ServerProcess {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    async fn start(server: &TestServer) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        server.backup(&dir.path().join("records.db"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("server process starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http.get(format!("{url}/healthz")).send().await.is_ok() {
+                return Self {
+                    child,
+                    url,
+                    _dir: dir,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server process did not answer on {url}");
+    }
+
+    /// The process's peak resident memory so far.
+    fn peak_rss_mib(&self) -> f64 {
+        peak_rss_of(&format!("/proc/{}/status", self.child.id()))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `devices` phones syncing every `interval` (none: back to back) for `seconds`, against a
+/// server process holding `records` records.
+pub async fn load(devices: usize, seconds: u64, records: usize, interval: Duration) {
     let bench = Bench::new().await;
     let (email, site) = bench.worker(0);
-    let mut seeder = bench.phone(&email, &bench.server.url).await;
-    fill(&mut seeder, &site, records, true);
-    seeder.sync().await;
+    let seeder = bench
+        .server
+        .store()
+        .user_by_email(&email)
+        .expect("lookup")
+        .expect("user");
+    let seeding = Instant::now();
+    seed(
+        &bench.server.url,
+        &email,
+        &bench.tenant,
+        &site,
+        &seeder.id,
+        records,
+    )
+    .await;
+    let seeding = seeding.elapsed();
 
     // The load devices belong to a crew at another site: their syncs are mostly idle, with a
     // near-miss filed now and then.
@@ -400,46 +621,38 @@ pub async fn load(devices: usize, seconds: u64, records: usize) {
         .user_by_email(&crew_email)
         .expect("lookup")
         .expect("user");
+    let server = ServerProcess::start(&bench.server).await;
+    let idle_rss = server.peak_rss_mib();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(devices)
         .build()
         .expect("client");
     let mut tokens = Vec::new();
     for n in 0..devices {
-        let login = sync_core::protocol::LoginRequest {
-            email: crew_email.clone(),
-            password: e2e_tests::PASSWORD.into(),
-            device_id: format!("load-{n}-{}", new_id()),
-            device_name: "load".into(),
-        };
-        let answer: sync_core::protocol::TokenResponse = http
-            .post(format!("{}/v1/auth/login", bench.server.url))
-            .json(&login)
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("tokens");
-        tokens.push(answer.access_token);
+        tokens.push(login(&http, &server.url, &crew_email, &format!("load-{n}")).await);
     }
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
     let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
     let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
-    for token in tokens {
+    for (n, token) in tokens.into_iter().enumerate() {
         let http = http.clone();
-        let url = bench.server.url.clone();
+        let url = server.url.clone();
         let latencies = latencies.clone();
         let errors = errors.clone();
         let tenant = bench.tenant.clone();
         let user = crew_user.id.clone();
         let site = crew_site.clone();
         tasks.push(tokio::spawn(async move {
+            // Devices start spread over one interval, as phones coming into signal would.
+            let mut next = started + interval.mul_f64(n as f64 / devices as f64);
             let actor = ActorId::random();
             let (mut cursor, mut check) = (0u64, 0u64);
             let mut i = 0u64;
-            while Instant::now() < deadline {
+            while next < deadline {
+                tokio::time::sleep_until(next.into()).await;
+                next += interval;
                 let pushes = if i % 10 == 9 {
                     vec![near_miss_push(&actor, &tenant, &site, &user)]
                 } else {
@@ -458,7 +671,7 @@ pub async fn load(devices: usize, seconds: u64, records: usize) {
                     pushes,
                     doc_sync: vec![],
                 });
-                let started = Instant::now();
+                let sent = Instant::now();
                 match post_sync(&http, &url, &token, body).await {
                     Ok(answer) if answer.results.iter().all(|r| r.outcome == PushOutcome::Accepted) => {
                         cursor = answer.cursor;
@@ -466,13 +679,17 @@ pub async fn load(devices: usize, seconds: u64, records: usize) {
                         latencies
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
-                            .push(started.elapsed());
+                            .push(sent.elapsed());
                     }
                     _ => {
                         errors.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                 }
                 i += 1;
+                if next < Instant::now() {
+                    // Running late: the next sync goes out at once rather than in a burst.
+                    next = Instant::now();
+                }
             }
         }));
     }
@@ -482,18 +699,29 @@ pub async fn load(devices: usize, seconds: u64, records: usize) {
     let mut all = latencies.lock().unwrap_or_else(|p| p.into_inner()).clone();
     all.sort();
     let errors = errors.load(std::sync::atomic::Ordering::SeqCst);
-    println!("\n### Load: {devices} devices for {seconds} s against a server holding {records} records\n");
-    println!("| requests | requests/s | errors | p50 | p99 | max | peak memory (server + clients) |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let pace = if interval.is_zero() {
+        "back to back".to_owned()
+    } else {
+        format!("every {} ms", interval.as_millis())
+    };
     println!(
-        "| {} | {:.0} | {errors} | {} | {} | {} | {:.0} MiB |",
+        "\n### Load: {devices} devices syncing {pace} for {seconds} s against a server process holding {records} records (seeded in {})\n",
+        ms(seeding)
+    );
+    println!(
+        "| requests | requests/s | errors | p50 | p99 | max | server memory before load | peak server memory |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| {} | {:.0} | {errors} | {} | {} | {} | {idle_rss:.0} MiB | {:.0} MiB |",
         all.len(),
         all.len() as f64 / seconds as f64,
         ms(percentile(&all, 0.5)),
         ms(percentile(&all, 0.99)),
         ms(all.last().copied().unwrap_or_default()),
-        peak_rss_mib()
+        server.peak_rss_mib()
     );
+    drop(server);
     bench.server.stop().await;
 }
 

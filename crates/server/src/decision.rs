@@ -69,8 +69,7 @@ fn decide_blocking(
     if !store.in_scope(&caller.scope(), id)? {
         return Err(ApiError::not_found("no such record"));
     }
-    let lock = state.doc_lock(id);
-    let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+    let _held = state.doc_locks.lock(id);
     let stored = store
         .document(id)?
         .ok_or_else(|| ApiError::not_found("no such record"))?;

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod decision;
 pub mod demo;
+pub mod doc_locks;
 pub mod error;
 pub mod openapi;
 pub mod ratelimit;
@@ -17,7 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use sync_core::protocol::{Limits, PROTOCOL_VERSION};
 
@@ -59,7 +60,7 @@ pub struct AppState {
     pub request_timeout: Duration,
     limiters: Arc<ratelimit::Limiters>,
     /// Pushes to one record are applied one at a time (striped by record id).
-    doc_locks: Arc<Vec<Mutex<()>>>,
+    pub(crate) doc_locks: Arc<doc_locks::DocLocks>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -83,19 +84,8 @@ impl AppState {
             rate_limits: ratelimit::RateLimits::default(),
             request_timeout: REQUEST_TIMEOUT,
             limiters: Arc::default(),
-            doc_locks: Arc::new((0..64).map(|_| Mutex::new(())).collect()),
+            doc_locks: Arc::default(),
         }
-    }
-
-    fn stripe(&self, doc_id: &str) -> usize {
-        doc_id
-            .bytes()
-            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize))
-            % self.doc_locks.len()
-    }
-
-    pub(crate) fn doc_lock(&self, doc_id: &str) -> &Mutex<()> {
-        &self.doc_locks[self.stripe(doc_id)]
     }
 
     pub(crate) fn limiters(&self) -> &ratelimit::Limiters {

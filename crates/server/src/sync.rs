@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::store::sqlite::now_ms;
-use crate::store::{AcceptedChange, ActorOwner, RecordStore, Scope, StoreError};
+use crate::store::{AcceptedChange, ActorOwner, RecordStore, Scope, StoreError, SyncWrite};
 
 /// Compact a server document into a new snapshot after this many chunks.
 const COMPACT_AFTER_CHUNKS: usize = 32;
@@ -105,60 +105,67 @@ fn exchange(
     } else {
         (received_ms, 2_000)
     };
-    store.add_clock_anchor(
-        &caller.claims.tenant,
-        &caller.claims.device,
-        &ClockAnchor {
-            boot_id: request.clock.boot_id.clone(),
-            monotonic_ms: request.clock.monotonic_ms,
-            device_wall_ms: request.clock.wall_ms,
-            server_ms,
-            uncertainty_ms,
-        },
-    )?;
-    let clock = serde_json::json!({
+    let anchor = ClockAnchor {
+        boot_id: request.clock.boot_id.clone(),
+        monotonic_ms: request.clock.monotonic_ms,
+        device_wall_ms: request.clock.wall_ms,
+        server_ms,
+        uncertainty_ms,
+    };
+    let clock_note = serde_json::json!({
         "wall_ms": request.clock.wall_ms,
         "monotonic_ms": request.clock.monotonic_ms,
         "boot_id": request.clock.boot_id,
         "server_ms": now_ms(),
-    });
-    store.record_device_sync(&caller.claims.device, now_ms(), &clock.to_string())?;
+    })
+    .to_string();
     let mut results = Vec::with_capacity(request.pushes.len());
-    // Each record is locked while its push is checked and stored. Locking every record of the
-    // request for the whole request and committing once was measured slower (concurrent requests
-    // then queue behind each other; docs/BENCHMARKS.md), so each push commits on its own.
-    let mut seen = HashSet::new();
-    for push in request.pushes {
-        let doc_id = push.doc_id.clone();
-        let outcome = if !seen.insert(doc_id.clone()) {
-            PushOutcome::Rejected {
-                code: RejectCode::Malformed,
-                reason: "the record was sent twice in one request".into(),
-            }
-        } else {
-            let lock = state.doc_lock(&doc_id);
-            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
-            match accept_push(store, caller, push) {
-                Ok((outcome, change)) => {
-                    if let Some(change) = change {
-                        store.accept_all(&[change])?;
-                    }
-                    outcome
+    {
+        // Every record of the request is held from its check to the request's one commit, so
+        // each push is checked against the document as it will be stored over. A flush to disk
+        // per request rather than per record is what lets one server take thousands of
+        // records a second (docs/BENCHMARKS.md).
+        let _held = state
+            .doc_locks
+            .lock_all(request.pushes.iter().map(|p| p.doc_id.clone()));
+        let fresh_anchors = std::slice::from_ref(&anchor);
+        let mut accepted = Vec::new();
+        let mut seen = HashSet::new();
+        for push in request.pushes {
+            let doc_id = push.doc_id.clone();
+            let outcome = if !seen.insert(doc_id.clone()) {
+                PushOutcome::Rejected {
+                    code: RejectCode::Malformed,
+                    reason: "the record was sent twice in one request".into(),
                 }
-                Err(Refusal::Reject(code, reason)) => PushOutcome::Rejected { code, reason },
-                Err(Refusal::Store(e)) => return Err(e.into()),
+            } else {
+                match accept_push(store, caller, push, fresh_anchors) {
+                    Ok((outcome, change)) => {
+                        accepted.extend(change);
+                        outcome
+                    }
+                    Err(Refusal::Reject(code, reason)) => PushOutcome::Rejected { code, reason },
+                    Err(Refusal::Store(e)) => return Err(e.into()),
+                }
+            };
+            if let PushOutcome::Rejected { code, reason } = &outcome {
+                tracing::info!(doc = %doc_id, device = %caller.claims.device, ?code, %reason, "push refused");
             }
-        };
-        if let PushOutcome::Rejected { code, reason } = &outcome {
-            tracing::info!(doc = %doc_id, device = %caller.claims.device, ?code, %reason, "push refused");
+            results.push(PushResult { doc_id, outcome });
         }
-        results.push(PushResult { doc_id, outcome });
+        store.commit_sync(&SyncWrite {
+            tenant_id: &caller.claims.tenant,
+            device_id: &caller.claims.device,
+            anchor: &anchor,
+            synced_at_ms: now_ms(),
+            clock_note: &clock_note,
+            changes: &accepted,
+        })?;
     }
     let mut doc_sync = Vec::new();
     for message in request.doc_sync {
         let doc_id = message.doc_id.clone();
-        let lock = state.doc_lock(&doc_id);
-        let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _held = state.doc_locks.lock(&doc_id);
         match reconcile(store, caller, message) {
             Ok((outcome, reply)) => {
                 if let Some(outcome) = outcome {
@@ -262,7 +269,7 @@ fn reconcile(
             base_heads: before.iter().map(|h| h.0).collect(),
             changes,
         };
-        let (result, change) = accept_push(store, caller, push)?;
+        let (result, change) = accept_push(store, caller, push, &[])?;
         if let Some(change) = change {
             store.accept_all(&[change])?;
         }
@@ -304,10 +311,12 @@ fn valid_doc_id(id: &str) -> bool {
 }
 
 /// Checks and stores one record's changes. Nothing is written unless every change passes.
+/// `fresh_anchors` are clock anchors from this request, not stored yet.
 fn accept_push(
     store: &dyn RecordStore,
     caller: &Caller,
     push: DocPush,
+    fresh_anchors: &[ClockAnchor],
 ) -> Result<(PushOutcome, Option<AcceptedChange>), Refusal> {
     if !valid_doc_id(&push.doc_id) {
         return reject(
@@ -330,14 +339,14 @@ fn accept_push(
     };
     let base_heads: Vec<ChangeHash> = push.base_heads.iter().map(|h| ChangeHash(*h)).collect();
     // The merged document as it would be, built in a scratch copy.
-    let mut merged = match current.as_mut() {
+    let (mut merged, merged_record) = match current.as_mut() {
         Some(doc) => {
             if !doc.has_all(&base_heads) {
                 return Ok((PushOutcome::NeedFull, None));
             }
             let mut fork = doc.fork();
-            fork.apply_bytes(&push.changes)?;
-            fork
+            let (_, record) = fork.apply_bytes_and_read(&push.changes)?;
+            (fork, record)
         }
         None => {
             if !base_heads.is_empty() {
@@ -345,10 +354,10 @@ fn accept_push(
                 return Ok((PushOutcome::NeedFull, None));
             }
             let mut fresh = RecordDocument::empty(server_actor.clone());
-            fresh
-                .apply_bytes(&push.changes)
+            let (_, record) = fresh
+                .apply_bytes_and_read(&push.changes)
                 .map_err(|e| Refusal::Reject(RejectCode::Malformed, e.to_string()))?;
-            fresh
+            (fresh, record)
         }
     };
     if !merged.missing_deps(&[]).is_empty() {
@@ -358,7 +367,7 @@ fn accept_push(
         Some(doc) => doc.heads(),
         None => Vec::new(),
     };
-    let new_changes = merged.changes_since(&before_heads);
+    let new_changes = merged.changes_after(&before_heads);
     if new_changes.is_empty() {
         // A replay of changes already stored: nothing to do twice.
         return Ok((PushOutcome::Accepted, None));
@@ -367,8 +376,8 @@ fn accept_push(
     // Who made each change, from the server's own registry: never from the document's word.
     let authors_in_doc = merged.authors()?;
     let mut owners: BTreeMap<String, ActorOwner> = BTreeMap::new();
-    for change in &new_changes {
-        let actor = change.actor_id().to_hex_string();
+    for (actor, _) in &new_changes {
+        let actor = actor.to_hex_string();
         if owners.contains_key(&actor) {
             continue;
         }
@@ -413,15 +422,36 @@ fn accept_push(
         owners.insert(actor, owner);
     }
 
-    // Replay change by change, checking each against its author's rights.
-    let mut replay = match current.as_mut() {
-        Some(doc) => doc.fork(),
-        None => RecordDocument::empty(server_actor),
+    // Replay change by change, checking each against its author's rights. A single new change
+    // needs no replay: the merged document is its result.
+    let single_change = new_changes.len() == 1;
+    let (mut replay, changes) = match current.as_mut() {
+        _ if single_change => (RecordDocument::empty(server_actor), vec![None]),
+        Some(doc) => (
+            doc.fork(),
+            merged
+                .changes_since(&before_heads)
+                .into_iter()
+                .map(Some)
+                .collect(),
+        ),
+        None => (
+            RecordDocument::empty(server_actor),
+            merged
+                .changes_since(&before_heads)
+                .into_iter()
+                .map(Some)
+                .collect(),
+        ),
     };
     let mut previous: Option<Record> = current.as_ref().map(|d| d.record()).transpose()?;
     let mut users = BTreeMap::new();
-    for change in new_changes {
-        let owner = &owners[&change.actor_id().to_hex_string()];
+    for change in changes {
+        let actor = match &change {
+            Some(change) => change.actor_id(),
+            None => &new_changes[0].0,
+        };
+        let owner = &owners[&actor.to_hex_string()];
         if !users.contains_key(&owner.user_id) {
             let user = store.user(&owner.tenant_id, &owner.user_id)?.ok_or_else(|| {
                 Refusal::Reject(RejectCode::UnknownAuthor, format!("no user {}", owner.user_id))
@@ -429,20 +459,35 @@ fn accept_push(
             users.insert(owner.user_id.clone(), user);
         }
         let author = &users[&owner.user_id];
-        replay.apply_change(change)?;
-        if !replay.has_record() {
-            continue;
-        }
-        let next = replay
-            .record()
-            .map_err(|e| Refusal::Reject(RejectCode::Malformed, e.to_string()))?;
+        let next = match change {
+            // The only change: its result is the merged record, already read.
+            None => match &merged_record {
+                Some(record) => record.clone(),
+                None => continue,
+            },
+            Some(change) => {
+                replay.apply_change(change)?;
+                if !replay.has_record() {
+                    continue;
+                }
+                replay
+                    .record()
+                    .map_err(|e| Refusal::Reject(RejectCode::Malformed, e.to_string()))?
+            }
+        };
         check_change(caller, author, previous.as_ref(), &next)?;
         previous = Some(next);
     }
 
     let chunk_count = stored.as_ref().map_or(0, |d| d.chunks.len());
+    // After the replay, the last record checked is the merged record: no need to read it again.
+    let record = match previous {
+        Some(record) => record,
+        None => merged.record()?,
+    };
     let change = prepare_merged(
         store,
+        record,
         &caller.claims.tenant,
         &push.doc_id,
         &caller.claims.device,
@@ -450,6 +495,7 @@ fn accept_push(
         &before_heads,
         chunk_count,
         current.is_none(),
+        fresh_anchors,
     )?;
     Ok((PushOutcome::Accepted, Some(change)))
 }
@@ -457,14 +503,30 @@ fn accept_push(
 /// The flags' context for a record: clock anchors for every boot its stamps came from, and its
 /// site's boundary.
 pub(crate) fn flag_context(store: &dyn RecordStore, record: &Record) -> Result<flags::Context, StoreError> {
+    flag_context_with(store, record, &[])
+}
+
+/// `flag_context`, counting also anchors not stored yet.
+fn flag_context_with(
+    store: &dyn RecordStore,
+    record: &Record,
+    fresh_anchors: &[ClockAnchor],
+) -> Result<flags::Context, StoreError> {
     let mut boots: Vec<String> = flags::lifecycle_events(record)
         .into_iter()
         .map(|(_, s)| s.boot_id.clone())
         .collect();
     boots.sort();
     boots.dedup();
+    let mut anchors = store.clock_anchors(&boots)?;
+    anchors.extend(
+        fresh_anchors
+            .iter()
+            .filter(|a| boots.binary_search(&a.boot_id).is_ok())
+            .cloned(),
+    );
     Ok(flags::Context {
-        clock: Some(ClockContext::new(store.clock_anchors(&boots)?)),
+        clock: Some(ClockContext::new(anchors)),
         site: store.site_area(&record.header.site_id)?,
     })
 }
@@ -485,8 +547,10 @@ pub(crate) fn store_merged(
     chunk_count: usize,
     is_new: bool,
 ) -> Result<(), Refusal> {
+    let record = merged.record()?;
     let change = prepare_merged(
         store,
+        record,
         tenant_id,
         doc_id,
         origin_device,
@@ -494,6 +558,7 @@ pub(crate) fn store_merged(
         before_heads,
         chunk_count,
         is_new,
+        &[],
     )?;
     store.accept_all(std::slice::from_ref(&change))?;
     Ok(())
@@ -506,6 +571,7 @@ pub(crate) fn store_merged(
 )]
 fn prepare_merged(
     store: &dyn RecordStore,
+    record: Record,
     tenant_id: &str,
     doc_id: &str,
     origin_device: &str,
@@ -513,14 +579,18 @@ fn prepare_merged(
     before_heads: &[ChangeHash],
     chunk_count: usize,
     is_new: bool,
+    fresh_anchors: &[ClockAnchor],
 ) -> Result<AcceptedChange, Refusal> {
-    let record = merged.record()?;
     let conflicts = merged.conflicts()?;
     let findings = validate::validate(&record);
-    let flags = flags::compute_in(&record, &flag_context(store, &record)?);
+    let flags = flags::compute_in(&record, &flag_context_with(store, &record, fresh_anchors)?);
     let projection = Projection::of(&record, &flags, &findings, conflicts.len());
-    let chunk = merged.save_after(before_heads);
     let snapshot = (is_new || chunk_count + 1 >= COMPACT_AFTER_CHUNKS).then(|| merged.save());
+    // A new record's first feed entry is its snapshot: one encoding, and the smaller one.
+    let chunk = match (&snapshot, is_new) {
+        (Some(snapshot), true) => snapshot.clone(),
+        _ => merged.save_after(before_heads),
+    };
     Ok(AcceptedChange {
         tenant_id: tenant_id.to_owned(),
         doc_id: doc_id.to_owned(),

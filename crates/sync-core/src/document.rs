@@ -224,27 +224,37 @@ impl RecordDocument {
     /// Applies changes received as bytes (the output of [`save_after`](Self::save_after) or a
     /// full save). Returns the heads before, so callers can tell what was new.
     pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<Vec<ChangeHash>> {
+        self.apply_bytes_and_read(bytes).map(|(before, _)| before)
+    }
+
+    /// [`apply_bytes`](Self::apply_bytes), also returning the record as it now reads (checked
+    /// anyway, so callers need not read it again); `None` when `bytes` is empty.
+    pub fn apply_bytes_and_read(&mut self, bytes: &[u8]) -> Result<(Vec<ChangeHash>, Option<Record>)> {
         let before = self.doc.get_heads();
         if bytes.is_empty() {
-            return Ok(before);
+            return Ok((before, None));
         }
         // automerge's incremental load skips chunks it cannot parse; parse strictly first so
         // damaged bytes are reported, never silently half-applied.
-        match automerge::Automerge::load_with_options(bytes, automerge::LoadOptions::default()) {
+        let mut probe = match AutoCommit::load_with_options(bytes, automerge::LoadOptions::default()) {
+            // Into an empty document, the strictly parsed bytes are the result: no second load.
+            Ok(parsed) if before.is_empty() => parsed,
             // Every chunk parsed; some changes build on history loaded below.
-            Ok(_) | Err(automerge::AutomergeError::MissingDeps) => {}
+            Ok(_) | Err(automerge::AutomergeError::MissingDeps) => {
+                let mut probe = self.doc.fork();
+                probe
+                    .load_incremental(bytes)
+                    .map_err(|e| Error::CorruptDocument(format!("changes do not load: {e}")))?;
+                probe
+            }
             Err(e) => return Err(Error::CorruptDocument(format!("changes do not parse: {e}"))),
-        }
-        let mut probe = self.doc.fork();
-        probe
-            .load_incremental(bytes)
-            .map_err(|e| Error::CorruptDocument(format!("changes do not load: {e}")))?;
+        };
+        probe.set_actor(self.doc.get_actor().clone());
+        let probe = Self { doc: probe };
         // The merged result must still be a readable record before the real document takes it.
-        Self { doc: probe }.record()?;
-        self.doc
-            .load_incremental(bytes)
-            .map_err(|e| Error::CorruptDocument(format!("changes do not load: {e}")))?;
-        Ok(before)
+        let record = probe.record()?;
+        *self = probe;
+        Ok((before, Some(record)))
     }
 
     /// An empty document to replay changes into one at a time (see [`apply_change`](Self::apply_change)).
@@ -326,10 +336,11 @@ impl RecordDocument {
 
     /// Actor ids of the changes not in `heads`' ancestry, with their Unix-second times.
     pub fn changes_after(&mut self, heads: &[ChangeHash]) -> Vec<(ActorId, i64)> {
+        // Metadata only: decoding whole changes costs more than the rest of a push's checks.
         self.doc
-            .get_changes(heads)
-            .iter()
-            .map(|c| (c.actor_id().clone(), c.timestamp()))
+            .get_changes_meta(heads)
+            .into_iter()
+            .map(|c| (c.actor.into_owned(), c.timestamp))
             .collect()
     }
 
@@ -353,25 +364,41 @@ impl RecordDocument {
     }
 
     fn collect_conflicts(&self, obj: &ObjId, path: String, out: &mut Vec<Conflict>) -> Result<()> {
-        let props: Vec<Prop> = match self.doc.object_type(obj)? {
-            ObjType::Map | ObjType::Table => self.doc.keys(obj).map(Prop::Map).collect(),
-            ObjType::List => (0..self.doc.length(obj)).map(Prop::Seq).collect(),
+        // One scan per object: automerge marks the props holding concurrent values, and only
+        // those are read again in full.
+        let children: Vec<(Prop, bool, Option<ObjId>)> = match self.doc.object_type(obj)? {
+            ObjType::Map | ObjType::Table => self
+                .doc
+                .map_range(obj, ..)
+                .map(|item| {
+                    let child = matches!(item.value, automerge::ValueRef::Object(_)).then(|| item.id());
+                    (Prop::Map(item.key.into_owned()), item.conflict, child)
+                })
+                .collect(),
+            ObjType::List => self
+                .doc
+                .list_range(obj, ..)
+                .map(|item| {
+                    let child = matches!(item.value, automerge::ValueRef::Object(_)).then(|| item.id());
+                    (Prop::Seq(item.index), item.conflict, child)
+                })
+                .collect(),
             ObjType::Text => return Ok(()),
         };
-        for prop in props {
+        for (prop, conflict, child) in children {
             let child_path = match &prop {
                 Prop::Map(key) => format!("{path}.{key}"),
                 Prop::Seq(i) => format!("{path}[{i}]"),
             };
-            let values = self.doc.get_all(obj, prop.clone())?;
-            if values.len() > 1 {
+            if conflict {
+                let values = self.doc.get_all(obj, prop)?;
                 out.push(Conflict {
                     path: child_path.clone(),
                     values: values.iter().map(|(v, _)| display_value(v)).collect(),
                 });
             }
             // Recurse into the winning value only: losers' insides are not what anyone sees.
-            if let Some((Value::Object(_), child)) = self.doc.get(obj, prop)? {
+            if let Some(child) = child {
                 self.collect_conflicts(&child, child_path, out)?;
             }
         }

@@ -165,6 +165,19 @@ pub struct AcceptedChange {
     pub flags: Vec<Flag>,
 }
 
+/// What one sync request stores: the device's clock sample as an anchor, a note of the sync on
+/// the device's row, and every push accepted.
+#[derive(Debug, Clone)]
+pub struct SyncWrite<'a> {
+    pub tenant_id: &'a str,
+    pub device_id: &'a str,
+    pub anchor: &'a ClockAnchor,
+    pub synced_at_ms: i64,
+    /// The clock sample as JSON, shown to admins beside the device.
+    pub clock_note: &'a str,
+    pub changes: &'a [AcceptedChange],
+}
+
 /// Who may read what: decided from the token, never from the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
@@ -219,8 +232,6 @@ pub trait RecordStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// The site's boundary, if it has one.
     fn site_area(&self, site_id: &str) -> StoreResult<Option<SiteArea>>;
-    /// Remembers a device's clock sample taken at a sync.
-    fn add_clock_anchor(&self, tenant_id: &str, device_id: &str, anchor: &ClockAnchor) -> StoreResult<()>;
     /// Every clock sample for the given boots.
     fn clock_anchors(&self, boot_ids: &[String]) -> StoreResult<Vec<ClockAnchor>>;
     fn create_user(&self, tenant_id: &str, user: NewUser) -> StoreResult<User>;
@@ -274,7 +285,9 @@ pub trait RecordStore: Send + Sync + 'static {
     fn chunks_after(&self, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>>;
     /// Whether the scope may read `doc_id`.
     fn in_scope(&self, scope: &Scope, doc_id: &str) -> StoreResult<bool>;
-    fn record_device_sync(&self, device_id: &str, at_ms: i64, clock: &str) -> StoreResult<()>;
+    /// Everything one sync request writes, in one transaction: one flush to disk per request,
+    /// however many records it carries.
+    fn commit_sync(&self, write: &SyncWrite<'_>) -> StoreResult<()>;
 
     fn list_records(&self, scope: &Scope, filter: &ListFilter) -> StoreResult<Vec<Projection>>;
     fn record_flags(&self, doc_id: &str) -> StoreResult<Vec<Flag>>;

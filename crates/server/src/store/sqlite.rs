@@ -1,7 +1,7 @@
 //! The embedded SQLite record store: one file, zero setup.
 
-use rusqlite::{Connection, OptionalExtension, params};
-use std::path::Path;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use sync_core::clock::ClockAnchor;
 use sync_core::place::{DEFAULT_MAX_ACCURACY_M, Geofence, SiteArea};
@@ -11,12 +11,43 @@ use sync_core::{Flag, ListFilter, Projection};
 
 use super::{
     AcceptedChange, ActorOwner, AuditEntry, Company, Device, FeedEntry, NewUser, RecordStore, RefreshUse,
-    Scope, Site, StoreError, StoreResult, StoredDoc, User, schema,
+    Scope, Site, StoreError, StoreResult, StoredDoc, SyncWrite, User, schema,
 };
 
+/// One writer connection, and a pool of readers: in WAL mode readers never wait for the writer's
+/// commit (its flush to disk), so the read API and the read half of a sync run beside a write.
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// Readers kept open between requests; more are opened when busy and closed after.
+const POOLED_READERS: usize = 8;
+
+/// A pooled read connection, returned to the pool when dropped.
+struct Reader<'a> {
+    store: &'a SqliteStore,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut pool = self.store.readers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < POOLED_READERS {
+                pool.push(conn);
+            }
+        }
+    }
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -66,6 +97,27 @@ impl SqliteStore {
         }
         Ok(Self {
             conn: Mutex::new(conn),
+            path: path.to_owned(),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn read(&self) -> StoreResult<Reader<'_>> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_timeout(std::time::Duration::from_secs(10))?;
+                conn
+            }
+        };
+        Ok(Reader {
+            store: self,
+            conn: Some(conn),
         })
     }
 
@@ -167,7 +219,7 @@ impl RecordStore for SqliteStore {
 
     fn company_by_name(&self, name: &str) -> StoreResult<Option<Company>> {
         Ok(self
-            .conn()
+            .read()?
             .query_row("SELECT id, name FROM companies WHERE name = ?1", [name], |r| {
                 Ok(Company {
                     id: r.get(0)?,
@@ -204,7 +256,7 @@ impl RecordStore for SqliteStore {
     }
 
     fn sites(&self, tenant_id: &str) -> StoreResult<Vec<Site>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, tenant_id, name, geofence, max_accuracy_m FROM sites WHERE tenant_id = ?1 ORDER BY name",
         )?;
@@ -238,7 +290,7 @@ impl RecordStore for SqliteStore {
 
     fn site_area(&self, site_id: &str) -> StoreResult<Option<SiteArea>> {
         let row = self
-            .conn()
+            .read()?
             .query_row(
                 "SELECT geofence, max_accuracy_m FROM sites WHERE id = ?1",
                 [site_id],
@@ -258,25 +310,8 @@ impl RecordStore for SqliteStore {
         })
     }
 
-    fn add_clock_anchor(&self, tenant_id: &str, device_id: &str, anchor: &ClockAnchor) -> StoreResult<()> {
-        self.conn().execute(
-            "INSERT INTO clock_anchors (boot_id, device_id, tenant_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                anchor.boot_id,
-                device_id,
-                tenant_id,
-                anchor.monotonic_ms,
-                anchor.device_wall_ms,
-                anchor.server_ms,
-                anchor.uncertainty_ms
-            ],
-        )?;
-        Ok(())
-    }
-
     fn clock_anchors(&self, boot_ids: &[String]) -> StoreResult<Vec<ClockAnchor>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT boot_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms FROM clock_anchors
              WHERE boot_id IN (SELECT value FROM json_each(?1)) ORDER BY boot_id, server_ms",
@@ -340,7 +375,7 @@ impl RecordStore for SqliteStore {
 
     fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
         Ok(self
-            .conn()
+            .read()?
             .query_row(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"),
                 [email.trim().to_lowercase()],
@@ -351,7 +386,7 @@ impl RecordStore for SqliteStore {
 
     fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>> {
         Ok(self
-            .conn()
+            .read()?
             .query_row(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND tenant_id = ?2"),
                 params![user_id, tenant_id],
@@ -361,7 +396,7 @@ impl RecordStore for SqliteStore {
     }
 
     fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 ORDER BY name"
         ))?;
@@ -417,7 +452,7 @@ impl RecordStore for SqliteStore {
 
     fn device(&self, device_id: &str) -> StoreResult<Option<Device>> {
         Ok(self
-            .conn()
+            .read()?
             .query_row(
                 &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
                 [device_id],
@@ -427,7 +462,7 @@ impl RecordStore for SqliteStore {
     }
 
     fn devices(&self, tenant_id: &str) -> StoreResult<Vec<Device>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = ?1 ORDER BY enrolled_at_ms"
         ))?;
@@ -536,7 +571,7 @@ impl RecordStore for SqliteStore {
     }
 
     fn audit_log(&self, tenant_id: &str, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT at_ms, user_id, action, detail FROM audit_log WHERE tenant_id = ?1 ORDER BY at_ms DESC, id DESC LIMIT ?2",
         )?;
@@ -553,7 +588,7 @@ impl RecordStore for SqliteStore {
 
     fn actor(&self, actor_hex: &str) -> StoreResult<Option<ActorOwner>> {
         Ok(self
-            .conn()
+            .read()?
             .query_row(
                 "SELECT tenant_id, user_id, device_id FROM actors WHERE actor = ?1",
                 [actor_hex],
@@ -578,7 +613,7 @@ impl RecordStore for SqliteStore {
 
     fn actor_for_device(&self, device_id: &str) -> StoreResult<Option<String>> {
         Ok(self
-            .conn()
+            .read()?
             .query_row(
                 "SELECT actor FROM actors WHERE device_id = ?1 ORDER BY actor LIMIT 1",
                 [device_id],
@@ -588,7 +623,7 @@ impl RecordStore for SqliteStore {
     }
 
     fn document(&self, doc_id: &str) -> StoreResult<Option<StoredDoc>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let Some((tenant_id, snapshot, snapshot_seq)) = conn
             .query_row(
                 "SELECT tenant_id, snapshot, snapshot_seq FROM documents WHERE id = ?1",
@@ -631,7 +666,7 @@ impl RecordStore for SqliteStore {
     }
 
     fn feed(&self, scope: &Scope, cursor: u64, limit: u32) -> StoreResult<Vec<FeedEntry>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut args = Vec::new();
         let condition = scope_sql(scope, &mut args);
         args.push((cursor as i64).into());
@@ -655,7 +690,7 @@ impl RecordStore for SqliteStore {
     }
 
     fn feed_head(&self, tenant_id: &str) -> StoreResult<u64> {
-        let seq: Option<i64> = self.conn().query_row(
+        let seq: Option<i64> = self.read()?.query_row(
             "SELECT max(seq) FROM feed WHERE tenant_id = ?1",
             [tenant_id],
             |r| r.get(0),
@@ -665,7 +700,7 @@ impl RecordStore for SqliteStore {
 
     fn feed_check(&self, tenant_id: &str, seq: u64) -> StoreResult<Option<u64>> {
         let nonce: Option<i64> = self
-            .conn()
+            .read()?
             .query_row(
                 "SELECT nonce FROM feed WHERE seq = ?1 AND tenant_id = ?2",
                 params![seq as i64, tenant_id],
@@ -677,7 +712,7 @@ impl RecordStore for SqliteStore {
 
     fn current_snapshot(&self, doc_id: &str) -> StoreResult<Option<Vec<u8>>> {
         Ok(self
-            .conn()
+            .read()?
             .query_row(
                 "SELECT snapshot FROM documents WHERE id = ?1 AND chunk_count = 0",
                 [doc_id],
@@ -687,7 +722,7 @@ impl RecordStore for SqliteStore {
     }
 
     fn chunks_after(&self, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt =
             conn.prepare_cached("SELECT bytes FROM feed WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
         let rows = stmt.query_map(params![doc_id, cursor as i64], |r| r.get(0))?;
@@ -695,7 +730,7 @@ impl RecordStore for SqliteStore {
     }
 
     fn in_scope(&self, scope: &Scope, doc_id: &str) -> StoreResult<bool> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut args = Vec::new();
         let condition = scope_sql(scope, &mut args);
         args.push(doc_id.to_owned().into());
@@ -706,16 +741,34 @@ impl RecordStore for SqliteStore {
         Ok(conn.query_row(&sql, rusqlite::params_from_iter(args), |r| r.get(0))?)
     }
 
-    fn record_device_sync(&self, device_id: &str, at_ms: i64, clock: &str) -> StoreResult<()> {
-        self.conn().execute(
-            "UPDATE devices SET last_sync_at_ms = ?2, last_clock = ?3 WHERE id = ?1",
-            params![device_id, at_ms, clock],
-        )?;
+    fn commit_sync(&self, write: &SyncWrite<'_>) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let anchor = write.anchor;
+        tx.prepare_cached(
+            "INSERT INTO clock_anchors (boot_id, device_id, tenant_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            anchor.boot_id,
+            write.device_id,
+            write.tenant_id,
+            anchor.monotonic_ms,
+            anchor.device_wall_ms,
+            anchor.server_ms,
+            anchor.uncertainty_ms
+        ])?;
+        tx.prepare_cached("UPDATE devices SET last_sync_at_ms = ?2, last_clock = ?3 WHERE id = ?1")?
+            .execute(params![write.device_id, write.synced_at_ms, write.clock_note])?;
+        for change in write.changes {
+            accept_in(&tx, change)?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
     fn list_records(&self, scope: &Scope, filter: &ListFilter) -> StoreResult<Vec<Projection>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut args = Vec::new();
         let scope = scope_sql(scope, &mut args);
         let sql = format!(
@@ -730,7 +783,7 @@ impl RecordStore for SqliteStore {
     }
 
     fn record_flags(&self, doc_id: &str) -> StoreResult<Vec<Flag>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt =
             conn.prepare_cached("SELECT flag FROM record_flags WHERE record_id = ?1 ORDER BY code, flag")?;
         let rows = stmt.query_map([doc_id], |r| r.get::<_, String>(0))?;
@@ -747,67 +800,63 @@ impl RecordStore for SqliteStore {
 /// One accepted push, inside the caller's transaction.
 fn accept_in(tx: &rusqlite::Transaction<'_>, change: &AcceptedChange) -> StoreResult<()> {
     let p = &change.projection;
-    let exists: bool = tx.query_row(
-        "SELECT EXISTS(SELECT 1 FROM documents WHERE id = ?1)",
-        [&change.doc_id],
-        |r| r.get(0),
-    )?;
+    let exists: bool = tx
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM documents WHERE id = ?1)")?
+        .query_row([&change.doc_id], |r| r.get(0))?;
     if !exists {
         // The first snapshot is the record as created; the feed chunk carries the same bytes.
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO documents (id, tenant_id, kind, site_id, created_by, snapshot, snapshot_seq, chunk_count)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0)",
-            params![
+        )?
+        .execute(            params![
                 change.doc_id,
                 change.tenant_id,
                 p.kind,
                 p.site_id,
                 p.created_by,
-                change.snapshot.clone().unwrap_or_else(|| change.chunk.clone())
+                change.snapshot.as_deref().unwrap_or(&change.chunk)
             ],
         )?;
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO feed (tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes, nonce)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            change.tenant_id,
-            change.doc_id,
-            p.kind,
-            p.site_id,
-            p.created_by,
-            change.origin_device,
-            change.chunk,
-            // Positive and non-zero, so 0 can mean "no entry".
-            (rand::random::<u64>() >> 2) as i64 + 1
-        ],
-    )?;
+    )?
+    .execute(params![
+        change.tenant_id,
+        change.doc_id,
+        p.kind,
+        p.site_id,
+        p.created_by,
+        change.origin_device,
+        change.chunk,
+        // Positive and non-zero, so 0 can mean "no entry".
+        (rand::random::<u64>() >> 2) as i64 + 1
+    ])?;
     let seq = tx.last_insert_rowid();
     match (&change.snapshot, exists) {
         (Some(snapshot), _) => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE documents SET snapshot = ?2, snapshot_seq = ?3, chunk_count = 0 WHERE id = ?1",
-                params![change.doc_id, snapshot, seq],
-            )?;
+            )?
+            .execute(params![change.doc_id, snapshot, seq])?;
         }
         (None, true) => {
-            tx.execute(
-                "UPDATE documents SET chunk_count = chunk_count + 1 WHERE id = ?1",
-                [&change.doc_id],
-            )?;
+            tx.prepare_cached("UPDATE documents SET chunk_count = chunk_count + 1 WHERE id = ?1")?
+                .execute([&change.doc_id])?;
         }
         (None, false) => {
-            tx.execute(
-                "UPDATE documents SET snapshot_seq = ?2 WHERE id = ?1",
-                params![change.doc_id, seq],
-            )?;
+            tx.prepare_cached("UPDATE documents SET snapshot_seq = ?2 WHERE id = ?1")?
+                .execute(params![change.doc_id, seq])?;
         }
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO records (id, tenant_id, kind, site_id, job_id, status, title, created_by,
              created_at_ms, completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
+    )?
+    .execute(        params![
             p.id,
             change.tenant_id,
             p.kind,
