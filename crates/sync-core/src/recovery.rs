@@ -172,15 +172,9 @@ fn recover_from_copy(work: &Path, building: &Path) -> Result<RecoveryReport> {
     };
     let old = Connection::open_with_flags(work, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| unreadable(work, e))?;
-    match old.query_row("PRAGMA integrity_check(50)", [], |r| r.get::<_, String>(0)) {
-        Ok(first) if first == "ok" => {}
-        _ => {
-            let (messages, _) =
-                reader.scan(&old, "PRAGMA integrity_check(50)", [], |r| r.get::<_, String>(0));
-            for message in messages {
-                reader.problem(format!("integrity check: {message}"));
-            }
-        }
+    let (messages, _) = reader.scan(&old, "PRAGMA integrity_check(50)", [], |r| r.get::<_, String>(0));
+    for message in messages.into_iter().filter(|m| m != "ok") {
+        reader.problem(format!("integrity check: {message}"));
     }
 
     let meta = read_meta(&mut reader, &old);
@@ -293,7 +287,7 @@ fn recover_from_copy(work: &Path, building: &Path) -> Result<RecoveryReport> {
             report.records_incomplete.push(Unrecovered {
                 record_id: Some(id.clone()),
                 reason: format!(
-                    "change chunks {} are unreadable; the edits in them are missing",
+                    "unreadable change chunks (numbers {}); the edits in them are missing",
                     missing_chunks
                         .iter()
                         .map(i64::to_string)
