@@ -354,10 +354,15 @@ fn accept_push(
                 return Ok((PushOutcome::NeedFull, None));
             }
             let mut fresh = RecordDocument::empty(server_actor.clone());
-            let (_, record) = fresh
-                .apply_bytes_and_read(&push.changes)
-                .map_err(|e| Refusal::Reject(RejectCode::Malformed, e.to_string()))?;
-            (fresh, record)
+            match fresh.apply_bytes_and_read(&push.changes) {
+                Ok((_, record)) => (fresh, record),
+                // Changes building on history we do not hold: the device believes we hold this
+                // record (we were restored from a backup). It sends the whole record instead.
+                Err(_) if RecordDocument::needs_history(&push.changes) => {
+                    return Ok((PushOutcome::NeedFull, None));
+                }
+                Err(e) => return reject(RejectCode::Malformed, e.to_string()),
+            }
         }
     };
     if !merged.missing_deps(&[]).is_empty() {

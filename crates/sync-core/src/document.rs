@@ -257,6 +257,15 @@ impl RecordDocument {
         Ok((before, Some(record)))
     }
 
+    /// Whether `bytes` parse but build on changes they do not contain: applied to an empty
+    /// document they would wait for history that is somewhere else.
+    pub fn needs_history(bytes: &[u8]) -> bool {
+        matches!(
+            automerge::Automerge::load_with_options(bytes, automerge::LoadOptions::default()),
+            Err(automerge::AutomergeError::MissingDeps)
+        )
+    }
+
     /// An empty document to replay changes into one at a time (see [`apply_change`](Self::apply_change)).
     pub fn empty(actor: ActorId) -> Self {
         Self {

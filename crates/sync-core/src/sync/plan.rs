@@ -69,7 +69,7 @@ pub fn request(
     };
     let total = outgoing.len();
     for doc in outgoing {
-        let size = doc.changes.len() + doc.id.len() + 32 * doc.acked_heads.len() + 8;
+        let size = doc.changes.len() + doc.id.len() + 8;
         let fits = pushes.len() < limits.max_pushes as usize && (used + size <= budget || pushes.is_empty());
         if !fits {
             break;
@@ -78,7 +78,8 @@ pub fn request(
         plan.pushed.push((doc.id.clone(), doc.heads));
         pushes.push(DocPush {
             doc_id: doc.id,
-            base_heads: doc.acked_heads.iter().map(|h| h.0).collect(),
+            // The changes name their own dependencies; the server checks those.
+            base_heads: Vec::new(),
             changes: doc.changes,
         });
     }
