@@ -7,10 +7,12 @@
 //! cargo run --release -p bench -- cold --records 10000
 //! cargo run --release -p bench -- growth --sizes 1000,10000,100000
 //! cargo run --release -p bench -- load --devices 200 --seconds 60 --records 100000 [--interval-ms 1000]
+//! cargo run --release -p bench -- peer --sizes 1000,2000
 //! cargo run -p bench -- smoke      # tiny versions of everything, for CI
 //! ```
 
 mod baseline;
+mod peer;
 mod proxy;
 mod scenarios;
 
@@ -63,6 +65,11 @@ enum Scenario {
         #[arg(long, default_value_t = 1_000)]
         interval_ms: u64,
     },
+    /// The same documents synced by samod (the Rust automerge-repo) beside Muster: cold and idle.
+    Peer {
+        #[arg(long, value_delimiter = ',', default_value = "1000,2000")]
+        sizes: Vec<usize>,
+    },
     /// Runs the server, as `muster-server` does (the load scenario measures it in its own process).
     #[command(hide = true)]
     Serve {
@@ -92,6 +99,7 @@ async fn main() {
             records,
             interval_ms,
         } => scenarios::load(devices, seconds, records, Duration::from_millis(interval_ms)).await,
+        Scenario::Peer { sizes } => peer::peer(&sizes).await,
         Scenario::Serve { settings } => {
             if let Err(message) = server::run(settings).await {
                 eprintln!("muster-bench serve: {message}");
@@ -104,7 +112,8 @@ async fn main() {
             scenarios::cold(100).await;
             scenarios::growth(&[50], 20).await;
             scenarios::load(5, 2, 50, Duration::from_millis(100)).await;
-            println!("smoke: 5 passed, 0 failed");
+            peer::peer(&[20]).await;
+            println!("smoke: 6 passed, 0 failed");
         }
     }
 }
