@@ -83,6 +83,7 @@ enum Scenario {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
+    sync_core::sync::client::install_tls_provider();
     println!(
         "muster-bench on {} cores, {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),

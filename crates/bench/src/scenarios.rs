@@ -561,19 +561,20 @@ impl ServerProcess {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("server process starts");
-        let url = format!("http://127.0.0.1:{port}");
+        // Held by its guard from here on, so it is killed and reaped however this ends.
+        let server = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
         let http = reqwest::Client::new();
         for _ in 0..200 {
-            if http.get(format!("{url}/healthz")).send().await.is_ok() {
-                return Self {
-                    child,
-                    url,
-                    _dir: dir,
-                };
+            if http.get(format!("{}/healthz", server.url)).send().await.is_ok() {
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the server process did not answer on {url}");
+        panic!("the server process did not answer on {}", server.url);
     }
 
     /// The process's peak resident memory so far.

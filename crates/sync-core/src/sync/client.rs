@@ -93,10 +93,16 @@ enum Attempt<T> {
     Retry(Error),
 }
 
+/// Makes ring the process's TLS provider (once; later calls change nothing). Ring, not aws-lc:
+/// the core cross-compiles for iOS and Android without a C toolchain. Programs that build their
+/// own reqwest clients beside the core call this first.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl SyncClient {
     pub fn new(policy: RetryPolicy) -> Result<Self> {
-        // Ring, not aws-lc: the core cross-compiles for iOS and Android without a C toolchain.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(policy.request_timeout)
             .connect_timeout(Duration::from_secs(10))
