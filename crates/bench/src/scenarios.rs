@@ -632,12 +632,44 @@ pub async fn load(devices: usize, seconds: u64, records: usize, interval: Durati
     for n in 0..devices {
         tokens.push(login(&http, &server.url, &crew_email, &format!("load-{n}")).await);
     }
+    // Each device's first sync (from cursor 0, reading past the records of other sites) is a cold
+    // start, scenario 4's business: all of them at once, timed apart from the steady state.
+    let mut first = Vec::new();
+    for token in &tokens {
+        let (http, url, token) = (http.clone(), server.url.clone(), token.clone());
+        first.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let body = protocol::encode(&SyncRequest {
+                version: PROTOCOL_VERSION,
+                cursor: 0,
+                cursor_check: 0,
+                clock: ClockSample {
+                    wall_ms: sync_core::store::now_ms(),
+                    monotonic_ms: 0,
+                    boot_id: "load".into(),
+                    last_round_trip_ms: 0,
+                },
+                pushes: vec![],
+                doc_sync: vec![],
+            });
+            let answer = post_sync(&http, &url, &token, body).await.expect("first sync");
+            (answer.cursor, answer.cursor_check, sent.elapsed())
+        }));
+    }
+    let mut positions = Vec::new();
+    let mut first_latencies = Vec::new();
+    for task in first {
+        let (cursor, check, latency) = task.await.expect("first sync");
+        positions.push((cursor, check));
+        first_latencies.push(latency);
+    }
+    first_latencies.sort();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
     let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
-    for (n, token) in tokens.into_iter().enumerate() {
+    for (n, (token, position)) in tokens.into_iter().zip(positions).enumerate() {
         let http = http.clone();
         let url = server.url.clone();
         let latencies = latencies.clone();
@@ -649,7 +681,7 @@ pub async fn load(devices: usize, seconds: u64, records: usize, interval: Durati
             // Devices start spread over one interval, as phones coming into signal would.
             let mut next = started + interval.mul_f64(n as f64 / devices as f64);
             let actor = ActorId::random();
-            let (mut cursor, mut check) = (0u64, 0u64);
+            let (mut cursor, mut check) = position;
             let mut i = 0u64;
             while next < deadline {
                 tokio::time::sleep_until(next.into()).await;
@@ -708,6 +740,11 @@ pub async fn load(devices: usize, seconds: u64, records: usize, interval: Durati
     println!(
         "\n### Load: {devices} devices syncing {pace} for {seconds} s against a server process holding {records} records (seeded in {})\n",
         ms(seeding)
+    );
+    println!(
+        "First syncs of all {devices} devices at once (from cursor 0): median {}, slowest {}.\n",
+        ms(percentile(&first_latencies, 0.5)),
+        ms(first_latencies.last().copied().unwrap_or_default())
     );
     println!(
         "| requests | requests/s | errors | p50 | p99 | max | server memory before load | peak server memory |"

@@ -59,8 +59,11 @@ pub struct AppState {
     /// A request still unanswered after this long gets 408 with a JSON error.
     pub request_timeout: Duration,
     limiters: Arc<ratelimit::Limiters>,
-    /// Pushes to one record are applied one at a time (striped by record id).
+    /// Pushes to one record are applied one at a time.
     pub(crate) doc_locks: Arc<doc_locks::DocLocks>,
+    /// Syncs worked on at once. More would only share the same cores, each holding its own
+    /// database connection and cache: a burst of devices waits its turn in the queue instead.
+    pub(crate) sync_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -85,6 +88,9 @@ impl AppState {
             request_timeout: REQUEST_TIMEOUT,
             limiters: Arc::default(),
             doc_locks: Arc::default(),
+            sync_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+            )),
         }
     }
 

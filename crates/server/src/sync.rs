@@ -80,6 +80,12 @@ pub async fn sync(
             ),
         ));
     }
+    let _slot = state
+        .sync_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::internal("the server is shutting down"))?;
     let state2 = state.clone();
     let response =
         tokio::task::spawn_blocking(move || exchange(&state2, &caller, request, received_ms)).await??;

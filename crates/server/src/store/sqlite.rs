@@ -743,28 +743,19 @@ impl RecordStore for SqliteStore {
 
     fn commit_sync(&self, write: &SyncWrite<'_>) -> StoreResult<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let anchor = write.anchor;
-        tx.prepare_cached(
-            "INSERT INTO clock_anchors (boot_id, device_id, tenant_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
-            anchor.boot_id,
-            write.device_id,
-            write.tenant_id,
-            anchor.monotonic_ms,
-            anchor.device_wall_ms,
-            anchor.server_ms,
-            anchor.uncertainty_ms
-        ])?;
-        tx.prepare_cached("UPDATE devices SET last_sync_at_ms = ?2, last_clock = ?3 WHERE id = ?1")?
-            .execute(params![write.device_id, write.synced_at_ms, write.clock_note])?;
-        for change in write.changes {
-            accept_in(&tx, change)?;
+        // A sync that stored no record writes only its clock anchor and the device's last-seen
+        // note. Losing those to a power cut loses nothing anyone was told was saved (later
+        // stamps fall back to an earlier anchor), so they skip the flush to disk: an idle sync
+        // then costs no fsync. The next commit with records flushes them too.
+        let flush = !write.changes.is_empty();
+        if !flush {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
-        tx.commit()?;
-        Ok(())
+        let committed = Self::commit_sync_in(&mut conn, write);
+        if !flush {
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        committed
     }
 
     fn list_records(&self, scope: &Scope, filter: &ListFilter) -> StoreResult<Vec<Projection>> {
@@ -794,6 +785,33 @@ impl RecordStore for SqliteStore {
             );
         }
         Ok(flags)
+    }
+}
+
+impl SqliteStore {
+    fn commit_sync_in(conn: &mut Connection, write: &SyncWrite<'_>) -> StoreResult<()> {
+        let tx = conn.transaction()?;
+        let anchor = write.anchor;
+        tx.prepare_cached(
+            "INSERT INTO clock_anchors (boot_id, device_id, tenant_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            anchor.boot_id,
+            write.device_id,
+            write.tenant_id,
+            anchor.monotonic_ms,
+            anchor.device_wall_ms,
+            anchor.server_ms,
+            anchor.uncertainty_ms
+        ])?;
+        tx.prepare_cached("UPDATE devices SET last_sync_at_ms = ?2, last_clock = ?3 WHERE id = ?1")?
+            .execute(params![write.device_id, write.synced_at_ms, write.clock_note])?;
+        for change in write.changes {
+            accept_in(&tx, change)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 }
 
