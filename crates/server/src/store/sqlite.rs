@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 use sync_core::clock::ClockAnchor;
 use sync_core::place::{DEFAULT_MAX_ACCURACY_M, Geofence, SiteArea};
 use sync_core::projection::PROJECTION_COLUMNS;
@@ -21,6 +21,72 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
+    _checkpointer: Checkpointer,
+}
+
+/// How often the write-ahead log is moved into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Moves the write-ahead log into the database file from a connection of its own, off the request
+/// path. SQLite's automatic checkpoint would run inside whichever commit took the log past 1,000
+/// pages, and every other write would wait behind it; a passive checkpoint never blocks writers.
+#[derive(Debug)]
+struct Checkpointer {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Self {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = stop.clone();
+        let path = path.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let conn = match Connection::open(&path) {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no checkpoint connection; the log is moved when the store closes");
+                        return;
+                    }
+                };
+                let (lock, wake) = &*signal;
+                let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+                let mut failing = false;
+                while !*stopped {
+                    stopped = wake
+                        .wait_timeout(stopped, CHECKPOINT_EVERY)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                    if *stopped {
+                        break;
+                    }
+                    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        // Said once, not every second, while the disk is full or read-only.
+                        Err(e) if !failing => {
+                            failing = true;
+                            tracing::warn!(error = %e, "write-ahead log checkpoint failed; trying again every second");
+                        }
+                        Err(_) => {}
+                        Ok(()) => failing = false,
+                    }
+                }
+            })
+            .ok();
+        Self { stop, thread }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.stop;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Readers kept open between requests; more are opened when busy and closed after.
@@ -83,6 +149,8 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL in WAL is durable against process crashes; FULL also against power loss.
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Checkpoints run on their own connection (`Checkpointer`), never inside a commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         if version < schema::VERSION {
@@ -99,6 +167,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             path: path.to_owned(),
             readers: Mutex::new(Vec::new()),
+            _checkpointer: Checkpointer::start(path),
         })
     }
 
