@@ -252,6 +252,24 @@ fn encoded_pushes(phone: &Phone, batch: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A sync request from a simulated device: its feed position `(cursor, check)`, its clock
+/// `(boot id, monotonic ms, last round trip ms)` sampled now, and its pushes.
+fn sync_body(position: (u64, u64), clock: (&str, i64, u32), pushes: Vec<DocPush>) -> Vec<u8> {
+    protocol::encode(&SyncRequest {
+        version: PROTOCOL_VERSION,
+        cursor: position.0,
+        cursor_check: position.1,
+        clock: ClockSample {
+            wall_ms: sync_core::store::now_ms(),
+            monotonic_ms: clock.1,
+            boot_id: clock.0.into(),
+            last_round_trip_ms: clock.2,
+        },
+        pushes,
+        doc_sync: vec![],
+    })
+}
+
 async fn post_sync(
     http: &reqwest::Client,
     url: &str,
@@ -466,19 +484,7 @@ async fn seed(url: &str, email: &str, tenant: &str, site: &str, user: &str, reco
                     .map(|i| seed_push(&actor, &tenant, &site, &user, i))
                     .collect();
                 made += n;
-                let body = protocol::encode(&SyncRequest {
-                    version: PROTOCOL_VERSION,
-                    cursor: 0,
-                    cursor_check: 0,
-                    clock: ClockSample {
-                        wall_ms: sync_core::store::now_ms(),
-                        monotonic_ms: made as i64,
-                        boot_id: "seed".into(),
-                        last_round_trip_ms: 5,
-                    },
-                    pushes,
-                    doc_sync: vec![],
-                });
+                let body = sync_body((0, 0), ("seed", made as i64, 5), pushes);
                 let answer = post_sync(&http, &url, &token, body).await.expect("seed sync");
                 assert!(
                     answer.results.iter().all(|r| r.outcome == PushOutcome::Accepted),
@@ -639,19 +645,7 @@ pub async fn load(devices: usize, seconds: u64, records: usize, interval: Durati
         let (http, url, token) = (http.clone(), server.url.clone(), token.clone());
         first.push(tokio::spawn(async move {
             let sent = Instant::now();
-            let body = protocol::encode(&SyncRequest {
-                version: PROTOCOL_VERSION,
-                cursor: 0,
-                cursor_check: 0,
-                clock: ClockSample {
-                    wall_ms: sync_core::store::now_ms(),
-                    monotonic_ms: 0,
-                    boot_id: "load".into(),
-                    last_round_trip_ms: 0,
-                },
-                pushes: vec![],
-                doc_sync: vec![],
-            });
+            let body = sync_body((0, 0), ("load", 0, 0), vec![]);
             let answer = post_sync(&http, &url, &token, body).await.expect("first sync");
             (answer.cursor, answer.cursor_check, sent.elapsed())
         }));
@@ -691,19 +685,7 @@ pub async fn load(devices: usize, seconds: u64, records: usize, interval: Durati
                 } else {
                     vec![]
                 };
-                let body = protocol::encode(&SyncRequest {
-                    version: PROTOCOL_VERSION,
-                    cursor,
-                    cursor_check: check,
-                    clock: ClockSample {
-                        wall_ms: sync_core::store::now_ms(),
-                        monotonic_ms: i as i64,
-                        boot_id: "load".into(),
-                        last_round_trip_ms: 5,
-                    },
-                    pushes,
-                    doc_sync: vec![],
-                });
+                let body = sync_body((cursor, check), ("load", i as i64, 5), pushes);
                 let sent = Instant::now();
                 match post_sync(&http, &url, &token, body).await {
                     Ok(answer) if answer.results.iter().all(|r| r.outcome == PushOutcome::Accepted) => {
