@@ -631,7 +631,10 @@ async fn a_read_only_data_directory_refuses_writes_clearly_and_loses_nothing() {
 
     // The file system goes read-only under a stopped server (Linux refuses to remount a file
     // system read-only while files on it are open for writing), and the server starts on it.
-    let data = std::mem::replace(&mut server.dir, tempfile::tempdir().expect("placeholder"));
+    let data = std::mem::replace(
+        &mut server.dir,
+        tempfile::tempdir().expect("an empty stand-in, so stopping keeps the data directory"),
+    );
     server.stop().await;
     mount
         .remount("ro")
@@ -683,7 +686,10 @@ async fn a_read_only_data_directory_refuses_writes_clearly_and_loses_nothing() {
     // Writable again: SQLite opened the files read-only, so the server is restarted, as an
     // operator would after fixing the disk; then the phone's queued edit goes through.
     let mut server = server;
-    let data = std::mem::replace(&mut server.dir, tempfile::tempdir().expect("placeholder"));
+    let data = std::mem::replace(
+        &mut server.dir,
+        tempfile::tempdir().expect("an empty stand-in, so stopping keeps the data directory"),
+    );
     server.stop().await;
     mount.remount("rw").expect("writable again");
     let server = restart_on(data, &mut lead, &mut office).await;
