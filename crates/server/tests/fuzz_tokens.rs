@@ -47,13 +47,14 @@ fn now_s() -> i64 {
 }
 
 fn claims() -> Claims {
+    let now = now_s();
     Claims {
         sub: "user-7".into(),
         tenant: "tenant-3".into(),
         role: Role::Supervisor,
         device: "device-12".into(),
-        exp: now_s() + 600,
-        iat: now_s(),
+        exp: now + 600,
+        iat: now,
     }
 }
 
@@ -218,7 +219,10 @@ fn bearer_tokens_other_than_the_issued_one_are_refused_without_panicking() {
 #[test]
 fn other_algorithms_and_malformed_claims_are_refused() {
     let keys = Keys::from_secret(SECRET);
-    let payload = serde_json::to_string(&claims()).expect("json");
+    // One set of claims for the whole test: `claims()` reads the clock, and two calls can fall
+    // either side of a second boundary.
+    let expected = claims();
+    let payload = serde_json::to_string(&expected).expect("json");
     let mut refused = Vec::new();
     // Algorithms the server does not use, however they are signed.
     refused.push(forge(r#"{"alg":"none","typ":"JWT"}"#, &payload, b""));
@@ -281,9 +285,9 @@ fn other_algorithms_and_malformed_claims_are_refused() {
     }
     // The same claims, properly signed HS256, are accepted: the refusals above are about form,
     // not about extra header fields (a huge `kid` is ignored, not a crash).
-    assert_eq!(keys.verify(&hs256(header, &payload)).expect("valid"), claims());
+    assert_eq!(keys.verify(&hs256(header, &payload)).expect("valid"), expected);
     let long_kid = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, "k".repeat(100_000));
-    assert_eq!(keys.verify(&hs256(&long_kid, &payload)).expect("valid"), claims());
+    assert_eq!(keys.verify(&hs256(&long_kid, &payload)).expect("valid"), expected);
     println!("fuzz-inputs algorithms: {} inputs", refused.len());
 }
 
