@@ -102,6 +102,14 @@ async fn main() {
         } => scenarios::load(devices, seconds, records, Duration::from_millis(interval_ms)).await,
         Scenario::Peer { sizes } => peer::peer(&sizes).await,
         Scenario::Serve { settings } => {
+            // Warnings only (slow syncs among them), on stderr beside the bench's own report.
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,automerge=off")),
+                )
+                .init();
             if let Err(message) = server::run(settings).await {
                 eprintln!("muster-bench serve: {message}");
                 std::process::exit(1);

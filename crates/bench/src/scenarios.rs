@@ -694,7 +694,7 @@ pub async fn load(devices: usize, seconds: u64, records: usize, interval: Durati
                         latencies
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
-                            .push(sent.elapsed());
+                            .push((sent.elapsed(), sent - started));
                     }
                     _ => {
                         errors.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -711,7 +711,8 @@ pub async fn load(devices: usize, seconds: u64, records: usize, interval: Durati
     for t in tasks {
         t.await.expect("device");
     }
-    let mut all = latencies.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let timeline = latencies.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut all: Vec<Duration> = timeline.iter().map(|(latency, _)| *latency).collect();
     all.sort();
     let errors = errors.load(std::sync::atomic::Ordering::SeqCst);
     let pace = if interval.is_zero() {
@@ -741,8 +742,34 @@ pub async fn load(devices: usize, seconds: u64, records: usize, interval: Durati
         ms(all.last().copied().unwrap_or_default()),
         server.peak_rss_mib()
     );
+    print_slow_syncs(&timeline, seconds);
     drop(server);
     bench.server.stop().await;
+}
+
+/// When the slow syncs (over the 250 ms target) were sent, in 5-second buckets: a stall at the
+/// start reads differently from one that recurs.
+fn print_slow_syncs(timeline: &[(Duration, Duration)], seconds: u64) {
+    const SLOW: Duration = Duration::from_millis(250);
+    const BUCKET_S: u64 = 5;
+    let buckets = seconds.div_ceil(BUCKET_S).max(1) as usize;
+    let mut slow = vec![(0usize, Duration::ZERO); buckets];
+    for (latency, sent_at) in timeline.iter().filter(|(latency, _)| *latency > SLOW) {
+        let bucket = ((sent_at.as_secs() / BUCKET_S) as usize).min(buckets - 1);
+        slow[bucket].0 += 1;
+        slow[bucket].1 = slow[bucket].1.max(*latency);
+    }
+    let total: usize = slow.iter().map(|(n, _)| n).sum();
+    println!(
+        "\nSyncs over {} ms: {total}, by when they were sent:\n",
+        SLOW.as_millis()
+    );
+    println!("| sent at | slow syncs | slowest |");
+    println!("| --- | ---: | ---: |");
+    for (i, (n, worst)) in slow.iter().enumerate().filter(|(_, (n, _))| *n > 0) {
+        let from = i as u64 * BUCKET_S;
+        println!("| {from}–{} s | {n} | {} |", from + BUCKET_S, ms(*worst));
+    }
 }
 
 fn near_miss_push(actor: &ActorId, tenant: &str, site: &str, user: &str) -> DocPush {

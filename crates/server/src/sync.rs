@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
 use sync_core::clock::{ClockAnchor, ClockContext};
 use sync_core::model::{Body, JseaStatus, Record};
 use sync_core::protocol::{
@@ -23,6 +24,36 @@ use crate::store::{AcceptedChange, ActorOwner, RecordStore, Scope, StoreError, S
 
 /// Compact a server document into a new snapshot after this many chunks.
 const COMPACT_AFTER_CHUNKS: usize = 32;
+
+/// A sync slower than this is logged with where its time went (the load target's p99).
+const SLOW_SYNC: Duration = Duration::from_millis(250);
+
+/// Where one sync's time went, so that a slow one can be traced to the phase that waited.
+#[derive(Default)]
+struct Phases {
+    /// Waiting for one of the bounded sync slots.
+    slot: Duration,
+    /// Waiting for a blocking thread to start the exchange.
+    queued: Duration,
+    /// Waiting for other requests to release records this one pushes.
+    record_locks: Duration,
+    /// Loading, merging and checking the pushed records.
+    checks: Duration,
+    /// The one commit of the request (including the wait for the writer connection).
+    commit: Duration,
+    /// Reconciling diverged records and reading the feed for what the device lacks.
+    answer: Duration,
+}
+
+impl Phases {
+    /// Time since `mark`, moving the mark on to now.
+    fn lap(mark: &mut Instant) -> Duration {
+        let now = Instant::now();
+        let lap = now - *mark;
+        *mark = now;
+        lap
+    }
+}
 
 /// Sync exchange.
 #[utoipa::path(
@@ -80,15 +111,44 @@ pub async fn sync(
             ),
         ));
     }
+    let started = Instant::now();
     let _slot = state
         .sync_slots
         .clone()
         .acquire_owned()
         .await
         .map_err(|_| ApiError::internal("the server is shutting down"))?;
+    let mut phases = Phases {
+        slot: started.elapsed(),
+        ..Phases::default()
+    };
     let state2 = state.clone();
-    let response =
-        tokio::task::spawn_blocking(move || exchange(&state2, &caller, request, received_ms)).await??;
+    let device = caller.claims.device.clone();
+    let pushes = request.pushes.len();
+    let spawned = Instant::now();
+    let (response, phases) = tokio::task::spawn_blocking(move || {
+        phases.queued = spawned.elapsed();
+        let response = exchange(&state2, &caller, request, received_ms, &mut phases);
+        (response, phases)
+    })
+    .await?;
+    let total = started.elapsed();
+    if total > SLOW_SYNC {
+        let ms = |d: Duration| d.as_millis() as u64;
+        tracing::warn!(
+            %device,
+            pushes,
+            total_ms = ms(total),
+            slot_ms = ms(phases.slot),
+            queued_ms = ms(phases.queued),
+            record_locks_ms = ms(phases.record_locks),
+            checks_ms = ms(phases.checks),
+            commit_ms = ms(phases.commit),
+            answer_ms = ms(phases.answer),
+            "slow sync"
+        );
+    }
+    let response = response?;
     Ok((
         [(header::CONTENT_TYPE, SYNC_CONTENT_TYPE)],
         protocol::encode(&response),
@@ -101,8 +161,10 @@ fn exchange(
     caller: &Caller,
     request: SyncRequest,
     received_ms: i64,
+    phases: &mut Phases,
 ) -> ApiResult<SyncResponse> {
     let store = state.store.as_ref();
+    let mut mark = Instant::now();
     // The device read its clocks just before sending: the true time of the sample lies within
     // one trip before our receipt. Half the previous round trip is our best estimate of that trip.
     let rtt = i64::from(request.clock.last_round_trip_ms);
@@ -134,6 +196,7 @@ fn exchange(
         let _held = state
             .doc_locks
             .lock_all(request.pushes.iter().map(|p| p.doc_id.clone()));
+        phases.record_locks = Phases::lap(&mut mark);
         let fresh_anchors = std::slice::from_ref(&anchor);
         let mut accepted = Vec::new();
         let mut seen = HashSet::new();
@@ -159,6 +222,7 @@ fn exchange(
             }
             results.push(PushResult { doc_id, outcome });
         }
+        phases.checks = Phases::lap(&mut mark);
         store.commit_sync(&SyncWrite {
             tenant_id: &caller.claims.tenant,
             device_id: &caller.claims.device,
@@ -167,6 +231,7 @@ fn exchange(
             clock_note: &clock_note,
             changes: &accepted,
         })?;
+        phases.commit = Phases::lap(&mut mark);
     }
     let mut doc_sync = Vec::new();
     for message in request.doc_sync {
@@ -209,6 +274,7 @@ fn exchange(
         });
     }
     let (updates, cursor, more) = updates_for(store, caller, request.cursor, state.limits.max_update_bytes)?;
+    phases.answer = Phases::lap(&mut mark);
     Ok(SyncResponse {
         version: PROTOCOL_VERSION,
         server_time_ms: now_ms(),
