@@ -638,6 +638,7 @@ pub async fn load(devices: usize, seconds: u64, records: usize, interval: Durati
     for n in 0..devices {
         tokens.push(login(&http, &server.url, &crew_email, &format!("load-{n}")).await);
     }
+    let signed_in_rss = server.peak_rss_mib();
     // Each device's first sync (from cursor 0, reading past the records of other sites) is a cold
     // start, scenario 4's business: all of them at once, timed apart from the steady state.
     let mut first = Vec::new();
@@ -658,6 +659,7 @@ pub async fn load(devices: usize, seconds: u64, records: usize, interval: Durati
         first_latencies.push(latency);
     }
     first_latencies.sort();
+    let first_synced_rss = server.peak_rss_mib();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -728,6 +730,9 @@ pub async fn load(devices: usize, seconds: u64, records: usize, interval: Durati
         "First syncs of all {devices} devices at once (from cursor 0): median {}, slowest {}.\n",
         ms(percentile(&first_latencies, 0.5)),
         ms(first_latencies.last().copied().unwrap_or_default())
+    );
+    println!(
+        "Peak server memory after the {devices} sign-ins: {signed_in_rss:.0} MiB; after the first syncs: {first_synced_rss:.0} MiB.\n"
     );
     println!(
         "| requests | requests/s | errors | p50 | p99 | max | server memory before load | peak server memory |"

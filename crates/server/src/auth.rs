@@ -1,13 +1,15 @@
 //! Identity: argon2 password hashes, short-lived JWT access tokens (tenant, user, role, device),
 //! and long-lived, device-bound, single-use refresh tokens with reuse detection.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::sync::LazyLock;
 use sync_core::protocol::Role;
 
 use crate::AppState;
@@ -77,6 +79,56 @@ impl Keys {
     }
 }
 
+type PasswordJob = Box<dyn FnOnce() + Send>;
+
+/// Password hashes and checks, on a few threads of their own, so that no more run at once than
+/// there are threads, each with its argon2 memory kept (see `with_argon2_memory`).
+#[derive(Debug)]
+pub struct PasswordWorkers {
+    jobs: std::sync::mpsc::Sender<PasswordJob>,
+}
+
+impl PasswordWorkers {
+    /// Starts `threads` workers; they stop when this is dropped.
+    pub fn start(threads: usize) -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<PasswordJob>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("password-{n}"))
+                .spawn(move || {
+                    loop {
+                        // The queue's lock is released before the job runs.
+                        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match next {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("the operating system starts a thread");
+        }
+        Self { jobs }
+    }
+
+    /// Runs `work` on a password thread and waits for its result.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (answer, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = answer.send(work());
+            }))
+            .map_err(|_| ApiError::internal("password checks are not running"))?;
+        result
+            .await
+            .map_err(|_| ApiError::internal("a password check stopped before answering"))
+    }
+}
+
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(ApiError::internal)?;
     argon2::Argon2::default()
@@ -85,12 +137,65 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
+thread_local! {
+    static ARGON2_MEMORY: RefCell<Vec<argon2::Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `blocks` of argon2 working memory (19 MiB with the default parameters), kept
+/// by the thread for its next check. Allocated afresh for each check, glibc's allocator kept the
+/// freed buffers anyway, several per thread: 200 sign-ins took the server from 13 to 270 MiB
+/// (docs/BENCHMARKS.md, load).
+fn with_argon2_memory<T>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
+    ARGON2_MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, argon2::Block::default());
+        }
+        f(&mut memory[..blocks])
     })
+}
+
+/// Whether `password` matches the stored PHC-format `hash`, under the hash's own parameters;
+/// what argon2's `PasswordVerifier` does, in the thread's kept memory.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        argon2::Algorithm::try_from(parsed.algorithm),
+        argon2::Params::try_from(&parsed),
+        parsed.salt,
+        parsed.hash,
+    ) else {
+        return false;
+    };
+    let Ok(version) = parsed
+        .version
+        .map_or(Ok(argon2::Version::default()), argon2::Version::try_from)
+    else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut computed = vec![0u8; expected.len()];
+    let blocks = params.block_count();
+    let argon2 = argon2::Argon2::new(algorithm, version, params);
+    let hashed = with_argon2_memory(blocks, |memory| {
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut computed, memory)
+    });
+    // `Output` compares in constant time.
+    hashed.is_ok() && Output::new(&computed).is_ok_and(|computed| computed == expected)
+}
+
+/// Spends a real password check's time on a sign-in for an unknown email, so the answer's timing
+/// does not tell which emails have accounts.
+pub fn check_against_nobody(password: &str) {
+    static NOBODY: LazyLock<Option<String>> =
+        LazyLock::new(|| hash_password("no account has this password").ok());
+    if let Some(hash) = NOBODY.as_deref() {
+        verify_password(password, hash);
+    }
 }
 
 /// A new refresh token and the hash under which it is stored (the token itself never is).
@@ -196,5 +301,55 @@ impl FromRequestParts<AppState> for Caller {
             name: user.name,
             claims,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::password_hash::PasswordVerifier;
+
+    /// `verify_password` must agree with argon2's own verifier, whatever parameters, algorithm
+    /// and version a stored hash names.
+    #[test]
+    fn password_checks_agree_with_argon2s_own_verifier() {
+        let salt = SaltString::encode_b64(b"sixteen byte slt").expect("salt");
+        let mut hashes = vec![hash_password("correct horse battery").expect("hash")];
+        for (algorithm, version, m_cost, t_cost, p_cost, output) in [
+            (argon2::Algorithm::Argon2i, argon2::Version::V0x10, 1024, 1, 1, 16),
+            (argon2::Algorithm::Argon2d, argon2::Version::V0x13, 2048, 3, 2, 64),
+            (argon2::Algorithm::Argon2id, argon2::Version::V0x13, 512, 2, 4, 32),
+        ] {
+            let params = argon2::Params::new(m_cost, t_cost, p_cost, Some(output)).expect("params");
+            let hasher = argon2::Argon2::new(algorithm, version, params);
+            let hash = hasher
+                .hash_password(b"correct horse battery", &salt)
+                .expect("hash")
+                .to_string();
+            hashes.push(hash);
+        }
+        for hash in &hashes {
+            let parsed = PasswordHash::new(hash).expect("parses");
+            for attempt in [
+                "correct horse battery",
+                "correct horse batterx",
+                "",
+                "correct horse battery ",
+            ] {
+                let theirs = argon2::Argon2::default()
+                    .verify_password(attempt.as_bytes(), &parsed)
+                    .is_ok();
+                assert_eq!(
+                    verify_password(attempt, hash),
+                    theirs,
+                    "{attempt:?} against {hash}"
+                );
+                assert_eq!(theirs, attempt == "correct horse battery");
+            }
+        }
+        // Not a hash at all, or a hash with its output cut: refused, never a panic.
+        assert!(!verify_password("correct horse battery", "not a hash"));
+        let cut = &hashes[0][..hashes[0].len() - 8];
+        assert!(!verify_password("correct horse battery", cut));
     }
 }

@@ -64,6 +64,8 @@ pub struct AppState {
     /// Syncs worked on at once. More would only share the same cores, each holding its own
     /// database connection and cache: a burst of devices waits its turn in the queue instead.
     pub(crate) sync_slots: Arc<tokio::sync::Semaphore>,
+    /// Password hashes and checks, on threads of their own.
+    pub(crate) passwords: Arc<auth::PasswordWorkers>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -88,15 +90,18 @@ impl AppState {
             request_timeout: REQUEST_TIMEOUT,
             limiters: Arc::default(),
             doc_locks: Arc::default(),
-            sync_slots: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
-            )),
+            sync_slots: Arc::new(tokio::sync::Semaphore::new(cores() * 2)),
+            passwords: Arc::new(auth::PasswordWorkers::start(cores())),
         }
     }
 
     pub(crate) fn limiters(&self) -> &ratelimit::Limiters {
         &self.limiters
     }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 pub fn default_limits() -> Limits {

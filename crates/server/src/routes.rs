@@ -97,11 +97,17 @@ pub async fn login(
     };
     let Some(user) = user else {
         // Spend the same time as a real check so response timing does not reveal accounts.
-        let _ = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await;
+        let _ = state
+            .passwords
+            .run(move || auth::check_against_nobody(&password))
+            .await;
         return Err(bad());
     };
     let hash = user.password_hash.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await?;
+    let ok = state
+        .passwords
+        .run(move || auth::verify_password(&password, &hash))
+        .await?;
     if !ok || user.disabled {
         return Err(bad());
     }
@@ -246,7 +252,10 @@ pub async fn create_user(
         ));
     }
     let password = body.password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??;
+    let password_hash = state
+        .passwords
+        .run(move || auth::hash_password(&password))
+        .await??;
     let store = state.store.clone();
     let tenant = caller.claims.tenant.clone();
     let by = caller.claims.sub.clone();

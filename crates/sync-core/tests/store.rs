@@ -244,6 +244,39 @@ fn chunks_compact_into_a_snapshot_without_changing_the_record() {
 }
 
 #[test]
+fn a_record_received_whole_or_as_bare_changes_is_stored_and_editable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lead = open(&dir, "lead.db", "lead");
+    let id = lead
+        .create("site-a", None, Body::Jsea(sample::jsea()), stamp(1))
+        .unwrap();
+    lead.sign(&id, stamp(2)).unwrap();
+    let mut doc = lead.document(&id).unwrap();
+    // A saved document is kept as it came; bare changes are saved into a snapshot. Both must
+    // reopen as the same record and take the next edit.
+    let received = [("whole.db", doc.save()), ("changes.db", doc.save_after(&[]))];
+    for (name, bytes) in &received {
+        open(&dir, name, "w1").merge_remote(&id, bytes).unwrap();
+        let mut phone = Store::open(dir.path().join(name)).unwrap();
+        assert_eq!(
+            phone.record(&id).unwrap().record,
+            lead.record(&id).unwrap().record,
+            "{name}"
+        );
+        phone.sign(&id, stamp(3)).unwrap();
+        let view = phone.record(&id).unwrap();
+        let Body::Jsea(j) = &view.record.body else {
+            unreachable!()
+        };
+        assert_eq!(
+            j.signatures.keys().collect::<Vec<_>>(),
+            vec!["lead", "w1"],
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn two_phones_merge_a_jsea_and_a_supervisor_approves_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut lead = open(&dir, "lead.db", "lead");

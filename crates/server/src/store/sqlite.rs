@@ -20,7 +20,8 @@ use super::{
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<ReaderPool>,
+    reader_returned: Condvar,
     _checkpointer: Checkpointer,
 }
 
@@ -89,8 +90,17 @@ impl Drop for Checkpointer {
     }
 }
 
-/// Readers kept open between requests; more are opened when busy and closed after.
-const POOLED_READERS: usize = 8;
+/// Read connections open at most. A burst of requests (200 phones coming into signal at once)
+/// waits for one rather than each opening its own, with its own page cache and copy of the
+/// schema. Reads are short, and the sync slots already bound the long ones.
+const MAX_READERS: usize = 8;
+
+/// Idle read connections, and how many are open in all (idle or lent out).
+#[derive(Debug, Default)]
+struct ReaderPool {
+    idle: Vec<Connection>,
+    open: usize,
+}
 
 /// A pooled read connection, returned to the pool when dropped.
 struct Reader<'a> {
@@ -108,10 +118,8 @@ impl std::ops::Deref for Reader<'_> {
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            let mut pool = self.store.readers.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < POOLED_READERS {
-                pool.push(conn);
-            }
+            self.store.readers().idle.push(conn);
+            self.store.reader_returned.notify_one();
         }
     }
 }
@@ -166,28 +174,54 @@ impl SqliteStore {
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_owned(),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::default(),
+            reader_returned: Condvar::new(),
             _checkpointer: Checkpointer::start(path),
         })
     }
 
+    /// A read connection: an idle one, a new one while fewer than `MAX_READERS` are open, or else
+    /// the next one returned. No caller holds two at once, so waiting cannot deadlock.
     fn read(&self) -> StoreResult<Reader<'_>> {
-        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match pooled {
-            Some(conn) => conn,
-            None => {
-                let conn = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                conn.busy_timeout(std::time::Duration::from_secs(10))?;
-                conn
+        let mut pool = self.readers();
+        loop {
+            if let Some(conn) = pool.idle.pop() {
+                return Ok(Reader {
+                    store: self,
+                    conn: Some(conn),
+                });
             }
-        };
-        Ok(Reader {
-            store: self,
-            conn: Some(conn),
-        })
+            if pool.open < MAX_READERS {
+                pool.open += 1;
+                break;
+            }
+            pool = self.reader_returned.wait(pool).unwrap_or_else(|p| p.into_inner());
+        }
+        drop(pool);
+        let opened = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|conn| {
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            Ok(conn)
+        });
+        match opened {
+            Ok(conn) => Ok(Reader {
+                store: self,
+                conn: Some(conn),
+            }),
+            Err(e) => {
+                self.readers().open -= 1;
+                self.reader_returned.notify_one();
+                Err(e.into())
+            }
+        }
+    }
+
+    fn readers(&self) -> std::sync::MutexGuard<'_, ReaderPool> {
+        // Only the short blocks above touch the pool: a panic cannot leave it half-changed.
+        self.readers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
