@@ -80,8 +80,11 @@ enum Scenario {
     Smoke,
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    server::runtime().expect("tokio runtime").block_on(bench());
+}
+
+async fn bench() {
     let cli = Cli::parse();
     sync_core::sync::client::install_tls_provider();
     println!(

@@ -91,7 +91,7 @@ impl AppState {
             limiters: Arc::default(),
             doc_locks: Arc::default(),
             sync_slots: Arc::new(tokio::sync::Semaphore::new(cores() * 2)),
-            passwords: Arc::new(auth::PasswordWorkers::start(cores())),
+            passwords: Arc::new(auth::PasswordWorkers::start(PASSWORD_THREADS)),
         }
     }
 
@@ -276,6 +276,24 @@ async fn shutdown_signal() {
 }
 
 /// Runs the server as the binary does.
+/// The runtime the server runs on. Blocking work (store reads and writes, sync exchanges) is
+/// bounded by the read connections, the writer and the sync slots, so a few dozen blocking
+/// threads serve it all; tokio's default of 512 let a burst of phones grow 135 threads, each
+/// with its own stack and allocator cache, for no gain (docs/BENCHMARKS.md, load).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build()
+}
+
+const MAX_BLOCKING_THREADS: usize = 16;
+
+/// Password checks run one at a time: each keeps 19 MiB of argon2 memory, and a sign-in is rare
+/// (a refresh token lasts 90 days). A sign-in takes about 15 ms here, so a crew of 200 phones
+/// signing in at once waits 3 s at worst.
+const PASSWORD_THREADS: usize = 1;
+
 pub async fn run(settings: Settings) -> Result<(), String> {
     let store = open_store(&settings)?;
     let secret = signing_secret(&settings)?;
