@@ -244,6 +244,32 @@ fn chunks_compact_into_a_snapshot_without_changing_the_record() {
 }
 
 #[test]
+fn a_new_records_projection_matches_its_document_read_back() {
+    // `create` writes the projection from the record in hand rather than reading the new
+    // document back; a phone that receives the document must list it identically.
+    let dir = tempfile::tempdir().unwrap();
+    let mut lead = open(&dir, "lead.db", "lead");
+    let mut office = open(&dir, "office.db", "office");
+    let mut jsea = sample::jsea();
+    jsea.muster_point = "  North gate\u{301} ".into();
+    let bodies = [
+        Body::Jsea(jsea),
+        Body::PreStart(sample::prestart("lead")),
+        Body::NearMiss(sample::near_miss(500)),
+    ];
+    for body in bodies {
+        let id = lead
+            .create("site-a", Some("job-1"), body.clone(), stamp(1_000))
+            .unwrap();
+        office.merge_from(&lead, &id).unwrap();
+        assert_eq!(lead.record(&id).unwrap().record.body, body);
+    }
+    let all = ListFilter::default();
+    assert_eq!(lead.list(&all).unwrap(), office.list(&all).unwrap());
+    assert_eq!(lead.list(&all).unwrap().len(), 3);
+}
+
+#[test]
 fn a_record_received_whole_or_as_bare_changes_is_stored_and_editable() {
     let dir = tempfile::tempdir().unwrap();
     let mut lead = open(&dir, "lead.db", "lead");
