@@ -1010,3 +1010,35 @@ fn accept_in(tx: &rusqlite::Transaction<'_>, change: &AcceptedChange) -> StoreRe
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four times as many threads as read connections, reading at once: each waits its turn,
+    /// none fails, and no more than `MAX_READERS` connections are ever open.
+    #[test]
+    fn a_burst_of_reads_shares_the_bounded_read_connections() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(&dir.path().join("records.db")).expect("store");
+        let company = store.create_company("Acme").expect("company");
+        store.create_site(&company.id, "Site A").expect("site");
+        std::thread::scope(|threads| {
+            for _ in 0..4 * MAX_READERS {
+                threads.spawn(|| {
+                    for _ in 0..25 {
+                        assert_eq!(store.sites(&company.id).expect("sites").len(), 1);
+                        assert!(store.readers().open <= MAX_READERS);
+                    }
+                });
+            }
+        });
+        let pool = store.readers();
+        assert!(pool.open <= MAX_READERS, "{} read connections open", pool.open);
+        assert_eq!(
+            pool.idle.len(),
+            pool.open,
+            "every connection came back to the pool"
+        );
+    }
+}
