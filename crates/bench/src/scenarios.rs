@@ -162,6 +162,8 @@ pub async fn wire(records: usize) {
         .store
         .create(&site, None, typical_jsea(&phone.user_id()), at(9_000))
         .expect("create");
+    // What compressing request bodies would give, before deciding to (docs/BENCHMARKS.md).
+    let new_jsea_push_gzipped: usize = encoded_pushes(&phone, 1).iter().map(|b| gzip_len(b)).sum();
     let new_jsea = phone.sync().await;
     let new_wire = counter.take();
     let json = serde_json::to_vec(&phone.store.record(&id).expect("view").record).expect("json");
@@ -213,6 +215,15 @@ pub async fn wire(records: usize) {
         new_jsea.bytes_up + new_jsea.bytes_down,
         json.len(),
         ratio((new_jsea.bytes_up + new_jsea.bytes_down) as f64, gz as f64)
+    );
+    println!(
+        "Its push gzipped would be {new_jsea_push_gzipped} B (sent: {} B): bodies {} B, ratio to gzip {}.",
+        new_jsea.bytes_up,
+        new_jsea_push_gzipped as u64 + new_jsea.bytes_down,
+        ratio(
+            (new_jsea_push_gzipped as u64 + new_jsea.bytes_down) as f64,
+            gz as f64
+        )
     );
     println!(
         "Idle sync round trip (client-observed, includes the server's time): median {}, p99 {}.",
