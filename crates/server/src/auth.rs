@@ -81,8 +81,8 @@ impl Keys {
 
 type PasswordJob = Box<dyn FnOnce() + Send>;
 
-/// Password hashes and checks, on a few threads of their own, so that no more run at once than
-/// there are threads, each with its argon2 memory kept (see `with_argon2_memory`).
+/// Password hashes and checks, on threads of their own (the server starts one), so that no more
+/// run at once than there are threads, each with its argon2 memory kept (`with_argon2_memory`).
 #[derive(Debug)]
 pub struct PasswordWorkers {
     jobs: std::sync::mpsc::Sender<PasswordJob>,
@@ -143,7 +143,7 @@ thread_local! {
 
 /// Runs `f` with `blocks` of argon2 working memory (19 MiB with the default parameters), kept
 /// by the thread for its next check. Allocated afresh for each check, glibc's allocator kept the
-/// freed buffers anyway, several per thread: 200 sign-ins took the server from 13 to 270 MiB
+/// freed buffers anyway, several per thread: 200 sign-ins took the server from 13 to 204 MiB
 /// (docs/BENCHMARKS.md, load).
 fn with_argon2_memory<T>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
     ARGON2_MEMORY.with_borrow_mut(|memory| {
