@@ -9,15 +9,14 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use automerge::{ActorId, Automerge, ChangeHash};
-use e2e_tests::{Phone, TestServer, at, quick_retries};
+use e2e_tests::{Phone, TestServer, at};
 use samod::{BackoffConfig, DocHandle, DocumentId, PeerId, Repo};
 use sync_core::model::{Body, Header, Record, SCHEMA_VERSION, Signature, new_id};
 use sync_core::protocol::{
     self, ClockSample, DocPush, PROTOCOL_VERSION, PushOutcome, Role, SYNC_CONTENT_TYPE, SyncRequest,
     SyncResponse,
 };
-use sync_core::sync::SyncClient;
-use sync_core::{RecordDocument, Stamp, Store, sample};
+use sync_core::{RecordDocument, Stamp, sample};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 
@@ -134,17 +133,7 @@ fn typical_documents(tenant: &str, site: &str, user: &str, count: usize) -> Vec<
 }
 
 async fn device(dir: &tempfile::TempDir, url: &str, email: &str) -> Phone {
-    let mut store = Store::open(dir.path().join(format!("{}.db", new_id()))).expect("store");
-    let client = SyncClient::new(quick_retries()).expect("client");
-    client
-        .login(&mut store, url, email, e2e_tests::PASSWORD, "peer bench")
-        .await
-        .expect("login");
-    Phone {
-        store,
-        client,
-        url: url.to_owned(),
-    }
+    crate::scenarios::phone_in(dir, url, email, "peer bench").await
 }
 
 /// Pushes the documents through the sync endpoint, as their author's phone would.

@@ -83,18 +83,22 @@ impl Bench {
     }
 
     async fn phone(&self, email: &str, url: &str) -> Phone {
-        let path = self.dir.path().join(format!("{}.db", new_id()));
-        let mut store = Store::open(&path).expect("store");
-        let client = SyncClient::new(quick_retries()).expect("client");
-        client
-            .login(&mut store, url, email, e2e_tests::PASSWORD, "bench")
-            .await
-            .expect("login");
-        Phone {
-            store,
-            client,
-            url: url.to_owned(),
-        }
+        phone_in(&self.dir, url, email, "bench").await
+    }
+}
+
+/// A phone with a fresh store in `dir`, signed in to `url` as `email` under `device_name`.
+pub(crate) async fn phone_in(dir: &tempfile::TempDir, url: &str, email: &str, device_name: &str) -> Phone {
+    let mut store = Store::open(dir.path().join(format!("{}.db", new_id()))).expect("store");
+    let client = SyncClient::new(quick_retries()).expect("client");
+    client
+        .login(&mut store, url, email, e2e_tests::PASSWORD, device_name)
+        .await
+        .expect("login");
+    Phone {
+        store,
+        client,
+        url: url.to_owned(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Identity: argon2 password hashes, short-lived JWT access tokens (tenant, user, role, device),
 //! and long-lived, device-bound, single-use refresh tokens with reuse detection.
 
-use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::password_hash::{Output, PasswordHash, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
@@ -129,12 +129,34 @@ impl PasswordWorkers {
     }
 }
 
+/// A new PHC-format argon2id hash of `password` (argon2's default parameters), computed in the
+/// thread's kept memory like every check.
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(ApiError::internal)?;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(ApiError::internal)
+    let (algorithm, version, params) = (
+        argon2::Algorithm::default(),
+        argon2::Version::default(),
+        argon2::Params::default(),
+    );
+    let mut salt_bytes = [0u8; 64];
+    let raw_salt = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
+        .map_err(ApiError::internal)?;
+    let output_len = params.output_len().unwrap_or(argon2::Params::DEFAULT_OUTPUT_LEN);
+    let hash = Output::init_with(output_len, |out| {
+        argon2_into(algorithm, version, params.clone(), password, raw_salt, out)
+            .map_err(|_| argon2::password_hash::Error::Password)
+    })
+    .map_err(ApiError::internal)?;
+    let phc = PasswordHash {
+        algorithm: algorithm.ident(),
+        version: Some(version.into()),
+        params: (&params).try_into().map_err(ApiError::internal)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(hash),
+    };
+    Ok(phc.to_string())
 }
 
 thread_local! {
@@ -151,6 +173,22 @@ fn with_argon2_memory<T>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> 
             memory.resize(blocks, argon2::Block::default());
         }
         f(&mut memory[..blocks])
+    })
+}
+
+/// argon2 of `password` and `salt` into `out`, in the thread's kept memory.
+fn argon2_into(
+    algorithm: argon2::Algorithm,
+    version: argon2::Version,
+    params: argon2::Params,
+    password: &str,
+    salt: &[u8],
+    out: &mut [u8],
+) -> argon2::Result<()> {
+    let blocks = params.block_count();
+    let argon2 = argon2::Argon2::new(algorithm, version, params);
+    with_argon2_memory(blocks, |memory| {
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt, out, memory)
     })
 }
 
@@ -179,11 +217,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         return false;
     };
     let mut computed = vec![0u8; expected.len()];
-    let blocks = params.block_count();
-    let argon2 = argon2::Argon2::new(algorithm, version, params);
-    let hashed = with_argon2_memory(blocks, |memory| {
-        argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut computed, memory)
-    });
+    let hashed = argon2_into(algorithm, version, params, password, salt, &mut computed);
     // `Output` compares in constant time.
     hashed.is_ok() && Output::new(&computed).is_ok_and(|computed| computed == expected)
 }
@@ -307,7 +341,7 @@ impl FromRequestParts<AppState> for Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use argon2::password_hash::PasswordVerifier;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
     /// `verify_password` must agree with argon2's own verifier, whatever parameters, algorithm
     /// and version a stored hash names.

@@ -275,7 +275,6 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Runs the server as the binary does.
 /// The runtime the server runs on. Blocking work (store reads and writes, sync exchanges) is
 /// bounded by the read connections, the writer and the sync slots, so a few dozen blocking
 /// threads serve it all; tokio's default of 512 let a burst of phones grow 135 threads, each
@@ -294,6 +293,14 @@ const MAX_BLOCKING_THREADS: usize = 16;
 /// signing in at once waits 3 s at worst.
 const PASSWORD_THREADS: usize = 1;
 
+/// Runs the server on a runtime of its own until it is stopped: what a server binary's `main` does.
+pub fn serve(settings: Settings) -> Result<(), String> {
+    runtime()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?
+        .block_on(run(settings))
+}
+
+/// Runs the server as the binary does, on the caller's runtime.
 pub async fn run(settings: Settings) -> Result<(), String> {
     let store = open_store(&settings)?;
     let secret = signing_secret(&settings)?;

@@ -13,11 +13,7 @@ fn main() -> std::process::ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,automerge=off")),
         )
         .init();
-    let settings = Settings::parse();
-    let ran = server::runtime()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
-        .and_then(|runtime| runtime.block_on(server::run(settings)));
-    match ran {
+    match server::serve(Settings::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
