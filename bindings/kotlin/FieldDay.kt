@@ -154,7 +154,7 @@ suspend fun fieldDay(folder: File, url: String) {
         s.complete(pre, lead.stamp())
 
         val nm = s.createNearMiss(otherSite, null, "Pipe rolled off the rack toward the walkway",
-            System.currentTimeMillis() - 600_000, Severity.HIGH, lead.stamp())
+            System.currentTimeMillis() - 600_000, Severity.HIGH, false, lead.stamp())
         s.setNearMissLocation(nm, "Pipe rack by the compressor", lead.stamp().fix)
         s.complete(nm, lead.stamp())
         check(s.pendingCount() == 3u) { "three records queued: ${s.pendingCount()}" }

@@ -174,7 +174,7 @@ class FieldDay(unittest.TestCase):
         lead.store.sign(pre, lead.stamp())
         lead.store.complete(pre, lead.stamp())
 
-        near_miss = lead.store.create_near_miss(other_site, None, "Pipe rolled off the rack toward the walkway", int(time.time() * 1000) - 600_000, Severity.HIGH, lead.stamp())
+        near_miss = lead.store.create_near_miss(other_site, None, "Pipe rolled off the rack toward the walkway", int(time.time() * 1000) - 600_000, Severity.HIGH, False, lead.stamp())
         lead.store.set_near_miss_location(near_miss, "Pipe rack by the compressor", lead.stamp().fix)
         lead.store.complete(near_miss, lead.stamp())
 
@@ -318,7 +318,7 @@ class FieldDay(unittest.TestCase):
         impatient = Phone(self.folder, "offline", settings=SyncSettings(attempts=2, first_delay_ms=10, max_delay_ms=20, request_timeout_ms=2_000))
         relay = await Relay.start(URL)
         user = await impatient.login("worker@demo.muster", url=relay.url)
-        impatient.store.create_near_miss(user.sites[0], None, "Slipped on ice by the tank", int(time.time() * 1000), Severity.MEDIUM, impatient.stamp())
+        impatient.store.create_near_miss(user.sites[0], None, "Slipped on ice by the tank", int(time.time() * 1000), Severity.MEDIUM, False, impatient.stamp())
         await relay.stop()
         with self.assertRaises(MusterError.Offline):
             await impatient.sync()

@@ -106,7 +106,7 @@ actor LeadPhone {
     func nearMiss(site: String, fix: GpsFix?) throws -> String {
         let id = try store.createNearMiss(siteId: site, jobId: nil, whatHappened: "Pipe rolled off the rack",
                                           occurredAtMs: wallMs() - 600_000, potentialSeverity: .high,
-                                          stamp: clock.stamp(fix: fix))
+                                          anonymous: false, stamp: clock.stamp(fix: fix))
         try store.setNearMissLocation(recordId: id, description: "Pipe rack by the compressor", fix: fix)
         try store.complete(recordId: id, stamp: clock.stamp(fix: fix))
         return id

@@ -37,7 +37,7 @@ pub struct SeededCompany {
 pub fn seed_company(db: &Path, people: &[(&str, Role)]) -> SeededCompany {
     let store = SqliteStore::open(db).expect("record store opens for seeding");
     let company = store.create_company("Fault Line Energy").expect("company");
-    let site = store.create_site(&company.id, "Pad 7").expect("site");
+    let site = store.create_site(&company.id, "Pad 7", "system").expect("site");
     let hash = server::auth::hash_password(PASSWORD).expect("hash");
     let mut users = BTreeMap::new();
     for (email, role) in people {
@@ -56,6 +56,7 @@ pub fn seed_company(db: &Path, people: &[(&str, Role)]) -> SeededCompany {
                     password_hash: hash.clone(),
                     sites,
                 },
+                "system",
             )
             .expect("user");
         users.insert((*email).to_owned(), user.id);

@@ -71,8 +71,8 @@ impl TestServer {
     pub fn company(&self, name: &str, people: &[(&str, Role, &[usize])]) -> Company {
         let store = self.store();
         let company = store.create_company(name).expect("company");
-        let a = store.create_site(&company.id, "Site A").expect("site");
-        let b = store.create_site(&company.id, "Site B").expect("site");
+        let a = store.create_site(&company.id, "Site A", "system").expect("site");
+        let b = store.create_site(&company.id, "Site B", "system").expect("site");
         let hash = server::auth::hash_password(PASSWORD).expect("hash");
         for (email, role, sites) in people {
             let sites = sites
@@ -89,6 +89,7 @@ impl TestServer {
                         password_hash: hash.clone(),
                         sites,
                     },
+                    "system",
                 )
                 .expect("user");
         }

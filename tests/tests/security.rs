@@ -522,7 +522,7 @@ async fn world() -> World {
     assert!(
         server
             .store()
-            .revoke_device(&acme.id, "stolen-laptop")
+            .revoke_device(&acme.id, "stolen-laptop", "system")
             .expect("revoke")
     );
 

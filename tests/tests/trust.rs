@@ -44,7 +44,7 @@ async fn setup() -> Setup {
     };
     server
         .store()
-        .set_site_area(&company.id, &company.site_a, Some(&pad), 50.0)
+        .set_site_area(&company.id, &company.site_a, Some(&pad), 50.0, "system")
         .expect("geofence");
     let dir = tempfile::tempdir().expect("dir");
     let admin = Phone::sign_in(&server, &dir, ADMIN).await;

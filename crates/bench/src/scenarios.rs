@@ -64,7 +64,7 @@ impl Bench {
     fn worker(&self, n: usize) -> (String, String) {
         let store = self.server.store();
         let site = store
-            .create_site(&self.tenant, &format!("Site {n}"))
+            .create_site(&self.tenant, &format!("Site {n}"), "system")
             .expect("site");
         let email = format!("worker{n}@bench.test");
         store
@@ -77,6 +77,7 @@ impl Bench {
                     password_hash: self.hash.clone(),
                     sites: vec![site.id.clone()],
                 },
+                "system",
             )
             .expect("user");
         (email, site.id)

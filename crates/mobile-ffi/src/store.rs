@@ -192,8 +192,12 @@ impl MusterStore {
         )
     }
 
-    /// Starts a near-miss report; returns its id. `reporter_id` is left empty (anonymous) until
-    /// `set_reporter` names someone.
+    /// Starts a near-miss report; returns its id. A named report names the signed-in person as
+    /// its reporter. An `anonymous` one names no one anywhere: not in the report, not as its
+    /// creator, not as the author of any change (it is written by an actor of its own), and it
+    /// can be changed only from this phone. Whether a report is anonymous is decided here, once:
+    /// a document's history cannot be made anonymous afterwards.
+    #[allow(clippy::too_many_arguments)]
     pub fn create_near_miss(
         &self,
         site_id: String,
@@ -201,10 +205,21 @@ impl MusterStore {
         what_happened: String,
         occurred_at_ms: i64,
         potential_severity: Severity,
+        anonymous: bool,
         stamp: Stamp,
     ) -> Result<String> {
-        let body = core::NearMiss::new(what_happened, occurred_at_ms, potential_severity.into());
-        self.create(&site_id, job_id, Body::NearMiss(body), stamp)
+        let mut body = core::NearMiss::new(what_happened, occurred_at_ms, potential_severity.into());
+        let mut store = self.lock();
+        if anonymous {
+            return Ok(store.create_anonymous_near_miss(&site_id, job_id.as_deref(), body, stamp.into())?);
+        }
+        body.reporter_id = Some(
+            store
+                .profile()
+                .map(|p| p.user_id.clone())
+                .ok_or(sync_core::Error::NotSignedIn)?,
+        );
+        Ok(store.create(&site_id, job_id.as_deref(), Body::NearMiss(body), stamp.into())?)
     }
 
     // -- JSEA edits -----------------------------------------------------------------------------
@@ -464,14 +479,6 @@ impl MusterStore {
     pub fn set_immediate_actions(&self, record_id: String, actions: Option<String>) -> Result<()> {
         self.edit_near_miss(&record_id, |n| {
             n.immediate_actions = actions;
-            Ok(())
-        })
-    }
-
-    /// Names the reporter (a user id); `None` keeps the report anonymous.
-    pub fn set_reporter(&self, record_id: String, reporter_id: Option<String>) -> Result<()> {
-        self.edit_near_miss(&record_id, |n| {
-            n.reporter_id = reporter_id;
             Ok(())
         })
     }

@@ -129,6 +129,7 @@ fn wrong_kind_unknown_ids_and_foreign_files_are_public_errors() {
             "Load swung toward a worker".into(),
             1_790_000_000_000,
             crate::types::Severity::High,
+            false,
             stamp(1_790_000_100_000),
         )
         .expect("near-miss");
@@ -177,6 +178,7 @@ fn a_damaged_store_is_refused_then_recovered_in_place_with_its_unsynced_edits() 
             "Pipe rolled off the rack".into(),
             1_790_000_000_000,
             crate::types::Severity::Medium,
+            true,
             stamp(1_790_000_100_000),
         )
         .expect("near-miss");

@@ -518,7 +518,7 @@ pub struct NearMissForm {
     pub location_fix: Option<GpsFix>,
     pub potential_severity: Severity,
     pub immediate_actions: Option<String>,
-    /// `None` when the reporter stays anonymous.
+    /// `None` when the report was filed anonymously.
     pub reporter_id: Option<String>,
     pub witnesses: Vec<String>,
     pub status: NearMissStatus,
@@ -603,6 +603,8 @@ pub struct RecordView {
     pub pending_sync: bool,
     /// Why the server refused this record's changes, if it did.
     pub rejection: Option<Rejection>,
+    /// This phone filed the report anonymously: the only place it shows as the person's own.
+    pub anonymous_by_me: bool,
 }
 
 impl From<sync_core::RecordView> for RecordView {
@@ -618,6 +620,7 @@ impl From<sync_core::RecordView> for RecordView {
             authors: v.authors.into_iter().collect(),
             pending_sync: v.pending_sync,
             rejection: v.rejection.map(Into::into),
+            anonymous_by_me: v.anonymous_by_me,
         }
     }
 }

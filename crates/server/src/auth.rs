@@ -59,7 +59,15 @@ impl Keys {
     }
 
     /// Verifies signature, algorithm (HS256 only; `none` and others are refused) and expiry.
+    /// A header naming critical extensions (`crit`) is refused: RFC 7515 §4.1.11 requires a
+    /// recipient to reject extensions it does not understand, and this server understands none.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        if header_names_critical_extensions(token) {
+            return Err(ApiError::unauthorized(
+                "token_invalid",
+                "the access token's header lists critical extensions (crit) this server does not understand",
+            ));
+        }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -77,6 +85,19 @@ impl Keys {
                 }
             })
     }
+}
+
+/// Whether the token's header (its first dot-separated part) carries a `crit` member.
+fn header_names_critical_extensions(token: &str) -> bool {
+    let Some(encoded) = token.split('.').next() else {
+        return false;
+    };
+    let Ok(json) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')) else {
+        // Not base64: the decoder below refuses it with its own reason.
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json)
+        .is_ok_and(|header| header.contains_key("crit"))
 }
 
 type PasswordJob = Box<dyn FnOnce() + Send>;

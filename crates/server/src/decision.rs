@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use sync_core::RecordDocument;
-use sync_core::clock::SERVER_BOOT;
+use sync_core::clock::{SERVER_BOOT, SERVER_DEVICE_PREFIX};
 use sync_core::lifecycle::{self, Actor};
 use sync_core::model::ApprovalDecision;
 use sync_core::protocol::Role;
@@ -17,8 +17,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::routes::{RecordDetail, detail_of};
-use crate::store::{ActorOwner, RecordStore};
-use crate::sync::{Refusal, check_change, store_merged};
+use crate::store::{ActorOwner, AuditNote, RecordStore};
+use crate::sync::{Author, Refusal, check_change, store_merged};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct DecisionRequest {
@@ -73,7 +73,8 @@ fn decide_blocking(
     let stored = store
         .document(id)?
         .ok_or_else(|| ApiError::not_found("no such record"))?;
-    let web_device = format!("web:{}", caller.claims.sub);
+    // The device prefix is what lets this stamp's server boot id count as the server's clock.
+    let web_device = format!("{SERVER_DEVICE_PREFIX}{}", caller.claims.sub);
     let actor = web_actor(store, caller, &web_device)?;
     let mut doc =
         RecordDocument::load_chunks(&stored.snapshot, stored.chunks.iter().map(Vec::as_slice), actor)
@@ -98,7 +99,16 @@ fn decide_blocking(
         Refusal::Reject(_, reason) => ApiError::forbidden(reason),
         Refusal::Store(e) => e.into(),
     };
-    check_change(caller, &author, Some(&before), &after).map_err(refused)?;
+    let writer = Author {
+        user: &author,
+        anonymous: false,
+    };
+    check_change(store, caller, &writer, Some(&before), &after).map_err(refused)?;
+    let audit = AuditNote {
+        user_id: caller.claims.sub.clone(),
+        action: format!("jsea.{}", body.decision.as_str()),
+        detail: format!("record {id} from the browser"),
+    };
     store_merged(
         store,
         &caller.claims.tenant,
@@ -108,14 +118,9 @@ fn decide_blocking(
         &before_heads,
         stored.chunks.len(),
         false,
+        Some(&audit),
     )
     .map_err(refused)?;
-    store.audit(
-        &caller.claims.tenant,
-        &caller.claims.sub,
-        &format!("jsea.{}", body.decision.as_str()),
-        &format!("record {id} from the browser"),
-    )?;
     detail_of(store, id)
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found("no such record"))
@@ -133,6 +138,7 @@ fn web_actor(store: &dyn RecordStore, caller: &Caller, web_device: &str) -> ApiR
             tenant_id: caller.claims.tenant.clone(),
             user_id: caller.claims.sub.clone(),
             device_id: web_device.to_owned(),
+            anonymous: false,
         },
     )?;
     Ok(actor)

@@ -13,6 +13,9 @@ use crate::AppState;
 use crate::auth::hash_password;
 use crate::store::NewUser;
 
+/// Who the audit log names for what the demo sets up.
+const SYSTEM: &str = "system";
+
 pub const COMPANY: &str = "Demo Energy Services Ltd.";
 /// Every demo account's password.
 pub const PASSWORD: &str = "muster-demo-2026";
@@ -54,20 +57,20 @@ async fn create(state: &AppState, base_url: &str, data_dir: &Path) -> Result<(),
         .map_err(|e| e.message)?;
     let (well, station) = tokio::task::spawn_blocking(move || {
         let company = store.create_company(COMPANY)?;
-        let well = store.create_site(&company.id, "4-12 Wellsite")?;
-        let station = store.create_site(&company.id, "Brazeau Compressor Station")?;
+        let well = store.create_site(&company.id, "4-12 Wellsite", SYSTEM)?;
+        let station = store.create_site(&company.id, "Brazeau Compressor Station", SYSTEM)?;
         let pad = Geofence::Circle {
             lat: 53.4521,
             lon: -115.0123,
             radius_m: 250.0,
         };
-        store.set_site_area(&company.id, &well.id, Some(&pad), 50.0)?;
+        store.set_site_area(&company.id, &well.id, Some(&pad), 50.0, SYSTEM)?;
         let yard = Geofence::Circle {
             lat: 53.1107,
             lon: -115.4408,
             radius_m: 300.0,
         };
-        store.set_site_area(&company.id, &station.id, Some(&yard), 50.0)?;
+        store.set_site_area(&company.id, &station.id, Some(&yard), 50.0, SYSTEM)?;
         let both = vec![well.id.clone(), station.id.clone()];
         for (email, name, role, sites) in [
             (ADMIN, "Olivia Office", Role::Admin, vec![]),
@@ -84,9 +87,10 @@ async fn create(state: &AppState, base_url: &str, data_dir: &Path) -> Result<(),
                     password_hash: hash.clone(),
                     sites,
                 },
+                SYSTEM,
             )?;
         }
-        store.audit(&company.id, "system", "company.created", "demo company")?;
+        store.audit(&company.id, SYSTEM, "company.created", "demo company")?;
         Ok::<_, crate::store::StoreError>((well.id, station.id))
     })
     .await

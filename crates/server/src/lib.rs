@@ -7,6 +7,7 @@ pub mod decision;
 pub mod demo;
 pub mod doc_locks;
 pub mod error;
+pub mod judge;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub(crate) sync_slots: Arc<tokio::sync::Semaphore>,
     /// Password hashes and checks, on threads of their own.
     pub(crate) passwords: Arc<auth::PasswordWorkers>,
+    /// Judges records again, in the background, when facts arrive after them.
+    pub rejudge: Arc<judge::Rejudger>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -81,6 +84,7 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     pub fn new(store: Arc<dyn RecordStore>, signing_secret: &[u8]) -> Self {
         Self {
+            rejudge: Arc::new(judge::Rejudger::start(store.clone())),
             store,
             keys: auth::Keys::from_secret(signing_secret),
             limits: Arc::new(default_limits()),

@@ -40,11 +40,9 @@ pub async fn limits(State(state): State<AppState>) -> Json<Limits> {
     Json(state.limits.as_ref().clone())
 }
 
-fn tokens(
-    state: &AppState,
-    user: &crate::store::User,
-    device_id: &str,
-) -> ApiResult<(TokenResponse, String)> {
+/// An access token for the person on the device, with an empty refresh token for the caller to
+/// fill.
+fn access(state: &AppState, user: &crate::store::User, device_id: &str) -> ApiResult<TokenResponse> {
     let now = now_ms();
     let claims = Claims {
         sub: user.id.clone(),
@@ -54,18 +52,13 @@ fn tokens(
         iat: now / 1000,
         exp: (now + state.access_ttl_ms) / 1000,
     };
-    let access_token = state.keys.issue(&claims)?;
-    let (refresh_token, hash) = auth::new_refresh_token();
-    Ok((
-        TokenResponse {
-            access_token,
-            access_expires_at_ms: (now + state.access_ttl_ms) / 1000 * 1000,
-            refresh_token,
-            user: user.info(),
-            limits: state.limits.as_ref().clone(),
-        },
-        hash,
-    ))
+    Ok(TokenResponse {
+        access_token: state.keys.issue(&claims)?,
+        access_expires_at_ms: (now + state.access_ttl_ms) / 1000 * 1000,
+        refresh_token: String::new(),
+        user: user.info(),
+        limits: state.limits.as_ref().clone(),
+    })
 }
 
 /// Signs a person in on a device, enrolling the device.
@@ -124,7 +117,9 @@ pub async fn login(
             StoreError::Invalid(m) => ApiError::forbidden(m),
             other => other.into(),
         })?;
-    let (response, hash) = tokens(&state, &user, &request.device_id)?;
+    let mut response = access(&state, &user, &request.device_id)?;
+    let (refresh_token, hash) = auth::new_refresh_token();
+    response.refresh_token = refresh_token;
     let store = state.store.clone();
     let (tenant, user_id, device_id) = (user.tenant_id.clone(), user.id.clone(), request.device_id.clone());
     blocking(move || {
@@ -141,7 +136,8 @@ pub async fn login(
 }
 
 /// Exchanges a refresh token for new tokens. Each refresh token works once; presenting a spent
-/// one revokes the device.
+/// one revokes the device, except the token just exchanged, presented again from its own device
+/// within a few minutes while its successor is unused (the answer carrying it was lost).
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = sync_core::protocol::ErrorBody)))]
 pub async fn refresh(
@@ -150,7 +146,17 @@ pub async fn refresh(
 ) -> ApiResult<Json<TokenResponse>> {
     let store = state.store.clone();
     let hash = auth::hash_refresh_token(&request.refresh_token);
-    let outcome = blocking(move || store.use_refresh_token(&hash, now_ms())).await?;
+    let (next_token, next_hash) = auth::new_refresh_token();
+    let outcome = blocking(move || {
+        store.rotate_refresh_token(
+            &hash,
+            request.device_id.as_deref(),
+            &next_hash,
+            now_ms() + REFRESH_TTL_MS,
+            now_ms(),
+        )
+    })
+    .await?;
     let (device_id, user_id, tenant_id) = match outcome {
         RefreshUse::Valid {
             device_id,
@@ -177,19 +183,14 @@ pub async fn refresh(
         }
     };
     let store = state.store.clone();
-    let (t, u) = (tenant_id.clone(), user_id.clone());
-    let user = blocking(move || store.user(&t, &u))
+    let user = blocking(move || store.user(&tenant_id, &user_id))
         .await?
         .filter(|u| !u.disabled)
         .ok_or_else(|| {
             ApiError::unauthorized("user_disabled", "this account no longer exists or is disabled")
         })?;
-    let (response, hash) = tokens(&state, &user, &device_id)?;
-    let store = state.store.clone();
-    blocking(move || {
-        store.save_refresh_token(&hash, &device_id, &user_id, &tenant_id, now_ms() + REFRESH_TTL_MS)
-    })
-    .await?;
+    let mut response = access(&state, &user, &device_id)?;
+    response.refresh_token = next_token;
     Ok(Json(response))
 }
 
@@ -260,7 +261,7 @@ pub async fn create_user(
     let tenant = caller.claims.tenant.clone();
     let by = caller.claims.sub.clone();
     let user = blocking(move || {
-        let user = store.create_user(
+        store.create_user(
             &tenant,
             NewUser {
                 email: body.email,
@@ -269,14 +270,8 @@ pub async fn create_user(
                 password_hash,
                 sites: body.sites,
             },
-        )?;
-        store.audit(
-            &tenant,
             &by,
-            "user.created",
-            &format!("{} ({}) as {}", user.name, user.email, user.role.as_str()),
-        )?;
-        Ok(user)
+        )
     })
     .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
@@ -366,13 +361,18 @@ pub async fn set_site_boundary(
     check_boundary(body.geofence.as_ref(), max)?;
     let store = state.store.clone();
     let found = blocking(move || {
-        let found = store.set_site_area(&caller.claims.tenant, &id, body.geofence.as_ref(), max)?;
-        if found {
-            store.audit(&caller.claims.tenant, &caller.claims.sub, "site.boundary", &id)?;
-        }
-        Ok(found)
+        store.set_site_area(
+            &caller.claims.tenant,
+            &id,
+            body.geofence.as_ref(),
+            max,
+            &caller.claims.sub,
+        )
     })
     .await?;
+    if found {
+        state.rejudge.wake();
+    }
     if found {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -394,18 +394,13 @@ pub async fn create_site(
     check_boundary(body.geofence.as_ref(), max)?;
     let store = state.store.clone();
     let site = blocking(move || {
-        let mut site = store.create_site(&caller.claims.tenant, &body.name)?;
+        let (tenant, by) = (&caller.claims.tenant, &caller.claims.sub);
+        let mut site = store.create_site(tenant, &body.name, by)?;
         if body.geofence.is_some() || body.max_accuracy_m.is_some() {
-            store.set_site_area(&caller.claims.tenant, &site.id, body.geofence.as_ref(), max)?;
+            store.set_site_area(tenant, &site.id, body.geofence.as_ref(), max, by)?;
             site.geofence = body.geofence;
             site.max_accuracy_m = max;
         }
-        store.audit(
-            &caller.claims.tenant,
-            &caller.claims.sub,
-            "site.created",
-            &site.name,
-        )?;
         Ok(site)
     })
     .await?;
@@ -439,14 +434,8 @@ pub async fn revoke_device(
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
     let store = state.store.clone();
-    let found = blocking(move || {
-        let found = store.revoke_device(&caller.claims.tenant, &id)?;
-        if found {
-            store.audit(&caller.claims.tenant, &caller.claims.sub, "device.revoked", &id)?;
-        }
-        Ok(found)
-    })
-    .await?;
+    let found =
+        blocking(move || store.revoke_device(&caller.claims.tenant, &id, &caller.claims.sub)).await?;
     if found {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -559,47 +548,17 @@ pub struct RecordDetail {
     pub authors: std::collections::BTreeMap<String, String>,
 }
 
-fn timeline(record: &sync_core::Record, clock: &sync_core::clock::ClockContext) -> Vec<TimelineEvent> {
-    use sync_core::model::Body;
-    let mut events = vec![TimelineEvent {
-        event: "created".into(),
-        by: Some(record.header.created_by.clone()),
-        time: clock.correct(&record.header.created),
-        stamp: record.header.created.clone(),
-    }];
-    let mut push = |event: &str, by: Option<&String>, stamp: Option<&sync_core::Stamp>| {
-        if let Some(stamp) = stamp {
-            events.push(TimelineEvent {
-                event: event.into(),
-                by: by.cloned(),
-                time: clock.correct(stamp),
-                stamp: stamp.clone(),
-            });
-        }
-    };
-    match &record.body {
-        Body::Jsea(j) => {
-            for s in j.signatures.values() {
-                push("signed", Some(&s.user_id), Some(&s.stamp));
-            }
-            push("completed", None, j.completed.as_ref());
-            if let Some(a) = &j.approval {
-                push(a.decision.as_str(), Some(&a.by_user_id), Some(&a.stamp));
-            }
-            push("work_started", None, j.work_started.as_ref());
-            push("closed", None, j.closed.as_ref());
-            if let Some(r) = &j.reopened {
-                push("reopened", Some(&r.by_user_id), Some(&r.stamp));
-            }
-        }
-        Body::PreStart(p) => {
-            if let Some(s) = &p.sign_off {
-                push("signed", Some(&s.user_id), Some(&s.stamp));
-            }
-            push("completed", None, p.completed.as_ref());
-        }
-        Body::NearMiss(n) => push("reported", n.reporter_id.as_ref(), n.reported.as_ref()),
-    }
+/// The record's events in time order, each with its time corrected as the flags saw it.
+fn timeline(record: &sync_core::Record, context: &sync_core::flags::Context) -> Vec<TimelineEvent> {
+    let mut events: Vec<TimelineEvent> = sync_core::flags::lifecycle_events(record)
+        .into_iter()
+        .map(|event| TimelineEvent {
+            event: event.name.to_owned(),
+            by: event.by.map(str::to_owned),
+            time: context.time(&event.path, event.stamp),
+            stamp: event.stamp.clone(),
+        })
+        .collect();
     events.sort_by_key(|e| e.time.ms);
     events
 }
@@ -627,12 +586,24 @@ pub async fn record_detail(
         .ok_or_else(|| ApiError::not_found("no such record"))
 }
 
-/// A record's detail as stored: the merged record, its timeline, and the flags computed when it
-/// was last stored (with corrected times and the site boundary).
+/// A record's detail as stored: the merged record, its timeline, and its flags, judged with the
+/// same knowledge as the timeline (a record still waiting to be judged again is judged first).
 pub fn detail_of(
     store: &dyn crate::store::RecordStore,
     id: &str,
 ) -> Result<Option<RecordDetail>, StoreError> {
+    if store.awaits_rejudging(id)? {
+        // Facts arrived since the record was judged: judge it now, as the worker would, so the
+        // flags shown beside this timeline are the ones that list filters find.
+        crate::judge::rejudge(
+            store,
+            &crate::store::Rejudge {
+                tenant_id: String::new(),
+                doc_id: id.to_owned(),
+                reason: "read before the worker reached it".into(),
+            },
+        )?;
+    }
     let Some(doc) = store.document(id)? else {
         return Ok(None);
     };
@@ -643,19 +614,52 @@ pub fn detail_of(
         automerge::ActorId::random(),
     )
     .map_err(|e| StoreError::Backend(format!("stored record {id} does not load: {e}")))?;
-    let view = sync_core::store::view(&loaded, false)
+    let mut view = sync_core::store::view(&loaded, false)
         .map_err(|e| StoreError::Backend(format!("stored record {id} does not read: {e}")))?;
+    let (context, _) = crate::judge::context(store, &doc.tenant_id, &loaded, &view.record, &[])?;
+    let mut timeline = timeline(&view.record, &context);
+    if view.record.header.is_anonymous() {
+        // The boot id and monotonic clock of an anonymous report's stamps are also in its
+        // reporter's other records: withhold them, keep the corrected times.
+        for_each_stamp(&mut view.record, withhold_device_clues);
+        for event in &mut timeline {
+            withhold_device_clues(&mut event.stamp);
+        }
+    }
     Ok(Some(RecordDetail {
-        timeline: timeline(
-            &view.record,
-            &crate::sync::flag_context(store, &view.record)?
-                .clock
-                .unwrap_or_default(),
-        ),
+        timeline,
         record: view.record,
         flags,
         findings: view.findings,
         conflicts: view.conflicts,
         authors: view.authors,
     }))
+}
+
+/// What an anonymous report's stamps show in place of the reporter's phone's clock readings.
+pub const WITHHELD: &str = "withheld: anonymous report";
+
+fn withhold_device_clues(stamp: &mut sync_core::Stamp) {
+    stamp.boot_id = WITHHELD.to_owned();
+    stamp.monotonic_ms = 0;
+}
+
+fn for_each_stamp(record: &mut sync_core::Record, mut f: impl FnMut(&mut sync_core::Stamp)) {
+    use sync_core::model::Body;
+    f(&mut record.header.created);
+    match &mut record.body {
+        Body::Jsea(j) => {
+            j.signatures.values_mut().for_each(|s| f(&mut s.stamp));
+            j.completed.iter_mut().for_each(&mut f);
+            j.approval.iter_mut().for_each(|a| f(&mut a.stamp));
+            j.work_started.iter_mut().for_each(&mut f);
+            j.closed.iter_mut().for_each(&mut f);
+            j.reopened.iter_mut().for_each(|r| f(&mut r.stamp));
+        }
+        Body::PreStart(p) => {
+            p.sign_off.iter_mut().for_each(|s| f(&mut s.stamp));
+            p.completed.iter_mut().for_each(&mut f);
+        }
+        Body::NearMiss(n) => n.reported.iter_mut().for_each(&mut f),
+    }
 }

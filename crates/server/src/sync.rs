@@ -8,19 +8,20 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
-use sync_core::clock::{ClockAnchor, ClockContext};
-use sync_core::model::{Body, JseaStatus, Record};
+use sync_core::clock::ClockAnchor;
+use sync_core::model::{ANONYMOUS, Body, JseaStatus, Record};
 use sync_core::protocol::{
     self, DocPush, DocSyncMessage, DocUpdate, PROTOCOL_VERSION, PushOutcome, PushResult, RejectCode, Role,
     SYNC_CONTENT_TYPE, SyncRequest, SyncResponse,
 };
-use sync_core::{Projection, RecordDocument, flags, validate};
+use sync_core::RecordDocument;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::store::sqlite::now_ms;
-use crate::store::{AcceptedChange, ActorOwner, RecordStore, Scope, StoreError, SyncWrite};
+use crate::judge;
+use crate::store::{AcceptedChange, ActorOwner, AuditNote, RecordStore, Scope, StoreError, SyncWrite};
 
 /// Compact a server document into a new snapshot after this many chunks.
 const COMPACT_AFTER_CHUNKS: usize = 32;
@@ -174,6 +175,7 @@ fn exchange(
         (received_ms, 2_000)
     };
     let anchor = ClockAnchor {
+        device_id: caller.claims.device.clone(),
         boot_id: request.clock.boot_id.clone(),
         monotonic_ms: request.clock.monotonic_ms,
         device_wall_ms: request.clock.wall_ms,
@@ -223,7 +225,7 @@ fn exchange(
             results.push(PushResult { doc_id, outcome });
         }
         phases.checks = Phases::lap(&mut mark);
-        store.commit_sync(&SyncWrite {
+        let queued = store.commit_sync(&SyncWrite {
             tenant_id: &caller.claims.tenant,
             device_id: &caller.claims.device,
             anchor: &anchor,
@@ -231,6 +233,9 @@ fn exchange(
             clock_note: &clock_note,
             changes: &accepted,
         })?;
+        if queued > 0 {
+            state.rejudge.wake();
+        }
         phases.commit = Phases::lap(&mut mark);
     }
     let mut doc_sync = Vec::new();
@@ -319,7 +324,16 @@ fn reconcile(
             );
         }
         Some(d) => {
-            RecordDocument::load_chunks(&d.snapshot, d.chunks.iter().map(Vec::as_slice), ActorId::random())?
+            let doc =
+                RecordDocument::load_chunks(&d.snapshot, d.chunks.iter().map(Vec::as_slice), ActorId::random())?;
+            // An anonymous report goes back only to the phone that filed it, as in the feed.
+            if doc.header()?.is_anonymous() && !filed_from(store, &doc, &caller.claims.device)? {
+                return reject(
+                    RejectCode::OutOfScope,
+                    "this record is outside what this person may see",
+                );
+            }
+            doc
         }
         None => RecordDocument::empty(ActorId::random()),
     };
@@ -343,7 +357,7 @@ fn reconcile(
         };
         let (result, change) = accept_push(store, caller, push, &[])?;
         if let Some(change) = change {
-            store.accept_all(&[change])?;
+            store.accept_all(&[change], None)?;
         }
         if result == PushOutcome::Accepted {
             doc = theirs;
@@ -351,6 +365,20 @@ fn reconcile(
         outcome = Some(result);
     }
     Ok((outcome, doc.generate_sync_message(&mut sync_state)))
+}
+
+/// Whether an anonymous report was filed from `device`: one of its writers is an anonymous
+/// actor registered to that device.
+fn filed_from(store: &dyn RecordStore, doc: &RecordDocument, device: &str) -> Result<bool, Refusal> {
+    for actor in doc.authors()?.keys() {
+        if store
+            .actor(actor)?
+            .is_some_and(|owner| owner.anonymous && owner.device_id == device)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 pub(crate) enum Refusal {
@@ -459,13 +487,17 @@ fn accept_push(
             continue;
         }
         let claimed = authors_in_doc.get(&actor);
+        let anonymous = claimed.is_some_and(|c| c == ANONYMOUS);
         let owner = match store.actor(&actor)? {
             Some(owner) => owner,
-            None if claimed == Some(&caller.claims.sub) => {
+            // A phone's own actor, or one it made for a report it files anonymously: the link
+            // to the person is kept here, privately, for the write checks below.
+            None if claimed == Some(&caller.claims.sub) || anonymous => {
                 let owner = ActorOwner {
                     tenant_id: caller.claims.tenant.clone(),
                     user_id: caller.claims.sub.clone(),
                     device_id: caller.claims.device.clone(),
+                    anonymous,
                 };
                 store.register_actor(&actor, &owner)?;
                 owner
@@ -486,13 +518,23 @@ fn accept_push(
                 "changes were made by a person of another company",
             );
         }
-        if claimed != Some(&owner.user_id) {
+        let expected = if owner.anonymous {
+            ANONYMOUS
+        } else {
+            owner.user_id.as_str()
+        };
+        if claimed.map(String::as_str) != Some(expected) {
+            // Never name the person behind an anonymous actor, not even to its own phone.
+            let made_by = if owner.anonymous {
+                "an anonymous reporter"
+            } else {
+                owner.user_id.as_str()
+            };
             return reject(
                 RejectCode::AuthorMismatch,
                 format!(
-                    "a change names {} as its author but was made by {}",
+                    "a change names {} as its author but was made by {made_by}",
                     claimed.map_or("nobody", String::as_str),
-                    owner.user_id
                 ),
             );
         }
@@ -535,7 +577,10 @@ fn accept_push(
             })?;
             users.insert(owner.user_id.clone(), user);
         }
-        let author = &users[&owner.user_id];
+        let author = Author {
+            user: &users[&owner.user_id],
+            anonymous: owner.anonymous,
+        };
         let next = match change {
             // The only change: its result is the merged record, already read.
             None => match &merged_record {
@@ -552,7 +597,7 @@ fn accept_push(
                     .map_err(|e| Refusal::Reject(RejectCode::Malformed, e.to_string()))?
             }
         };
-        check_change(caller, author, previous.as_ref(), &next)?;
+        check_change(store, caller, &author, previous.as_ref(), &next)?;
         previous = Some(next);
     }
 
@@ -577,39 +622,8 @@ fn accept_push(
     Ok((PushOutcome::Accepted, Some(change)))
 }
 
-/// The flags' context for a record: clock anchors for every boot its stamps came from, and its
-/// site's boundary.
-pub(crate) fn flag_context(store: &dyn RecordStore, record: &Record) -> Result<flags::Context, StoreError> {
-    flag_context_with(store, record, &[])
-}
-
-/// `flag_context`, counting also anchors not stored yet.
-fn flag_context_with(
-    store: &dyn RecordStore,
-    record: &Record,
-    fresh_anchors: &[ClockAnchor],
-) -> Result<flags::Context, StoreError> {
-    let mut boots: Vec<String> = flags::lifecycle_events(record)
-        .into_iter()
-        .map(|(_, s)| s.boot_id.clone())
-        .collect();
-    boots.sort();
-    boots.dedup();
-    let mut anchors = store.clock_anchors(&boots)?;
-    anchors.extend(
-        fresh_anchors
-            .iter()
-            .filter(|a| boots.binary_search(&a.boot_id).is_ok())
-            .cloned(),
-    );
-    Ok(flags::Context {
-        clock: Some(ClockContext::new(anchors)),
-        site: store.site_area(&record.header.site_id)?,
-    })
-}
-
-/// Stores a merged record: the new chunk, the feed entry, the projection and the flags, in one
-/// transaction.
+/// Stores a merged record: the new chunk, the feed entry, the projection and the flags, with
+/// the audit entry describing the change, in one transaction.
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site per writer; a struct would only rename them"
@@ -623,6 +637,7 @@ pub(crate) fn store_merged(
     before_heads: &[ChangeHash],
     chunk_count: usize,
     is_new: bool,
+    audit: Option<&AuditNote>,
 ) -> Result<(), Refusal> {
     let record = merged.record()?;
     let change = prepare_merged(
@@ -637,7 +652,7 @@ pub(crate) fn store_merged(
         is_new,
         &[],
     )?;
-    store.accept_all(std::slice::from_ref(&change))?;
+    store.accept_all(std::slice::from_ref(&change), audit)?;
     Ok(())
 }
 
@@ -658,10 +673,10 @@ fn prepare_merged(
     is_new: bool,
     fresh_anchors: &[ClockAnchor],
 ) -> Result<AcceptedChange, Refusal> {
-    let conflicts = merged.conflicts()?;
-    let findings = validate::validate(&record);
-    let flags = flags::compute_in(&record, &flag_context_with(store, &record, fresh_anchors)?);
-    let projection = Projection::of(&record, &flags, &findings, conflicts.len());
+    let verdict = judge::judge(store, tenant_id, merged, &record, fresh_anchors).map_err(|e| match e {
+        judge::JudgeError::Store(e) => Refusal::Store(e),
+        judge::JudgeError::Record(e) => e.into(),
+    })?;
     let snapshot = (is_new || chunk_count + 1 >= COMPACT_AFTER_CHUNKS).then(|| merged.save());
     // A new record's first feed entry is its snapshot: one encoding, and the smaller one.
     let chunk = match (&snapshot, is_new) {
@@ -674,9 +689,17 @@ fn prepare_merged(
         origin_device: origin_device.to_owned(),
         chunk,
         snapshot,
-        projection,
-        flags,
+        projection: verdict.projection,
+        flags: verdict.flags,
+        stamps: verdict.stamps,
     })
+}
+
+/// The writer of one change as the server knows it: the person, and whether they wrote through
+/// an anonymous report's own actor.
+pub(crate) struct Author<'a> {
+    pub user: &'a crate::store::User,
+    pub anonymous: bool,
 }
 
 fn may_write_site(author: &crate::store::User, site_id: &str) -> bool {
@@ -685,21 +708,39 @@ fn may_write_site(author: &crate::store::User, site_id: &str) -> bool {
 
 /// The per-field-group write rules, for one change by `author` turning `before` into `after`.
 pub(crate) fn check_change(
+    store: &dyn RecordStore,
     caller: &Caller,
-    author: &crate::store::User,
+    author: &Author<'_>,
     before: Option<&Record>,
     after: &Record,
 ) -> Result<(), Refusal> {
-    let who = &author.id;
+    let (who, anonymous) = (&author.user.id, author.anonymous);
+    let author = author.user;
     match before {
         None => {
             if after.header.tenant_id != caller.claims.tenant {
                 return reject(RejectCode::WrongTenant, "the record names another company");
             }
-            if &after.header.created_by != who {
+            // A company's records name only its own sites, whoever writes them (an admin may
+            // write at any site, but only at the company's).
+            if store
+                .site(&caller.claims.tenant, &after.header.site_id)?
+                .is_none()
+            {
+                return reject(
+                    RejectCode::OutOfScope,
+                    format!("there is no site {} in this company", after.header.site_id),
+                );
+            }
+            let named_creator = if anonymous {
+                ANONYMOUS
+            } else {
+                who.as_str()
+            };
+            if after.header.created_by != named_creator {
                 return reject(
                     RejectCode::AuthorMismatch,
-                    "a record can only be created in its creator's own name",
+                    "a record can only be created in its creator's own name (or, for a near miss, anonymously)",
                 );
             }
         }
@@ -711,6 +752,20 @@ pub(crate) fn check_change(
                 );
             }
         }
+    }
+    if after.header.is_anonymous() {
+        let unnamed_near_miss = matches!(&after.body, Body::NearMiss(n) if n.reporter_id.is_none());
+        if !unnamed_near_miss {
+            return reject(
+                RejectCode::AuthorMismatch,
+                "only a near miss is filed anonymously, and an anonymous report names no reporter",
+            );
+        }
+    } else if anonymous {
+        return reject(
+            RejectCode::AuthorMismatch,
+            "an anonymous report's writer can change only that report",
+        );
     }
     if after.header.kind().is_none() {
         return reject(

@@ -291,12 +291,34 @@ fn other_algorithms_and_malformed_claims_are_refused() {
     println!("fuzz-inputs algorithms: {} inputs", refused.len());
 }
 
+/// RFC 7515 §4.1.11: a header listing critical extensions the recipient does not understand is
+/// refused, even when the signature, algorithm and claims are all good.
+#[test]
+fn a_header_with_critical_extensions_is_refused() {
+    let keys = Keys::from_secret(SECRET);
+    let expected = claims();
+    let payload = serde_json::to_string(&expected).expect("json");
+    for header in [
+        r#"{"alg":"HS256","typ":"JWT","crit":["exp"]}"#,
+        r#"{"alg":"HS256","crit":["b64"],"b64":false}"#,
+        r#"{"alg":"HS256","crit":[]}"#,
+    ] {
+        let error = keys
+            .verify(&hs256(header, &payload))
+            .expect_err("a crit header is refused");
+        assert_eq!(error.code, "token_invalid", "{header}");
+        assert!(error.message.contains("crit"), "{header}: {}", error.message);
+    }
+    let plain = r#"{"alg":"HS256","typ":"JWT"}"#;
+    assert_eq!(keys.verify(&hs256(plain, &payload)).expect("valid"), expected);
+}
+
 /// A real server with one company, one person and their phone signed in.
 async fn server_with_a_signed_in_phone() -> (String, TokenResponse, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
     let store = server::store::sqlite::SqliteStore::open(&dir.path().join("records.db")).expect("store");
     let company = server::store::RecordStore::create_company(&store, "Acme").expect("company");
-    let site = server::store::RecordStore::create_site(&store, &company.id, "Site A").expect("site");
+    let site = server::store::RecordStore::create_site(&store, &company.id, "Site A", "system").expect("site");
     server::store::RecordStore::create_user(
         &store,
         &company.id,
@@ -307,6 +329,7 @@ async fn server_with_a_signed_in_phone() -> (String, TokenResponse, tempfile::Te
             password_hash: server::auth::hash_password("correct horse").expect("hash"),
             sites: vec![site.id],
         },
+        "system",
     )
     .expect("user");
     let state = AppState::new(Arc::new(store), SECRET);
@@ -385,6 +408,7 @@ async fn authorization_headers_and_refresh_tokens_from_the_wire_are_refused_clea
             .post(format!("{url}/v1/auth/refresh"))
             .json(&RefreshRequest {
                 refresh_token: refresh.clone(),
+                device_id: None,
             })
             .send()
             .await
@@ -403,6 +427,7 @@ async fn authorization_headers_and_refresh_tokens_from_the_wire_are_refused_clea
         .post(format!("{url}/v1/auth/refresh"))
         .json(&RefreshRequest {
             refresh_token: tokens.refresh_token.clone(),
+            device_id: None,
         })
         .send()
         .await

@@ -6,6 +6,12 @@
 //! real time whatever the user does to the wall clock, so a stamp from the same boot maps to server
 //! time as `anchor.server + (stamp.monotonic - anchor.monotonic)`. The uncertainty is the anchor's
 //! own (half the round trip) plus clock drift over the gap.
+//!
+//! A boot id is only the device's word and is unique only on that device (Android's boot count is
+//! a small integer many phones share), so anchors belong to one device: a stamp is judged only
+//! against anchors from the device that wrote it, as the server knows from its own actor registry.
+//! A GNSS fix time is evidence too, not proof: where it and the device's anchors disagree beyond
+//! their uncertainties, the time is not verified.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +19,10 @@ use crate::stamp::Stamp;
 
 /// Boot id of stamps the server itself makes (decisions taken in the browser).
 pub const SERVER_BOOT: &str = "server";
+
+/// Device ids the server gives its own writers (a person deciding in the browser). A stamp with
+/// boot id [`SERVER_BOOT`] is the server's only when a device of this kind wrote it.
+pub const SERVER_DEVICE_PREFIX: &str = "web:";
 
 /// Worst-case drift of a phone's monotonic clock, parts per million (0.36 s per hour).
 pub const DRIFT_PPM: i64 = 100;
@@ -26,6 +36,8 @@ pub const CLOCK_JUMP_MS: i64 = 120_000;
 /// One clock sample from a sync.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockAnchor {
+    /// The device that synced (from its token, never from the request).
+    pub device_id: String,
     pub boot_id: String,
     pub monotonic_ms: i64,
     pub device_wall_ms: i64,
@@ -86,6 +98,7 @@ impl TrustedTime {
 /// What is known about device clocks, for correcting stamps.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockContext {
+    /// Anchors of the devices whose stamps are to be corrected.
     pub anchors: Vec<ClockAnchor>,
 }
 
@@ -101,60 +114,99 @@ impl ClockContext {
         Self { anchors }
     }
 
-    /// The stamp's time, preferring GNSS fix time, then a same-boot anchor; otherwise the
+    /// The time of a stamp written by `device` (`None` when the server cannot tell which device
+    /// wrote it): carried from that device's anchors in the same boot, checked against GNSS
+    /// time where the fix has it; GNSS time alone when the boot never synced; otherwise the
     /// device's word, marked unverifiable with the reason.
-    pub fn correct(&self, stamp: &Stamp) -> TrustedTime {
+    pub fn correct(&self, device: Option<&str>, stamp: &Stamp) -> TrustedTime {
+        let Some(device) = device else {
+            return unverified(
+                stamp,
+                "the server cannot tell which device recorded this, so no clock anchor applies",
+            );
+        };
         if stamp.boot_id == SERVER_BOOT {
-            return TrustedTime {
-                ms: stamp.wall_ms,
-                uncertainty_ms: 0,
-                basis: TimeBasis::Server,
-                verified: true,
-                note: None,
-            };
+            if device.starts_with(SERVER_DEVICE_PREFIX) {
+                return TrustedTime {
+                    ms: stamp.wall_ms,
+                    uncertainty_ms: 0,
+                    basis: TimeBasis::Server,
+                    verified: true,
+                    note: None,
+                };
+            }
+            return unverified(stamp, "a device's stamp claims to be the server's own");
         }
-        if let Some(fix) = stamp
+        let anchored = self.anchored(device, stamp);
+        let gnss = stamp
             .fix
             .as_ref()
-            .filter(|f| is_gnss(&f.provider) && !f.mock && f.fix_time_ms > 0)
-        {
-            return TrustedTime {
+            .filter(|f| is_gnss(&f.provider) && !f.mock && f.fix_time_ms > 0);
+        match (anchored, gnss) {
+            (Some(Ok(carried)), Some(fix)) => {
+                let apart = fix.fix_time_ms - carried.ms;
+                if apart.abs() > GNSS_UNCERTAINTY_MS + carried.uncertainty_ms {
+                    return unverified(
+                        stamp,
+                        &format!(
+                            "the GPS fix time ({}) and the device's clock carried from its sync ({}) disagree by {}",
+                            format_utc(fix.fix_time_ms),
+                            format_utc(carried.ms),
+                            format_span(apart)
+                        ),
+                    );
+                }
+                if carried.uncertainty_ms <= GNSS_UNCERTAINTY_MS {
+                    return carried;
+                }
+                TrustedTime {
+                    ms: fix.fix_time_ms,
+                    uncertainty_ms: GNSS_UNCERTAINTY_MS,
+                    basis: TimeBasis::Gnss,
+                    verified: true,
+                    note: carried.note,
+                }
+            }
+            (Some(Ok(carried)), None) => carried,
+            (Some(Err(why)), _) => unverified(stamp, why),
+            (None, Some(fix)) => TrustedTime {
                 ms: fix.fix_time_ms,
                 uncertainty_ms: GNSS_UNCERTAINTY_MS,
                 basis: TimeBasis::Gnss,
                 verified: true,
-                note: None,
-            };
+                note: Some("GPS time alone: this boot of the device never synced to check it against".into()),
+            },
+            (None, None) => unverified(
+                stamp,
+                "no sync from the boot this was recorded in (the device restarted before syncing) and no GPS time",
+            ),
         }
+    }
+
+    /// The stamp's time carried through the monotonic clock from `device`'s anchors in the same
+    /// boot; `None` without such anchors, `Err` when they contradict each other.
+    fn anchored(&self, device: &str, stamp: &Stamp) -> Option<Result<TrustedTime, &'static str>> {
         let mut same_boot: Vec<&ClockAnchor> = self
             .anchors
             .iter()
-            .filter(|a| a.boot_id == stamp.boot_id)
+            .filter(|a| a.device_id == device && a.boot_id == stamp.boot_id)
             .collect();
         if same_boot.is_empty() {
-            return self.unverified(stamp, "no sync from the boot this was recorded in (the device restarted before syncing) and no GPS time");
+            return None;
         }
         same_boot.sort_by_key(|a| a.server_ms);
         // Within one boot the monotonic clock must advance with real time between anchors.
-        for pair in same_boot.windows(2) {
-            let mono = pair[1].monotonic_ms - pair[0].monotonic_ms;
-            let real = pair[1].server_ms - pair[0].server_ms;
-            let slack =
-                pair[0].uncertainty_ms + pair[1].uncertainty_ms + real.abs() * DRIFT_PPM / 1_000_000 + 2_000;
-            if mono < 0 || (mono - real).abs() > slack {
-                return self.unverified(
-                    stamp,
-                    "the device's monotonic clock went backwards or jumped between syncs",
-                );
-            }
+        if same_boot.windows(2).any(|pair| !consistent(pair[0], pair[1])) {
+            return Some(Err(
+                "the device's monotonic clock went backwards or jumped between syncs",
+            ));
         }
         if stamp.monotonic_ms < 0 {
-            return self.unverified(stamp, "the stamp's monotonic time is negative");
+            return Some(Err("the stamp's monotonic time is negative"));
         }
         let anchor = same_boot
             .iter()
-            .min_by_key(|a| (a.monotonic_ms - stamp.monotonic_ms).abs())
-            .expect("same_boot is not empty");
+            .min_by_key(|a| (a.monotonic_ms - stamp.monotonic_ms).abs())?;
         let gap = stamp.monotonic_ms - anchor.monotonic_ms;
         let ms = anchor.server_ms + gap;
         let uncertainty_ms = anchor.uncertainty_ms + gap.abs() * DRIFT_PPM / 1_000_000;
@@ -166,23 +218,44 @@ impl ClockContext {
                 wall_error / 60_000
             )
         });
-        TrustedTime {
+        Some(Ok(TrustedTime {
             ms,
             uncertainty_ms,
             basis: TimeBasis::Monotonic,
             verified: true,
             note,
-        }
+        }))
     }
+}
 
-    fn unverified(&self, stamp: &Stamp, why: &str) -> TrustedTime {
-        TrustedTime {
-            ms: stamp.wall_ms,
-            uncertainty_ms: 0,
-            basis: TimeBasis::DeviceClock,
-            verified: false,
-            note: Some(why.to_owned()),
-        }
+/// Whether two anchors of one boot (`earlier` taken first by server time) agree: the monotonic
+/// clock advanced by the real time between them, within their uncertainties and drift.
+pub fn consistent(earlier: &ClockAnchor, later: &ClockAnchor) -> bool {
+    let mono = later.monotonic_ms - earlier.monotonic_ms;
+    let real = later.server_ms - earlier.server_ms;
+    let slack =
+        earlier.uncertainty_ms + later.uncertainty_ms + real.abs() * DRIFT_PPM / 1_000_000 + 2_000;
+    mono >= 0 && (mono - real).abs() <= slack
+}
+
+fn unverified(stamp: &Stamp, why: &str) -> TrustedTime {
+    TrustedTime {
+        ms: stamp.wall_ms,
+        uncertainty_ms: 0,
+        basis: TimeBasis::DeviceClock,
+        verified: false,
+        note: Some(why.to_owned()),
+    }
+}
+
+/// A signed span of time for evidence: `3 h 2 min`, `14 min`, `40 s`.
+fn format_span(ms: i64) -> String {
+    let secs = ms.unsigned_abs() / 1000;
+    let sign = if ms < 0 { "-" } else { "" };
+    match secs {
+        s if s >= 3600 => format!("{sign}{} h {} min", s / 3600, s % 3600 / 60),
+        s if s >= 60 => format!("{sign}{} min", s / 60),
+        s => format!("{sign}{s} s"),
     }
 }
 
@@ -218,7 +291,12 @@ mod tests {
     const T0: i64 = 1_795_000_000_000;
 
     fn anchor(boot: &str, mono: i64, wall: i64, server: i64) -> ClockAnchor {
+        anchor_of("d1", boot, mono, wall, server)
+    }
+
+    fn anchor_of(device: &str, boot: &str, mono: i64, wall: i64, server: i64) -> ClockAnchor {
         ClockAnchor {
+            device_id: device.into(),
             boot_id: boot.into(),
             monotonic_ms: mono,
             device_wall_ms: wall,
@@ -232,7 +310,7 @@ mod tests {
         // The phone's clock is 3 h slow; it synced at T0 (mono 50 min) and stamped 20 min later.
         let ctx = ClockContext::new(vec![anchor("b1", 50 * 60_000, T0 - 3 * HOUR, T0)]);
         let stamp = Stamp::new(T0 - 3 * HOUR + 20 * 60_000, 70 * 60_000, "b1");
-        let t = ctx.correct(&stamp);
+        let t = ctx.correct(Some("d1"), &stamp);
         assert_eq!(t.basis, TimeBasis::Monotonic);
         assert_eq!(t.ms, T0 + 20 * 60_000);
         assert!(t.verified && t.note.is_none());
@@ -244,7 +322,7 @@ mod tests {
         let ctx = ClockContext::new(vec![anchor("b1", 0, T0, T0)]);
         // 40 min after the sync the user set the clock back an hour.
         let stamp = Stamp::new(T0 + 40 * 60_000 - HOUR, 40 * 60_000, "b1");
-        let t = ctx.correct(&stamp);
+        let t = ctx.correct(Some("d1"), &stamp);
         assert_eq!(t.ms, T0 + 40 * 60_000);
         assert!(
             t.note.as_deref().unwrap_or("").contains("changed by -60 min"),
@@ -256,19 +334,12 @@ mod tests {
     fn a_reboot_before_syncing_leaves_only_gps_time_or_nothing() {
         let ctx = ClockContext::new(vec![anchor("b2", 10, T0, T0)]);
         let stamp = Stamp::new(T0 - HOUR, 999_999, "b1");
-        let t = ctx.correct(&stamp);
+        let t = ctx.correct(Some("d1"), &stamp);
         assert!(!t.verified);
         assert!(t.note.as_deref().unwrap_or("").contains("restarted"));
 
-        let with_fix = stamp.with_fix(GpsFix {
-            lat: 53.0,
-            lon: -115.0,
-            accuracy_m: 4.0,
-            fix_time_ms: T0 - HOUR + 5_000,
-            provider: "gps".into(),
-            mock: false,
-        });
-        let t = ctx.correct(&with_fix);
+        let with_fix = stamp.with_fix(gps(T0 - HOUR + 5_000));
+        let t = ctx.correct(Some("d1"), &with_fix);
         assert_eq!(
             (t.basis, t.ms, t.verified),
             (TimeBasis::Gnss, T0 - HOUR + 5_000, true)
@@ -281,9 +352,80 @@ mod tests {
             anchor("b1", 5 * HOUR, T0, T0),
             anchor("b1", HOUR, T0 + HOUR, T0 + HOUR),
         ]);
-        let t = ctx.correct(&Stamp::new(T0, 2 * HOUR, "b1"));
+        let t = ctx.correct(Some("d1"), &Stamp::new(T0, 2 * HOUR, "b1"));
         assert!(!t.verified);
         assert!(t.note.as_deref().unwrap_or("").contains("backwards"));
+    }
+
+    fn gps(fix_time_ms: i64) -> GpsFix {
+        GpsFix {
+            lat: 53.0,
+            lon: -115.0,
+            accuracy_m: 4.0,
+            fix_time_ms,
+            provider: "gps".into(),
+            mock: false,
+        }
+    }
+
+    /// Two phones report the same boot id (Android's boot count is a small shared integer) and
+    /// their clocks are days apart: each phone's stamps are carried from its own anchors only.
+    #[test]
+    fn anchors_of_another_device_with_the_same_boot_id_never_apply() {
+        const DAY: i64 = 24 * HOUR;
+        let ctx = ClockContext::new(vec![
+            // Phone A: wall clock right, synced at T0 one hour into its boot "3".
+            anchor_of("phone-a", "3", HOUR, T0, T0),
+            // Phone B: wall clock four days slow, synced at T0 + 10 min, five hours into boot "3".
+            anchor_of("phone-b", "3", 5 * HOUR, T0 - 4 * DAY + 10 * 60_000, T0 + 10 * 60_000),
+        ]);
+        // Each phone stamps an event 30 minutes after its own sync.
+        let a = Stamp::new(T0 + 30 * 60_000, HOUR + 30 * 60_000, "3");
+        let b = Stamp::new(T0 - 4 * DAY + 40 * 60_000, 5 * HOUR + 30 * 60_000, "3");
+        let at_a = ctx.correct(Some("phone-a"), &a);
+        let at_b = ctx.correct(Some("phone-b"), &b);
+        assert_eq!((at_a.ms, at_a.verified), (T0 + 30 * 60_000, true));
+        assert_eq!((at_b.ms, at_b.verified), (T0 + 40 * 60_000, true));
+        assert_eq!(at_a.note, None, "no clock change happened on phone A");
+        assert_eq!(at_b.note, None, "no clock change happened on phone B");
+        // A stamp whose writer the server cannot name is judged against no one's anchors.
+        assert!(!ctx.correct(None, &a).verified);
+        // Phone C claims boot "3" too but never synced: nothing vouches for its clock.
+        let c = ctx.correct(Some("phone-c"), &a);
+        assert!(!c.verified && c.note.as_deref().unwrap_or("").contains("restarted"));
+    }
+
+    /// A fix time is the device's word too: where it and the anchored clock disagree, neither is
+    /// taken, and both are shown.
+    #[test]
+    fn a_gnss_time_that_disagrees_with_the_anchors_is_not_verified() {
+        let ctx = ClockContext::new(vec![anchor("b1", 0, T0, T0)]);
+        // 20 minutes after the sync; the fix claims 3 hours earlier (a phone whose clock was set
+        // back reporting fused fixes stamped by it, or a mock app).
+        let stamp = Stamp::new(T0 + 20 * 60_000, 20 * 60_000, "b1").with_fix(gps(T0 - 3 * HOUR + 20 * 60_000));
+        let t = ctx.correct(Some("d1"), &stamp);
+        assert!(!t.verified, "{t:?}");
+        let note = t.note.unwrap_or_default();
+        assert!(note.contains("disagree by -3 h 0 min"), "{note}");
+        assert!(note.contains(&format_utc(T0 + 20 * 60_000)), "{note}");
+
+        // Agreeing within their uncertainties: verified, on the tighter of the two.
+        let agreeing = Stamp::new(T0 + 20 * 60_000, 20 * 60_000, "b1").with_fix(gps(T0 + 20 * 60_000 + 700));
+        let t = ctx.correct(Some("d1"), &agreeing);
+        assert!(t.verified);
+        assert_eq!(t.ms, T0 + 20 * 60_000);
+        assert_eq!(t.basis, TimeBasis::Monotonic);
+    }
+
+    #[test]
+    fn only_the_server_writes_server_stamps() {
+        let ctx = ClockContext::default();
+        let stamp = Stamp::new(T0, 0, SERVER_BOOT);
+        let t = ctx.correct(Some("web:user-1"), &stamp);
+        assert_eq!((t.basis, t.verified), (TimeBasis::Server, true));
+        let forged = ctx.correct(Some("phone-a"), &stamp);
+        assert!(!forged.verified);
+        assert!(forged.note.unwrap_or_default().contains("claims to be the server"));
     }
 
     #[test]

@@ -209,6 +209,37 @@ impl RecordDocument {
         Ok(out)
     }
 
+    /// The actor (hex) whose change wrote each stamp's clock reading, for the stamps at `paths`
+    /// (keys joined by `/`, as [`crate::flags::Event::path`]). The server maps these actors to
+    /// devices from its own registry, so a stamp is judged against its own device's clock. A
+    /// stamp whose monotonic time or boot id holds concurrent values (two devices stamped the
+    /// same event at once) is left out: no one device's anchors apply to it.
+    pub fn stamp_writers<'p>(
+        &self,
+        paths: impl IntoIterator<Item = &'p str>,
+    ) -> Result<BTreeMap<String, String>> {
+        let mut out = BTreeMap::new();
+        'stamps: for path in paths {
+            let mut obj = automerge::ROOT;
+            for key in path.split('/') {
+                match self.doc.get(&obj, key)? {
+                    Some((Value::Object(_), id)) => obj = id,
+                    _ => continue 'stamps,
+                }
+            }
+            // Reconcile leaves the boot id untouched when a new stamp repeats it, so its writer
+            // may be an earlier device; the value is the same either way. The monotonic reading
+            // is always written anew, and its writer is the device whose clock it is.
+            if self.doc.get_all(&obj, "boot_id")?.len() != 1 {
+                continue;
+            }
+            if let [(_, ObjId::Id(_, actor, _))] = self.doc.get_all(&obj, "monotonic_ms")?.as_slice() {
+                out.insert(path.to_owned(), actor.to_hex_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// Merges another copy of this record's document. Returns the hashes of changes that were new.
     pub fn merge(&mut self, other: &mut RecordDocument) -> Result<Vec<ChangeHash>> {
         let my_id = self.header()?.id;

@@ -12,20 +12,24 @@ use crate::stamp::Stamp;
 
 /// What the flags may rest on beyond the record itself.
 ///
-/// On a phone both parts are usually empty: times are the device's own and places are not judged.
-/// The server fills them from its clock anchors and the site's geofence.
+/// On a phone every part is usually empty: times are the device's own and places are not judged.
+/// The server fills them from its clock anchors, its actor registry and the site's geofence.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Context {
     /// Clock anchors for correcting stamps; `None` compares device wall times as they are.
     pub clock: Option<ClockContext>,
+    /// The device that wrote each stamp, by the stamp's [`Event::path`], as the server's own
+    /// records show it (never the document's word). A stamp missing here is unverifiable.
+    pub stamp_devices: BTreeMap<String, String>,
     /// The record's site boundary; `None` skips the place checks.
     pub site: Option<SiteArea>,
 }
 
 impl Context {
-    fn time(&self, stamp: &Stamp) -> TrustedTime {
+    /// The event's time, corrected as far as the context allows.
+    pub fn time(&self, path: &str, stamp: &Stamp) -> TrustedTime {
         match &self.clock {
-            Some(clock) => clock.correct(stamp),
+            Some(clock) => clock.correct(self.stamp_devices.get(path).map(String::as_str), stamp),
             None => TrustedTime {
                 ms: stamp.wall_ms,
                 uncertainty_ms: 0,
@@ -34,6 +38,37 @@ impl Context {
                 note: None,
             },
         }
+    }
+}
+
+/// One event in a record's life with its stamp: the timeline and the flags both read these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event<'a> {
+    /// `created`, `signed`, `completed`, `approved`, `rejected`, `work_started`, `closed`,
+    /// `reopened` or `reported`.
+    pub name: &'static str,
+    /// The person the event names, where it names one.
+    pub by: Option<&'a str>,
+    /// Where the stamp sits in the record's document, keys joined by `/` (`jsea/completed`).
+    pub path: String,
+    pub stamp: &'a Stamp,
+}
+
+/// Where each lifecycle stamp sits in a record's document.
+pub mod paths {
+    pub const CREATED: &str = "header/created";
+    pub const JSEA_COMPLETED: &str = "jsea/completed";
+    pub const JSEA_DECISION: &str = "jsea/approval/stamp";
+    pub const JSEA_WORK_STARTED: &str = "jsea/work_started";
+    pub const JSEA_CLOSED: &str = "jsea/closed";
+    pub const JSEA_REOPENED: &str = "jsea/reopened/stamp";
+    pub const PRE_START_SIGN_OFF: &str = "pre_start/sign_off/stamp";
+    pub const PRE_START_COMPLETED: &str = "pre_start/completed";
+    pub const NEAR_MISS_REPORTED: &str = "near_miss/reported";
+
+    /// A crew member's signature on a JSEA.
+    pub fn jsea_signature(user_id: &str) -> String {
+        format!("jsea/signatures/{user_id}/stamp")
     }
 }
 
@@ -87,32 +122,36 @@ pub fn compute(record: &Record) -> Vec<Flag> {
 /// Every flag on the record, with times corrected and places judged as `context` allows,
 /// sorted so equal records give equal lists.
 pub fn compute_in(record: &Record, context: &Context) -> Vec<Flag> {
+    // An anonymous report's evidence must not carry what could link it to a phone (boot id,
+    // monotonic clock): the same readings appear in its reporter's other records.
+    let anonymous = record.header.is_anonymous();
     let mut flags = match &record.body {
         Body::Jsea(j) => jsea_flags(j, context),
         Body::PreStart(p) => prestart_flags(p),
-        Body::NearMiss(n) => near_miss_flags(n),
+        Body::NearMiss(n) => near_miss_flags(n, anonymous),
     };
     let events = lifecycle_events(record);
     if context.clock.is_some() {
-        for (event, stamp) in &events {
-            let t = context.time(stamp);
+        for event in &events {
+            let t = context.time(&event.path, event.stamp);
             if !t.verified {
-                flags.push(
-                    Flag::new(
-                        codes::UNVERIFIABLE_TIME,
-                        format!("the time of '{event}' cannot be verified"),
-                    )
-                    .with("event", *event)
-                    .with("device_time", crate::clock::format_utc(stamp.wall_ms))
-                    .with("boot", stamp.boot_id.clone())
-                    .with("reason", t.note.unwrap_or_default()),
-                );
+                let mut flag = Flag::new(
+                    codes::UNVERIFIABLE_TIME,
+                    format!("the time of '{}' cannot be verified", event.name),
+                )
+                .with("event", event.name)
+                .with("device_time", crate::clock::format_utc(event.stamp.wall_ms))
+                .with("reason", t.note.unwrap_or_default());
+                if !anonymous {
+                    flag = flag.with("boot", event.stamp.boot_id.clone());
+                }
+                flags.push(flag);
             }
         }
     }
     if let Some(site) = &context.site {
-        for (event, stamp) in events.iter().filter(|(e, _)| ON_SITE_EVENTS.contains(e)) {
-            if let Some(flag) = place_flag(event, stamp, site) {
+        for event in events.iter().filter(|e| ON_SITE_EVENTS.contains(&e.name)) {
+            if let Some(flag) = place_flag(event.name, event.stamp, site) {
                 flags.push(flag);
             }
         }
@@ -125,22 +164,61 @@ pub fn compute_in(record: &Record, context: &Context) -> Vec<Flag> {
 /// Events that happen at the work location; approvals and reports may come from elsewhere.
 const ON_SITE_EVENTS: &[&str] = &["created", "signed", "completed", "work_started"];
 
-/// The record's lifecycle events with their stamps.
-pub fn lifecycle_events(record: &Record) -> Vec<(&'static str, &Stamp)> {
-    let mut events = vec![("created", &record.header.created)];
+/// The record's lifecycle events with their stamps, in the order the record lists them.
+pub fn lifecycle_events(record: &Record) -> Vec<Event<'_>> {
+    fn event<'r>(name: &'static str, by: Option<&'r String>, path: &str, stamp: &'r Stamp) -> Event<'r> {
+        Event {
+            name,
+            by: by.map(String::as_str),
+            path: path.to_owned(),
+            stamp,
+        }
+    }
+    let creator = (!record.header.is_anonymous()).then_some(&record.header.created_by);
+    let mut events = vec![event("created", creator, paths::CREATED, &record.header.created)];
     match &record.body {
         Body::Jsea(j) => {
-            events.extend(j.signatures.values().map(|s| ("signed", &s.stamp)));
-            events.extend(j.completed.iter().map(|s| ("completed", s)));
-            events.extend(j.approval.iter().map(|a| ("approved", &a.stamp)));
-            events.extend(j.work_started.iter().map(|s| ("work_started", s)));
-            events.extend(j.closed.iter().map(|s| ("closed", s)));
+            events.extend(j.signatures.iter().map(|(key, s)| Event {
+                name: "signed",
+                by: Some(s.user_id.as_str()),
+                path: paths::jsea_signature(key),
+                stamp: &s.stamp,
+            }));
+            events.extend(j.completed.iter().map(|s| event("completed", None, paths::JSEA_COMPLETED, s)));
+            events.extend(
+                j.approval
+                    .iter()
+                    .map(|a| event(a.decision.as_str(), Some(&a.by_user_id), paths::JSEA_DECISION, &a.stamp)),
+            );
+            events.extend(
+                j.work_started
+                    .iter()
+                    .map(|s| event("work_started", None, paths::JSEA_WORK_STARTED, s)),
+            );
+            events.extend(j.closed.iter().map(|s| event("closed", None, paths::JSEA_CLOSED, s)));
+            events.extend(
+                j.reopened
+                    .iter()
+                    .map(|r| event("reopened", Some(&r.by_user_id), paths::JSEA_REOPENED, &r.stamp)),
+            );
         }
         Body::PreStart(p) => {
-            events.extend(p.sign_off.iter().map(|s| ("signed", &s.stamp)));
-            events.extend(p.completed.iter().map(|s| ("completed", s)));
+            events.extend(
+                p.sign_off
+                    .iter()
+                    .map(|s| event("signed", Some(&s.user_id), paths::PRE_START_SIGN_OFF, &s.stamp)),
+            );
+            events.extend(
+                p.completed
+                    .iter()
+                    .map(|s| event("completed", None, paths::PRE_START_COMPLETED, s)),
+            );
         }
-        Body::NearMiss(n) => events.extend(n.reported.iter().map(|s| ("reported", s))),
+        Body::NearMiss(n) => events.extend(
+            n.reported
+                .iter()
+                .map(|s| event("reported", n.reporter_id.as_ref(), paths::NEAR_MISS_REPORTED, s)),
+        ),
     }
     events
 }
@@ -196,6 +274,11 @@ fn describe(stamp: &Stamp) -> String {
     )
 }
 
+/// A stamp as evidence in an anonymous report: its device time only.
+fn describe_anonymously(stamp: &Stamp) -> String {
+    format!("device time {} ms", stamp.wall_ms)
+}
+
 fn minutes(ms: i64) -> String {
     format!("{:.1}", ms as f64 / 60_000.0)
 }
@@ -203,9 +286,9 @@ fn minutes(ms: i64) -> String {
 fn jsea_flags(jsea: &Jsea, context: &Context) -> Vec<Flag> {
     let mut flags = Vec::new();
     if let Some(started) = &jsea.work_started {
-        let started_at = context.time(started);
+        let started_at = context.time(paths::JSEA_WORK_STARTED, started);
         if let Some(completed) = &jsea.completed {
-            let completed_at = context.time(completed);
+            let completed_at = context.time(paths::JSEA_COMPLETED, completed);
             if completed_at.ms > started_at.ms {
                 flags.push(
                     Flag::new(
@@ -225,7 +308,7 @@ fn jsea_flags(jsea: &Jsea, context: &Context) -> Vec<Flag> {
         }
         match &jsea.approval {
             Some(a) if a.decision == ApprovalDecision::Approved => {
-                let approved_at = context.time(&a.stamp);
+                let approved_at = context.time(paths::JSEA_DECISION, &a.stamp);
                 if approved_at.ms > started_at.ms {
                     flags.push(
                         Flag::new(
@@ -327,7 +410,7 @@ fn prestart_flags(p: &PreStart) -> Vec<Flag> {
         .collect()
 }
 
-fn near_miss_flags(n: &NearMiss) -> Vec<Flag> {
+fn near_miss_flags(n: &NearMiss, anonymous: bool) -> Vec<Flag> {
     let mut flags = Vec::new();
     if n.status == NearMissStatus::Reported
         && let Some(reported) = &n.reported
@@ -342,7 +425,14 @@ fn near_miss_flags(n: &NearMiss) -> Vec<Flag> {
                 ),
             )
             .with("occurred_at_ms", n.occurred_at_ms.to_string())
-            .with("reported", describe(reported)),
+            .with(
+                "reported",
+                if anonymous {
+                    describe_anonymously(reported)
+                } else {
+                    describe(reported)
+                },
+            ),
         );
     }
     flags

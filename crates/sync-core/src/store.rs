@@ -17,7 +17,7 @@ use crate::document::{Conflict, RecordDocument};
 use crate::error::{Error, Result};
 use crate::flags::{self, Flag};
 use crate::lifecycle::{self, Actor};
-use crate::model::{ApprovalDecision, Body, Header, Record, SCHEMA_VERSION, new_id};
+use crate::model::{ANONYMOUS, ApprovalDecision, Body, Header, NearMiss, Record, SCHEMA_VERSION, new_id};
 use crate::projection::{ListFilter, PROJECTION_COLUMNS, Projection};
 use crate::protocol::{Limits, TokenResponse};
 use crate::schema;
@@ -52,6 +52,8 @@ pub struct RecordView {
     pub pending_sync: bool,
     /// Why the server refused this record's changes, if it did.
     pub rejection: Option<Rejection>,
+    /// This phone filed the record anonymously: the only place it shows as the person's own.
+    pub anonymous_by_me: bool,
 }
 
 /// An outbox entry: a record with edits the server has not acknowledged. These are exactly what
@@ -267,7 +269,7 @@ impl Store {
         })
     }
 
-    /// Creates a record at `site_id` and returns its id.
+    /// Creates a record at `site_id` in the signed-in person's name and returns its id.
     pub fn create(
         &mut self,
         site_id: &str,
@@ -276,6 +278,46 @@ impl Store {
         stamp: Stamp,
     ) -> Result<String> {
         let (profile, actor) = self.signed_in()?;
+        let (user_id, actor) = (profile.user_id.clone(), actor.clone());
+        self.create_as(site_id, job_id, body, stamp, &user_id, actor)
+    }
+
+    /// Files a near miss anonymously (DESIGN §3): the document names no one. It is written by an
+    /// actor of its own, used for this record only, so its actor id does not link it to the
+    /// reporter's other records; `created_by` and the authors map say [`ANONYMOUS`]. The server
+    /// links that actor to the person privately, for its write checks only. Only this phone
+    /// shows the report as the person's own ([`RecordView::anonymous_by_me`]).
+    pub fn create_anonymous_near_miss(
+        &mut self,
+        site_id: &str,
+        job_id: Option<&str>,
+        mut near_miss: NearMiss,
+        stamp: Stamp,
+    ) -> Result<String> {
+        self.signed_in()?;
+        near_miss.reporter_id = None;
+        let actor = ActorId::random();
+        let id = self.create_as(
+            site_id,
+            job_id,
+            Body::NearMiss(near_miss),
+            stamp,
+            ANONYMOUS,
+            actor.clone(),
+        )?;
+        Ok(id)
+    }
+
+    fn create_as(
+        &mut self,
+        site_id: &str,
+        job_id: Option<&str>,
+        body: Body,
+        stamp: Stamp,
+        author: &str,
+        actor: ActorId,
+    ) -> Result<String> {
+        let (profile, _) = self.signed_in()?;
         let record = Record {
             header: Header {
                 id: new_id(),
@@ -284,12 +326,12 @@ impl Store {
                 tenant_id: profile.tenant_id.clone(),
                 site_id: site_id.to_owned(),
                 job_id: job_id.map(str::to_owned),
-                created_by: profile.user_id.clone(),
+                created_by: author.to_owned(),
                 created: stamp,
             },
             body,
         };
-        let mut doc = RecordDocument::create(actor.clone(), &profile.user_id, &record, now_ms())?;
+        let mut doc = RecordDocument::create(actor, author, &record, now_ms())?;
         let snapshot = doc.save();
         let tx = self
             .conn
@@ -298,12 +340,39 @@ impl Store {
             "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
             params![record.header.id, record.header.kind, snapshot, now_ms()],
         )?;
+        if author == ANONYMOUS {
+            // In the same transaction as the record, so the report is never left without the
+            // actor that may change it.
+            meta_set(&tx, &anonymous_actor_key(&record.header.id), &doc.actor().to_hex_string())?;
+        }
         // A new document holds exactly the record it was made from, with one author and so no
         // conflicts: no need to read it back (a third of a create's time).
         write_projection_of(&tx, &record, 0)?;
         queue(&tx, &record.header.id)?;
         tx.commit()?;
         Ok(record.header.id)
+    }
+
+    /// The actor this device filed an anonymous record with, if it filed `id` anonymously.
+    fn anonymous_actor(&self, id: &str) -> Result<Option<ActorId>> {
+        meta_get(&self.conn, &anonymous_actor_key(id))?
+            .map(|hex| {
+                ActorId::try_from(hex.as_str()).map_err(|e| Error::CorruptDatabase {
+                    path: self.path.display().to_string(),
+                    reason: format!("stored anonymous actor id is not hex: {e}"),
+                })
+            })
+            .transpose()
+    }
+
+    /// Who writes an edit to `id` from this device, and with which actor: the person, or for a
+    /// report they filed anonymously, that report's own actor in no one's name.
+    fn writer_for(&self, id: &str) -> Result<(String, ActorId)> {
+        let (profile, actor) = self.signed_in()?;
+        Ok(match self.anonymous_actor(id)? {
+            Some(anonymous) => (ANONYMOUS.to_owned(), anonymous),
+            None => (profile.user_id.clone(), actor.clone()),
+        })
     }
 
     /// Loads a record's document with this device's actor.
@@ -318,14 +387,25 @@ impl Store {
 
     /// Applies an edit made by the signed-in person, durably, in one transaction.
     pub fn edit<T>(&mut self, id: &str, edit: impl FnOnce(&mut Record) -> Result<T>) -> Result<T> {
-        let (profile, actor) = self.signed_in()?;
-        let (user_id, actor) = (profile.user_id.clone(), actor.clone());
+        let (user_id, actor) = self.writer_for(id)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut doc = load_document(&tx, id, actor)?;
+        check_anonymity(&doc, &user_id)?;
         let before = doc.heads();
-        let (out, change) = doc.update(&user_id, now_ms(), edit)?;
+        let (out, change) = doc.update(&user_id, now_ms(), |record| {
+            let out = edit(record)?;
+            if let Body::NearMiss(n) = &record.body
+                && record.header.is_anonymous()
+                && n.reporter_id.is_some()
+            {
+                return Err(Error::Invalid(
+                    "an anonymous report names no reporter; file a new, named report instead".into(),
+                ));
+            }
+            Ok(out)
+        })?;
         if change.is_some() {
             let chunk = doc.save_after(&before);
             append_chunk(&tx, id, &chunk, &mut doc)?;
@@ -346,6 +426,7 @@ impl Store {
         )?;
         let mut view = view(&doc, pending)?;
         view.rejection = self.rejections()?.into_iter().find(|r| r.record_id == id);
+        view.anonymous_by_me = self.anonymous_actor(id)?.is_some();
         Ok(view)
     }
 
@@ -470,12 +551,12 @@ impl Store {
 
     /// Resolves a conflicting field by choosing its value.
     pub fn resolve_conflict(&mut self, id: &str, path: &str, value: &str) -> Result<()> {
-        let (profile, actor) = self.signed_in()?;
-        let (user_id, actor) = (profile.user_id.clone(), actor.clone());
+        let (user_id, actor) = self.writer_for(id)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut doc = load_document(&tx, id, actor)?;
+        check_anonymity(&doc, &user_id)?;
         let before = doc.heads();
         doc.resolve_conflict(&user_id, now_ms(), path, value)?;
         let chunk = doc.save_after(&before);
@@ -975,6 +1056,21 @@ pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> 
     Ok(())
 }
 
+fn anonymous_actor_key(id: &str) -> String {
+    format!("anonymous_actor:{id}")
+}
+
+/// An anonymous report is changed only with its own actor, from the phone that filed it: any
+/// other writer would put a name into a document that must name no one.
+fn check_anonymity(doc: &RecordDocument, author: &str) -> Result<()> {
+    if doc.header()?.is_anonymous() && author != ANONYMOUS {
+        return Err(Error::Invalid(
+            "this report was filed anonymously; only the phone that filed it can change it".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn load_document(conn: &Connection, id: &str, actor: ActorId) -> Result<RecordDocument> {
     let snapshot: Vec<u8> = conn
         .query_row("SELECT snapshot FROM documents WHERE id = ?1", [id], |r| r.get(0))
@@ -1032,6 +1128,7 @@ pub fn view(doc: &RecordDocument, pending_sync: bool) -> Result<RecordView> {
         authors: doc.authors()?,
         pending_sync,
         rejection: None,
+        anonymous_by_me: false,
         record,
     })
 }

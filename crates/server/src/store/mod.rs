@@ -124,12 +124,17 @@ pub struct ActorOwner {
     pub tenant_id: String,
     pub user_id: String,
     pub device_id: String,
+    /// An actor a phone made for one anonymous report: its documents say `anonymous`, and this
+    /// link to the person is used for write checks only, never shown.
+    pub anonymous: bool,
 }
 
 /// The outcome of presenting a refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
-    /// Valid and now spent.
+    /// Valid and now spent; its successor is stored. Also the answer for the token just before
+    /// the current one, presented again from its own device within [`REFRESH_GRACE_MS`] while
+    /// its successor was never used: the answer carrying the successor was lost.
     Valid {
         device_id: String,
         user_id: String,
@@ -141,6 +146,37 @@ pub enum RefreshUse {
     },
     Unknown,
     Expired,
+}
+
+/// How long after a refresh the phone may present the token it exchanged again, when the answer
+/// never reached it (a poor signal). The successor it never received is revoked instead, so a
+/// copy of the old token replayed by someone else is still caught when the phone next refreshes.
+pub const REFRESH_GRACE_MS: i64 = 10 * 60 * 1000;
+
+/// An audit-log entry written in the same transaction as the change it describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditNote {
+    /// The person who acted, or `system`.
+    pub user_id: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// Where one stamp of a record came from: the device that wrote it (from the actor registry),
+/// its boot and monotonic reading. Kept per record so anchors arriving later find it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StampSource {
+    pub device_id: String,
+    pub boot_id: String,
+    pub monotonic_ms: i64,
+}
+
+/// A record waiting to be judged again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejudge {
+    pub tenant_id: String,
+    pub doc_id: String,
+    pub reason: String,
 }
 
 /// A record's stored document: the last snapshot plus the change chunks since.
@@ -163,6 +199,19 @@ pub struct AcceptedChange {
     pub snapshot: Option<Vec<u8>>,
     pub projection: Projection,
     pub flags: Vec<Flag>,
+    /// The record's stamps by the devices that wrote them.
+    pub stamps: Vec<StampSource>,
+}
+
+/// A record judged again: what to write if it has not changed since (`seq`, its latest feed
+/// position when it was read).
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub doc_id: String,
+    pub seq: u64,
+    pub projection: Projection,
+    pub flags: Vec<Flag>,
+    pub stamps: Vec<StampSource>,
 }
 
 /// What one sync request stores: the device's clock sample as an anchor, a note of the sync on
@@ -220,21 +269,28 @@ pub trait RecordStore: Send + Sync + 'static {
 
     fn create_company(&self, name: &str) -> StoreResult<Company>;
     fn company_by_name(&self, name: &str) -> StoreResult<Option<Company>>;
-    fn create_site(&self, tenant_id: &str, name: &str) -> StoreResult<Site>;
+    /// Creates a site; the audit entry (`site.created`, by `by`) commits with it.
+    fn create_site(&self, tenant_id: &str, name: &str, by: &str) -> StoreResult<Site>;
     fn sites(&self, tenant_id: &str) -> StoreResult<Vec<Site>>;
-    /// Sets (or clears) a site's boundary. Returns false if the site is not in the company.
+    /// The company's site, if it has one by that id.
+    fn site(&self, tenant_id: &str, site_id: &str) -> StoreResult<Option<Site>>;
+    /// Sets (or clears) a site's boundary and queues the site's records to be judged again; the
+    /// audit entry (`site.boundary`, by `by`) commits with it. False if the site is not in the
+    /// company.
     fn set_site_area(
         &self,
         tenant_id: &str,
         site_id: &str,
         geofence: Option<&Geofence>,
         max_accuracy_m: f64,
+        by: &str,
     ) -> StoreResult<bool>;
-    /// The site's boundary, if it has one.
-    fn site_area(&self, site_id: &str) -> StoreResult<Option<SiteArea>>;
-    /// Every clock sample for the given boots.
-    fn clock_anchors(&self, boot_ids: &[String]) -> StoreResult<Vec<ClockAnchor>>;
-    fn create_user(&self, tenant_id: &str, user: NewUser) -> StoreResult<User>;
+    /// The company's site's boundary, if it has one.
+    fn site_area(&self, tenant_id: &str, site_id: &str) -> StoreResult<Option<SiteArea>>;
+    /// Every clock sample of the company for the given (device, boot) pairs.
+    fn clock_anchors(&self, tenant_id: &str, device_boots: &[(String, String)]) -> StoreResult<Vec<ClockAnchor>>;
+    /// Creates a user; the audit entry (`user.created`, by `by`) commits with it.
+    fn create_user(&self, tenant_id: &str, user: NewUser, by: &str) -> StoreResult<User>;
     fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>>;
     fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
@@ -249,8 +305,9 @@ pub trait RecordStore: Send + Sync + 'static {
     ) -> StoreResult<Device>;
     fn device(&self, device_id: &str) -> StoreResult<Option<Device>>;
     fn devices(&self, tenant_id: &str) -> StoreResult<Vec<Device>>;
-    /// Revokes a device and every refresh token it holds. Returns false if not found.
-    fn revoke_device(&self, tenant_id: &str, device_id: &str) -> StoreResult<bool>;
+    /// Revokes a device and every refresh token it holds; the audit entry (`device.revoked`, by
+    /// `by`) commits with it. Returns false if not found.
+    fn revoke_device(&self, tenant_id: &str, device_id: &str, by: &str) -> StoreResult<bool>;
     fn save_refresh_token(
         &self,
         token_hash: &str,
@@ -259,8 +316,17 @@ pub trait RecordStore: Send + Sync + 'static {
         tenant_id: &str,
         expires_at_ms: i64,
     ) -> StoreResult<()>;
-    /// Spends a refresh token; a reused one revokes its device.
-    fn use_refresh_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<RefreshUse>;
+    /// Exchanges a refresh token for its successor (`next_hash`, stored in the same
+    /// transaction); a reused one revokes its device, except the grace case of
+    /// [`RefreshUse::Valid`]. `device_id` is the device the caller says it is.
+    fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        device_id: Option<&str>,
+        next_hash: &str,
+        next_expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<RefreshUse>;
     fn audit(&self, tenant_id: &str, user_id: &str, action: &str, detail: &str) -> StoreResult<()>;
     fn audit_log(&self, tenant_id: &str, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 
@@ -271,8 +337,9 @@ pub trait RecordStore: Send + Sync + 'static {
 
     /// The stored document for `doc_id`, in whichever company holds it.
     fn document(&self, doc_id: &str) -> StoreResult<Option<StoredDoc>>;
-    /// Writes accepted pushes (each: chunk, feed entry, projection and flags) in one transaction.
-    fn accept_all(&self, changes: &[AcceptedChange]) -> StoreResult<()>;
+    /// Writes accepted pushes (each: chunk, feed entry, projection and flags) in one
+    /// transaction, with the audit entry that describes them, if any.
+    fn accept_all(&self, changes: &[AcceptedChange], audit: Option<&AuditNote>) -> StoreResult<()>;
     /// Feed entries after `cursor` in the scope, oldest first, at most `limit`.
     fn feed(&self, scope: &Scope, cursor: u64, limit: u32) -> StoreResult<Vec<FeedEntry>>;
     /// The latest feed position in the company.
@@ -286,9 +353,22 @@ pub trait RecordStore: Send + Sync + 'static {
     /// Whether the scope may read `doc_id`.
     fn in_scope(&self, scope: &Scope, doc_id: &str) -> StoreResult<bool>;
     /// Everything one sync request writes, in one transaction: one flush to disk per request,
-    /// however many records it carries.
-    fn commit_sync(&self, write: &SyncWrite<'_>) -> StoreResult<()>;
+    /// however many records it carries. Records the new clock anchor may judge differently are
+    /// queued to be judged again; returns how many.
+    fn commit_sync(&self, write: &SyncWrite<'_>) -> StoreResult<usize>;
 
     fn list_records(&self, scope: &Scope, filter: &ListFilter) -> StoreResult<Vec<Projection>>;
     fn record_flags(&self, doc_id: &str) -> StoreResult<Vec<Flag>>;
+
+    /// Records waiting to be judged again, oldest first, at most `limit`.
+    fn rejudge_queue(&self, limit: u32) -> StoreResult<Vec<Rejudge>>;
+    /// Whether `doc_id` waits to be judged again.
+    fn awaits_rejudging(&self, doc_id: &str) -> StoreResult<bool>;
+    /// The latest feed position of a record (what a judgement was made from).
+    fn record_seq(&self, doc_id: &str) -> StoreResult<u64>;
+    /// Writes a new judgement and takes the record off the queue, unless the record changed
+    /// since it was read (then the change's own judgement stands). Returns whether it was written.
+    fn write_judgement(&self, judgement: &Judgement) -> StoreResult<bool>;
+    /// Takes a record off the queue without judging it (it cannot be read).
+    fn dequeue_rejudge(&self, doc_id: &str) -> StoreResult<()>;
 }

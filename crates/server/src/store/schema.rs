@@ -7,7 +7,7 @@ use super::{StoreError, StoreResult};
 
 /// Marks a file as a Muster server store (`PRAGMA application_id`, ASCII "MUSV").
 pub const APPLICATION_ID: i32 = 0x4D55_5356;
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Version 1, the first server schema.
 pub const V1: &str = r#"
@@ -168,9 +168,44 @@ CREATE INDEX clock_anchors_by_boot ON clock_anchors (boot_id, server_ms);
 ALTER TABLE feed ADD COLUMN nonce INTEGER NOT NULL DEFAULT 0;
 "#;
 
+/// Version 3: clock anchors belong to one device; the stamps each record holds, by the device
+/// that wrote them, and the records waiting to be judged again; refresh-token rotation chains;
+/// private anonymous actors.
+const V3: &str = r#"
+DROP INDEX clock_anchors_by_boot;
+CREATE INDEX clock_anchors_by_device ON clock_anchors (tenant_id, device_id, boot_id, server_ms);
+-- Which device wrote each stamp of a record (from the actor registry), so anchors arriving later
+-- find the records they may change.
+CREATE TABLE record_stamps (
+    tenant_id    TEXT NOT NULL,
+    doc_id       TEXT NOT NULL REFERENCES documents(id),
+    device_id    TEXT NOT NULL,
+    boot_id      TEXT NOT NULL,
+    monotonic_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX record_stamps_by_boot ON record_stamps (tenant_id, device_id, boot_id, monotonic_ms);
+CREATE INDEX record_stamps_by_doc ON record_stamps (doc_id);
+-- Records whose flags must be computed again because facts arrived after they were stored.
+CREATE TABLE rejudge_queue (
+    doc_id       TEXT PRIMARY KEY REFERENCES documents(id),
+    tenant_id    TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    queued_at_ms INTEGER NOT NULL
+) STRICT;
+-- Records stored before anchors belonged to one device were judged against any device's: judge
+-- every one again (the worker also fills record_stamps for them).
+INSERT INTO rejudge_queue (doc_id, tenant_id, reason, queued_at_ms)
+    SELECT id, tenant_id, 'clock anchors now belong to one device', 0 FROM documents;
+-- The token issued in exchange for this one; a lost answer lets the phone present this one again.
+ALTER TABLE refresh_tokens ADD COLUMN replaced_by TEXT;
+-- An actor a phone made for one anonymous report: linked to its person here only.
+ALTER TABLE actors ADD COLUMN anonymous INTEGER NOT NULL DEFAULT 0;
+"#;
+
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> StoreResult<()> {
     match version {
         1 => tx.execute_batch(V2)?,
+        2 => tx.execute_batch(V3)?,
         _ => {
             return Err(StoreError::Invalid(format!(
                 "no migration from server schema {version}"

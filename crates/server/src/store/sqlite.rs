@@ -6,12 +6,14 @@ use std::sync::{Arc, Condvar, Mutex};
 use sync_core::clock::ClockAnchor;
 use sync_core::place::{DEFAULT_MAX_ACCURACY_M, Geofence, SiteArea};
 use sync_core::projection::PROJECTION_COLUMNS;
+use sync_core::model::ANONYMOUS;
 use sync_core::protocol::Role;
 use sync_core::{Flag, ListFilter, Projection};
 
 use super::{
-    AcceptedChange, ActorOwner, AuditEntry, Company, Device, FeedEntry, NewUser, RecordStore, RefreshUse,
-    Scope, Site, StoreError, StoreResult, StoredDoc, SyncWrite, User, schema,
+    AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, Device, FeedEntry, Judgement, NewUser,
+    REFRESH_GRACE_MS, RecordStore, RefreshUse, Rejudge, Scope, Site, StoreError, StoreResult, StoredDoc,
+    SyncWrite, User, schema,
 };
 
 /// One writer connection, and a pool of readers: in WAL mode readers never wait for the writer's
@@ -259,6 +261,37 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     })
 }
 
+fn site_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Site> {
+    let geofence: Option<String> = r.get(3)?;
+    Ok(Site {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        name: r.get(2)?,
+        geofence: geofence.and_then(|g| serde_json::from_str(&g).ok()),
+        max_accuracy_m: r.get(4)?,
+    })
+}
+
+fn anchor_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClockAnchor> {
+    Ok(ClockAnchor {
+        device_id: r.get(0)?,
+        boot_id: r.get(1)?,
+        monotonic_ms: r.get(2)?,
+        device_wall_ms: r.get(3)?,
+        server_ms: r.get(4)?,
+        uncertainty_ms: r.get(5)?,
+    })
+}
+
+/// An audit entry, inside the transaction of the change it describes.
+fn audit_in(tx: &rusqlite::Transaction<'_>, tenant_id: &str, user_id: &str, action: &str, detail: &str) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit_log (tenant_id, at_ms, user_id, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![tenant_id, now_ms(), user_id, action, detail])?;
+    Ok(())
+}
+
 const DEVICE_COLUMNS: &str = "id, tenant_id, user_id, name, enrolled_at_ms, last_sync_at_ms, revoked_at_ms";
 
 /// SQL condition (and its arguments) limiting feed or record rows to a scope. Workers see their
@@ -332,7 +365,7 @@ impl RecordStore for SqliteStore {
             .optional()?)
     }
 
-    fn create_site(&self, tenant_id: &str, name: &str) -> StoreResult<Site> {
+    fn create_site(&self, tenant_id: &str, name: &str, by: &str) -> StoreResult<Site> {
         let site = Site {
             id: new_id(),
             tenant_id: tenant_id.to_owned(),
@@ -343,18 +376,21 @@ impl RecordStore for SqliteStore {
         if site.name.is_empty() {
             return Err(StoreError::Invalid("a site needs a name".into()));
         }
-        self.conn()
-            .execute(
-                "INSERT INTO sites (id, tenant_id, name) VALUES (?1, ?2, ?3)",
-                params![site.id, site.tenant_id, site.name],
-            )
-            .map_err(|e| {
-                if unique_violation(&e) {
-                    StoreError::Conflict(format!("site {name:?}"))
-                } else {
-                    e.into()
-                }
-            })?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO sites (id, tenant_id, name) VALUES (?1, ?2, ?3)",
+            params![site.id, site.tenant_id, site.name],
+        )
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Conflict(format!("site {name:?}"))
+            } else {
+                e.into()
+            }
+        })?;
+        audit_in(&tx, tenant_id, by, "site.created", &site.name)?;
+        tx.commit()?;
         Ok(site)
     }
 
@@ -363,17 +399,19 @@ impl RecordStore for SqliteStore {
         let mut stmt = conn.prepare_cached(
             "SELECT id, tenant_id, name, geofence, max_accuracy_m FROM sites WHERE tenant_id = ?1 ORDER BY name",
         )?;
-        let rows = stmt.query_map([tenant_id], |r| {
-            let geofence: Option<String> = r.get(3)?;
-            Ok(Site {
-                id: r.get(0)?,
-                tenant_id: r.get(1)?,
-                name: r.get(2)?,
-                geofence: geofence.and_then(|g| serde_json::from_str(&g).ok()),
-                max_accuracy_m: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map([tenant_id], site_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn site(&self, tenant_id: &str, site_id: &str) -> StoreResult<Option<Site>> {
+        Ok(self
+            .read()?
+            .query_row(
+                "SELECT id, tenant_id, name, geofence, max_accuracy_m FROM sites WHERE id = ?1 AND tenant_id = ?2",
+                params![site_id, tenant_id],
+                site_from_row,
+            )
+            .optional()?)
     }
 
     fn set_site_area(
@@ -382,21 +420,35 @@ impl RecordStore for SqliteStore {
         site_id: &str,
         geofence: Option<&Geofence>,
         max_accuracy_m: f64,
+        by: &str,
     ) -> StoreResult<bool> {
         let json = geofence.map(|g| serde_json::to_string(g).unwrap_or_default());
-        let changed = self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
             "UPDATE sites SET geofence = ?3, max_accuracy_m = ?4 WHERE id = ?1 AND tenant_id = ?2",
             params![site_id, tenant_id, json, max_accuracy_m],
         )?;
-        Ok(changed > 0)
+        if changed == 0 {
+            return Ok(false);
+        }
+        // Every record at the site was judged against the old boundary (or none).
+        tx.execute(
+            "INSERT OR IGNORE INTO rejudge_queue (doc_id, tenant_id, reason, queued_at_ms)
+             SELECT id, tenant_id, 'the site boundary changed', ?3 FROM documents WHERE tenant_id = ?1 AND site_id = ?2",
+            params![tenant_id, site_id, now_ms()],
+        )?;
+        audit_in(&tx, tenant_id, by, "site.boundary", site_id)?;
+        tx.commit()?;
+        Ok(true)
     }
 
-    fn site_area(&self, site_id: &str) -> StoreResult<Option<SiteArea>> {
+    fn site_area(&self, tenant_id: &str, site_id: &str) -> StoreResult<Option<SiteArea>> {
         let row = self
             .read()?
             .query_row(
-                "SELECT geofence, max_accuracy_m FROM sites WHERE id = ?1",
-                [site_id],
+                "SELECT geofence, max_accuracy_m FROM sites WHERE id = ?1 AND tenant_id = ?2",
+                params![site_id, tenant_id],
                 |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, f64>(1)?)),
             )
             .optional()?;
@@ -413,27 +465,22 @@ impl RecordStore for SqliteStore {
         })
     }
 
-    fn clock_anchors(&self, boot_ids: &[String]) -> StoreResult<Vec<ClockAnchor>> {
+    fn clock_anchors(&self, tenant_id: &str, device_boots: &[(String, String)]) -> StoreResult<Vec<ClockAnchor>> {
         let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT boot_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms FROM clock_anchors
-             WHERE boot_id IN (SELECT value FROM json_each(?1)) ORDER BY boot_id, server_ms",
+            "SELECT device_id, boot_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms FROM clock_anchors
+             WHERE tenant_id = ?1 AND (device_id, boot_id) IN
+                 (SELECT value ->> 0, value ->> 1 FROM json_each(?2))
+             ORDER BY device_id, boot_id, server_ms",
         )?;
-        let ids = serde_json::to_string(boot_ids).unwrap_or_else(|_| "[]".into());
-        let rows = stmt.query_map([ids], |r| {
-            Ok(ClockAnchor {
-                boot_id: r.get(0)?,
-                monotonic_ms: r.get(1)?,
-                device_wall_ms: r.get(2)?,
-                server_ms: r.get(3)?,
-                uncertainty_ms: r.get(4)?,
-            })
-        })?;
+        let pairs = serde_json::to_string(device_boots).unwrap_or_else(|_| "[]".into());
+        let rows = stmt.query_map(params![tenant_id, pairs], anchor_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn create_user(&self, tenant_id: &str, user: NewUser) -> StoreResult<User> {
-        let conn = self.conn();
+    fn create_user(&self, tenant_id: &str, user: NewUser, by: &str) -> StoreResult<User> {
+        let mut conn = self.conn();
+        let conn = conn.transaction()?;
         for site in &user.sites {
             let known: bool = conn.query_row(
                 "SELECT EXISTS(SELECT 1 FROM sites WHERE id = ?1 AND tenant_id = ?2)",
@@ -473,6 +520,14 @@ impl RecordStore for SqliteStore {
                 e.into()
             }
         })?;
+        audit_in(
+            &conn,
+            tenant_id,
+            by,
+            "user.created",
+            &format!("{} ({}) as {}", created.name, created.email, created.role.as_str()),
+        )?;
+        conn.commit()?;
         Ok(created)
     }
 
@@ -573,19 +628,23 @@ impl RecordStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn revoke_device(&self, tenant_id: &str, device_id: &str) -> StoreResult<bool> {
+    fn revoke_device(&self, tenant_id: &str, device_id: &str, by: &str) -> StoreResult<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let changed = tx.execute(
             "UPDATE devices SET revoked_at_ms = COALESCE(revoked_at_ms, ?3) WHERE id = ?1 AND tenant_id = ?2",
             params![device_id, tenant_id, now_ms()],
         )?;
+        if changed == 0 {
+            return Ok(false);
+        }
         tx.execute(
             "UPDATE refresh_tokens SET used_at_ms = COALESCE(used_at_ms, ?2) WHERE device_id = ?1",
             params![device_id, now_ms()],
         )?;
+        audit_in(&tx, tenant_id, by, "device.revoked", device_id)?;
         tx.commit()?;
-        Ok(changed > 0)
+        Ok(true)
     }
 
     fn save_refresh_token(
@@ -603,12 +662,19 @@ impl RecordStore for SqliteStore {
         Ok(())
     }
 
-    fn use_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<RefreshUse> {
+    fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        claimed_device: Option<&str>,
+        next_hash: &str,
+        next_expires_at_ms: i64,
+        now: i64,
+    ) -> StoreResult<RefreshUse> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let row = tx
             .query_row(
-                "SELECT device_id, user_id, tenant_id, expires_at_ms, used_at_ms FROM refresh_tokens WHERE token_hash = ?1",
+                "SELECT device_id, user_id, tenant_id, expires_at_ms, used_at_ms, replaced_by FROM refresh_tokens WHERE token_hash = ?1",
                 [token_hash],
                 |r| {
                     Ok((
@@ -617,47 +683,93 @@ impl RecordStore for SqliteStore {
                         r.get::<_, String>(2)?,
                         r.get::<_, i64>(3)?,
                         r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
                     ))
                 },
             )
             .optional()?;
-        let outcome = match row {
-            None => RefreshUse::Unknown,
-            Some((device_id, ..))
-                if tx.query_row(
-                    "SELECT revoked_at_ms IS NOT NULL FROM devices WHERE id = ?1",
-                    [&device_id],
-                    |r| r.get::<_, bool>(0),
-                )? =>
-            {
-                RefreshUse::Reused { device_id }
-            }
-            Some((device_id, _, tenant_id, _, Some(_))) => {
-                // Replay of a spent token: whoever holds the chain now is not to be trusted.
-                tx.execute(
-                    "UPDATE devices SET revoked_at_ms = ?2 WHERE id = ?1",
-                    params![device_id, now],
-                )?;
-                tx.execute(
-                    "UPDATE refresh_tokens SET used_at_ms = COALESCE(used_at_ms, ?2) WHERE device_id = ?1",
-                    params![device_id, now],
-                )?;
-                tx.execute(
-                    "INSERT INTO audit_log (tenant_id, at_ms, user_id, action, detail) VALUES (?1, ?2, 'system', 'device.revoked', ?3)",
-                    params![tenant_id, now, format!("refresh token reused for device {device_id}")],
-                )?;
-                RefreshUse::Reused { device_id }
-            }
-            Some((_, _, _, expires, None)) if expires < now => RefreshUse::Expired,
-            Some((device_id, user_id, tenant_id, _, None)) => {
-                tx.execute(
-                    "UPDATE refresh_tokens SET used_at_ms = ?2 WHERE token_hash = ?1",
-                    params![token_hash, now],
-                )?;
+        let Some((device_id, user_id, tenant_id, expires, used_at, replaced_by)) = row else {
+            return Ok(RefreshUse::Unknown);
+        };
+        let revoked: bool = tx.query_row(
+            "SELECT revoked_at_ms IS NOT NULL FROM devices WHERE id = ?1",
+            [&device_id],
+            |r| r.get(0),
+        )?;
+        if revoked {
+            return Ok(RefreshUse::Reused { device_id });
+        }
+        if expires < now {
+            return Ok(RefreshUse::Expired);
+        }
+        let spend_into_successor = |tx: &rusqlite::Transaction<'_>| -> StoreResult<()> {
+            tx.execute(
+                "UPDATE refresh_tokens SET used_at_ms = COALESCE(used_at_ms, ?2), replaced_by = ?3 WHERE token_hash = ?1",
+                params![token_hash, now, next_hash],
+            )?;
+            tx.execute(
+                "INSERT INTO refresh_tokens (token_hash, device_id, user_id, tenant_id, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![next_hash, device_id, user_id, tenant_id, next_expires_at_ms],
+            )?;
+            Ok(())
+        };
+        let outcome = match used_at {
+            None => {
+                spend_into_successor(&tx)?;
                 RefreshUse::Valid {
                     device_id,
                     user_id,
                     tenant_id,
+                }
+            }
+            Some(used_at) => {
+                // Presented again. The phone whose answer was lost holds exactly this token and
+                // never received its successor: within the grace window, from its own device,
+                // while the successor is unused, it gets a new one and the unreceived successor
+                // is spent, so a copy of it presented later still counts as a reuse.
+                let successor_unused = match &replaced_by {
+                    Some(next) => tx
+                        .query_row(
+                            "SELECT used_at_ms IS NULL FROM refresh_tokens WHERE token_hash = ?1",
+                            [next],
+                            |r| r.get::<_, bool>(0),
+                        )
+                        .optional()?
+                        .unwrap_or(false),
+                    None => false,
+                };
+                let lost_answer = successor_unused
+                    && claimed_device == Some(device_id.as_str())
+                    && now - used_at <= REFRESH_GRACE_MS;
+                if lost_answer {
+                    tx.execute(
+                        "UPDATE refresh_tokens SET used_at_ms = ?2 WHERE token_hash = ?1",
+                        params![replaced_by, now],
+                    )?;
+                    spend_into_successor(&tx)?;
+                    RefreshUse::Valid {
+                        device_id,
+                        user_id,
+                        tenant_id,
+                    }
+                } else {
+                    // Replay of a spent token: whoever holds the chain now is not to be trusted.
+                    tx.execute(
+                        "UPDATE devices SET revoked_at_ms = ?2 WHERE id = ?1",
+                        params![device_id, now],
+                    )?;
+                    tx.execute(
+                        "UPDATE refresh_tokens SET used_at_ms = COALESCE(used_at_ms, ?2) WHERE device_id = ?1",
+                        params![device_id, now],
+                    )?;
+                    audit_in(
+                        &tx,
+                        &tenant_id,
+                        "system",
+                        "device.revoked",
+                        &format!("refresh token reused for device {device_id}"),
+                    )?;
+                    RefreshUse::Reused { device_id }
                 }
             }
         };
@@ -693,13 +805,14 @@ impl RecordStore for SqliteStore {
         Ok(self
             .read()?
             .query_row(
-                "SELECT tenant_id, user_id, device_id FROM actors WHERE actor = ?1",
+                "SELECT tenant_id, user_id, device_id, anonymous FROM actors WHERE actor = ?1",
                 [actor_hex],
                 |r| {
                     Ok(ActorOwner {
                         tenant_id: r.get(0)?,
                         user_id: r.get(1)?,
                         device_id: r.get(2)?,
+                        anonymous: r.get(3)?,
                     })
                 },
             )
@@ -708,8 +821,8 @@ impl RecordStore for SqliteStore {
 
     fn register_actor(&self, actor_hex: &str, owner: &ActorOwner) -> StoreResult<()> {
         self.conn().execute(
-            "INSERT OR IGNORE INTO actors (actor, tenant_id, user_id, device_id) VALUES (?1, ?2, ?3, ?4)",
-            params![actor_hex, owner.tenant_id, owner.user_id, owner.device_id],
+            "INSERT OR IGNORE INTO actors (actor, tenant_id, user_id, device_id, anonymous) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![actor_hex, owner.tenant_id, owner.user_id, owner.device_id, owner.anonymous],
         )?;
         Ok(())
     }
@@ -718,7 +831,7 @@ impl RecordStore for SqliteStore {
         Ok(self
             .read()?
             .query_row(
-                "SELECT actor FROM actors WHERE device_id = ?1 ORDER BY actor LIMIT 1",
+                "SELECT actor FROM actors WHERE device_id = ?1 AND anonymous = 0 ORDER BY actor LIMIT 1",
                 [device_id],
                 |r| r.get(0),
             )
@@ -755,14 +868,17 @@ impl RecordStore for SqliteStore {
         }))
     }
 
-    fn accept_all(&self, changes: &[AcceptedChange]) -> StoreResult<()> {
-        if changes.is_empty() {
+    fn accept_all(&self, changes: &[AcceptedChange], audit: Option<&AuditNote>) -> StoreResult<()> {
+        if changes.is_empty() && audit.is_none() {
             return Ok(());
         }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for change in changes {
             accept_in(&tx, change)?;
+        }
+        if let (Some(note), Some(change)) = (audit, changes.first()) {
+            audit_in(&tx, &change.tenant_id, &note.user_id, &note.action, &note.detail)?;
         }
         tx.commit()?;
         Ok(())
@@ -775,9 +891,12 @@ impl RecordStore for SqliteStore {
         args.push((cursor as i64).into());
         let cursor_arg = args.len();
         args.push((limit as i64).into());
+        // Anonymous reports never travel to phones: their stamps carry the reporter's phone's
+        // boot id and clocks, which the same person's other records carry too. The phone that
+        // filed one holds it already.
         let sql = format!(
             "SELECT seq, doc_id, origin_device, length(bytes) FROM feed
-             WHERE {condition} AND seq > ?{cursor_arg} ORDER BY seq LIMIT ?{}",
+             WHERE {condition} AND created_by <> '{ANONYMOUS}' AND seq > ?{cursor_arg} ORDER BY seq LIMIT ?{}",
             args.len()
         );
         let mut stmt = conn.prepare_cached(&sql)?;
@@ -844,7 +963,7 @@ impl RecordStore for SqliteStore {
         Ok(conn.query_row(&sql, rusqlite::params_from_iter(args), |r| r.get(0))?)
     }
 
-    fn commit_sync(&self, write: &SyncWrite<'_>) -> StoreResult<()> {
+    fn commit_sync(&self, write: &SyncWrite<'_>) -> StoreResult<usize> {
         let mut conn = self.conn();
         // A sync that stored no record writes only its clock anchor and the device's last-seen
         // note. Losing those to a power cut loses nothing anyone was told was saved (later
@@ -876,6 +995,72 @@ impl RecordStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn rejudge_queue(&self, limit: u32) -> StoreResult<Vec<Rejudge>> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT tenant_id, doc_id, reason FROM rejudge_queue ORDER BY queued_at_ms, doc_id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(Rejudge {
+                tenant_id: r.get(0)?,
+                doc_id: r.get(1)?,
+                reason: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn awaits_rejudging(&self, doc_id: &str) -> StoreResult<bool> {
+        Ok(self.read()?.query_row(
+            "SELECT EXISTS(SELECT 1 FROM rejudge_queue WHERE doc_id = ?1)",
+            [doc_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn record_seq(&self, doc_id: &str) -> StoreResult<u64> {
+        let seq: Option<i64> =
+            self.read()?
+                .query_row("SELECT max(seq) FROM feed WHERE doc_id = ?1", [doc_id], |r| r.get(0))?;
+        Ok(seq.unwrap_or(0) as u64)
+    }
+
+    fn write_judgement(&self, judgement: &Judgement) -> StoreResult<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let current: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT (SELECT max(seq) FROM feed WHERE doc_id = ?1), tenant_id FROM documents WHERE id = ?1",
+                [&judgement.doc_id],
+                |r| Ok((r.get::<_, Option<i64>>(0)?.unwrap_or(0), r.get(1)?)),
+            )
+            .optional()?;
+        let Some((seq, tenant_id)) = current else {
+            tx.execute("DELETE FROM rejudge_queue WHERE doc_id = ?1", [&judgement.doc_id])?;
+            tx.commit()?;
+            return Ok(false);
+        };
+        if seq as u64 != judgement.seq {
+            return Ok(false);
+        }
+        write_verdict(
+            &tx,
+            &tenant_id,
+            &judgement.projection,
+            &judgement.flags,
+            &judgement.stamps,
+        )?;
+        tx.execute("DELETE FROM rejudge_queue WHERE doc_id = ?1", [&judgement.doc_id])?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn dequeue_rejudge(&self, doc_id: &str) -> StoreResult<()> {
+        self.conn()
+            .execute("DELETE FROM rejudge_queue WHERE doc_id = ?1", [doc_id])?;
+        Ok(())
+    }
+
     fn record_flags(&self, doc_id: &str) -> StoreResult<Vec<Flag>> {
         let conn = self.read()?;
         let mut stmt =
@@ -892,9 +1077,10 @@ impl RecordStore for SqliteStore {
 }
 
 impl SqliteStore {
-    fn commit_sync_in(conn: &mut Connection, write: &SyncWrite<'_>) -> StoreResult<()> {
+    fn commit_sync_in(conn: &mut Connection, write: &SyncWrite<'_>) -> StoreResult<usize> {
         let tx = conn.transaction()?;
         let anchor = write.anchor;
+        let queued = queue_for_anchor(&tx, write)?;
         tx.prepare_cached(
             "INSERT INTO clock_anchors (boot_id, device_id, tenant_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -914,8 +1100,106 @@ impl SqliteStore {
             accept_in(&tx, change)?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(queued)
     }
+}
+
+/// Queues the records a new clock anchor may judge differently: those with stamps from the same
+/// device and boot made since its previous anchor (the new one is the nearest to them), or every
+/// stamp of the boot when there was none or the two disagree (the boot's clock is then in doubt).
+/// Records of this same request are judged with the anchor already.
+fn queue_for_anchor(tx: &rusqlite::Transaction<'_>, write: &SyncWrite<'_>) -> StoreResult<usize> {
+    let anchor = write.anchor;
+    let previous = tx
+        .prepare_cached(
+            "SELECT device_id, boot_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms FROM clock_anchors
+             WHERE tenant_id = ?1 AND device_id = ?2 AND boot_id = ?3 ORDER BY server_ms DESC LIMIT 1",
+        )?
+        .query_row(params![write.tenant_id, write.device_id, anchor.boot_id], anchor_from_row)
+        .optional()?;
+    let since = match previous {
+        Some(previous) if sync_core::clock::consistent(&previous, anchor) => previous.monotonic_ms,
+        _ => i64::MIN,
+    };
+    let in_request: Vec<&str> = write.changes.iter().map(|c| c.doc_id.as_str()).collect();
+    let queued = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO rejudge_queue (doc_id, tenant_id, reason, queued_at_ms)
+             SELECT DISTINCT doc_id, tenant_id, 'a clock anchor arrived for the device that stamped it', ?5
+             FROM record_stamps
+             WHERE tenant_id = ?1 AND device_id = ?2 AND boot_id = ?3 AND monotonic_ms > ?4
+               AND doc_id NOT IN (SELECT value FROM json_each(?6))",
+        )?
+        .execute(params![
+            write.tenant_id,
+            write.device_id,
+            anchor.boot_id,
+            since,
+            now_ms(),
+            serde_json::to_string(&in_request).unwrap_or_else(|_| "[]".into())
+        ])?;
+    Ok(queued)
+}
+
+/// Writes a record's projection row, its flags and where its stamps came from.
+fn write_verdict(
+    tx: &rusqlite::Transaction<'_>,
+    tenant_id: &str,
+    p: &Projection,
+    flags: &[Flag],
+    stamps: &[super::StampSource],
+) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO records (id, tenant_id, kind, site_id, job_id, status, title, created_by,
+             created_at_ms, completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        p.id,
+        tenant_id,
+        p.kind,
+        p.site_id,
+        p.job_id,
+        p.status,
+        p.title,
+        p.created_by,
+        p.created_at_ms,
+        p.completed_at_ms,
+        p.work_started_at_ms,
+        serde_json::to_string(&p.flags).unwrap_or_default(),
+        p.blocking_findings,
+        p.conflicts,
+        p.content_hash
+    ])?;
+    tx.prepare_cached("DELETE FROM record_flags WHERE record_id = ?1")?
+        .execute([&p.id])?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO record_flags (record_id, code, flag) VALUES (?1, ?2, ?3)",
+        )?;
+        for flag in flags {
+            insert.execute(params![
+                p.id,
+                flag.code,
+                serde_json::to_string(flag).unwrap_or_default()
+            ])?;
+        }
+    }
+    tx.prepare_cached("DELETE FROM record_stamps WHERE doc_id = ?1")?
+        .execute([&p.id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO record_stamps (tenant_id, doc_id, device_id, boot_id, monotonic_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for stamp in stamps {
+        insert.execute(params![
+            tenant_id,
+            p.id,
+            stamp.device_id,
+            stamp.boot_id,
+            stamp.monotonic_ms
+        ])?;
+    }
+    Ok(())
 }
 
 /// One accepted push, inside the caller's transaction.
@@ -972,43 +1256,7 @@ fn accept_in(tx: &rusqlite::Transaction<'_>, change: &AcceptedChange) -> StoreRe
                 .execute(params![change.doc_id, seq])?;
         }
     }
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO records (id, tenant_id, kind, site_id, job_id, status, title, created_by,
-             created_at_ms, completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?
-    .execute(        params![
-            p.id,
-            change.tenant_id,
-            p.kind,
-            p.site_id,
-            p.job_id,
-            p.status,
-            p.title,
-            p.created_by,
-            p.created_at_ms,
-            p.completed_at_ms,
-            p.work_started_at_ms,
-            serde_json::to_string(&p.flags).unwrap_or_default(),
-            p.blocking_findings,
-            p.conflicts,
-            p.content_hash
-        ],
-    )?;
-    tx.execute("DELETE FROM record_flags WHERE record_id = ?1", [&p.id])?;
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO record_flags (record_id, code, flag) VALUES (?1, ?2, ?3)",
-        )?;
-        for flag in &change.flags {
-            insert.execute(params![
-                p.id,
-                flag.code,
-                serde_json::to_string(flag).unwrap_or_default()
-            ])?;
-        }
-    }
-    Ok(())
+    write_verdict(tx, &change.tenant_id, p, &change.flags, &change.stamps)
 }
 
 #[cfg(test)]

@@ -65,14 +65,23 @@ pub struct Header {
     pub tenant_id: String,
     pub site_id: String,
     pub job_id: Option<String>,
-    /// User who created the record.
+    /// User who created the record, or [`ANONYMOUS`].
     pub created_by: String,
     pub created: Stamp,
 }
 
+/// The creator and author named by an anonymous report (DESIGN §3): the document names no one;
+/// only the server's private actor registry links it to a person, for its write checks.
+pub const ANONYMOUS: &str = "anonymous";
+
 impl Header {
     pub fn kind(&self) -> Option<Kind> {
         Kind::parse(&self.kind)
+    }
+
+    /// Whether the record was filed anonymously (only a near miss may be).
+    pub fn is_anonymous(&self) -> bool {
+        self.created_by == ANONYMOUS
     }
 }
 

@@ -158,6 +158,7 @@ impl SyncClient {
             .post(&url)
             .json(&RefreshRequest {
                 refresh_token: credentials.refresh_token.clone(),
+                device_id: Some(store.device_id().to_owned()),
             })
             .send()
             .await

@@ -1,0 +1,269 @@
+//! Judging a record: its flags computed with what the server knows beyond the record itself,
+//! and judging it again when more becomes known.
+//!
+//! A stamp is judged against the clock anchors of the device that wrote it, as the actor
+//! registry shows it (never the document's word). Facts that arrive after a record was stored
+//! (anchors from a later sync of the same boot, a site boundary drawn afterwards) queue the
+//! records they affect; a worker thread judges them again, and the record detail does so at once
+//! for a record still queued, so detail, list filters and flags never disagree.
+
+use automerge::ActorId;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+use sync_core::clock::{ClockAnchor, ClockContext};
+use sync_core::model::Record;
+use sync_core::{Flag, Projection, RecordDocument, flags, validate};
+
+use crate::store::{Judgement, RecordStore, Rejudge, StampSource, StoreError, StoreResult};
+
+/// What the server concludes about a record as it stands.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub flags: Vec<Flag>,
+    pub projection: Projection,
+    pub stamps: Vec<StampSource>,
+    /// What the flags rested on: the detail's timeline is corrected with the same.
+    pub context: flags::Context,
+}
+
+/// The flags' context for a record: the device behind each stamp, those devices' anchors for
+/// the boots the stamps name (stored, plus `fresh` ones from the request being handled), and
+/// the company's site boundary. Also where each stamp came from, for [`StampSource`] rows.
+pub fn context(
+    store: &dyn RecordStore,
+    tenant_id: &str,
+    doc: &RecordDocument,
+    record: &Record,
+    fresh: &[ClockAnchor],
+) -> StoreResult<(flags::Context, Vec<StampSource>)> {
+    let events = flags::lifecycle_events(record);
+    let writers = doc
+        .stamp_writers(events.iter().map(|e| e.path.as_str()))
+        .map_err(|e| StoreError::Backend(format!("record {} unreadable: {e}", record.header.id)))?;
+    let mut devices_of_actors: BTreeMap<&str, Option<String>> = BTreeMap::new();
+    let mut stamp_devices = BTreeMap::new();
+    let mut stamps = Vec::new();
+    for event in &events {
+        let Some(actor) = writers.get(&event.path) else {
+            continue;
+        };
+        if !devices_of_actors.contains_key(actor.as_str()) {
+            let owner = store
+                .actor(actor)?
+                .filter(|owner| owner.tenant_id == tenant_id)
+                .map(|owner| owner.device_id);
+            devices_of_actors.insert(actor, owner);
+        }
+        if let Some(Some(device)) = devices_of_actors.get(actor.as_str()) {
+            stamp_devices.insert(event.path.clone(), device.clone());
+            stamps.push(StampSource {
+                device_id: device.clone(),
+                boot_id: event.stamp.boot_id.clone(),
+                monotonic_ms: event.stamp.monotonic_ms,
+            });
+        }
+    }
+    let mut device_boots: Vec<(String, String)> = stamps
+        .iter()
+        .map(|s| (s.device_id.clone(), s.boot_id.clone()))
+        .collect();
+    device_boots.sort();
+    device_boots.dedup();
+    let mut anchors = store.clock_anchors(tenant_id, &device_boots)?;
+    anchors.extend(
+        fresh
+            .iter()
+            .filter(|a| {
+                device_boots
+                    .binary_search_by(|(d, b)| (d.as_str(), b.as_str()).cmp(&(&a.device_id, &a.boot_id)))
+                    .is_ok()
+            })
+            .cloned(),
+    );
+    stamps.sort_by(|a, b| (&a.device_id, &a.boot_id, a.monotonic_ms).cmp(&(&b.device_id, &b.boot_id, b.monotonic_ms)));
+    stamps.dedup();
+    Ok((
+        flags::Context {
+            clock: Some(ClockContext::new(anchors)),
+            stamp_devices,
+            site: store.site_area(tenant_id, &record.header.site_id)?,
+        },
+        stamps,
+    ))
+}
+
+/// Judges `record`, the record `doc` holds now.
+pub fn judge(
+    store: &dyn RecordStore,
+    tenant_id: &str,
+    doc: &RecordDocument,
+    record: &Record,
+    fresh: &[ClockAnchor],
+) -> Result<Verdict, JudgeError> {
+    let conflicts = doc.conflicts()?;
+    let findings = validate::validate(record);
+    let (context, stamps) = context(store, tenant_id, doc, record, fresh)?;
+    let flags = flags::compute_in(record, &context);
+    let projection = Projection::of(record, &flags, &findings, conflicts.len());
+    Ok(Verdict {
+        flags,
+        projection,
+        stamps,
+        context,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JudgeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Record(#[from] sync_core::Error),
+}
+
+impl From<JudgeError> for StoreError {
+    fn from(e: JudgeError) -> Self {
+        match e {
+            JudgeError::Store(e) => e,
+            JudgeError::Record(e) => StoreError::Backend(format!("stored record unreadable: {e}")),
+        }
+    }
+}
+
+/// Judges a queued record again from what is stored now. Idempotent: judging twice writes the
+/// same. Returns false when the record changed meanwhile (it stays queued for the next round).
+pub fn rejudge(store: &dyn RecordStore, item: &Rejudge) -> StoreResult<bool> {
+    // The feed position first, then the document: a push landing between makes the document
+    // newer than the position, and the write below is refused rather than going back in time.
+    let seq = store.record_seq(&item.doc_id)?;
+    let Some(stored) = store.document(&item.doc_id)? else {
+        return Ok(false);
+    };
+    let doc = RecordDocument::load_chunks(
+        &stored.snapshot,
+        stored.chunks.iter().map(Vec::as_slice),
+        ActorId::random(),
+    )
+    .map_err(|e| StoreError::Backend(format!("stored record {} does not load: {e}", item.doc_id)))?;
+    let record = doc
+        .record()
+        .map_err(|e| StoreError::Backend(format!("stored record {} does not read: {e}", item.doc_id)))?;
+    let verdict = judge(store, &stored.tenant_id, &doc, &record, &[])?;
+    store.write_judgement(&Judgement {
+        doc_id: item.doc_id.clone(),
+        seq,
+        projection: verdict.projection,
+        flags: verdict.flags,
+        stamps: verdict.stamps,
+    })
+}
+
+/// Records judged again per round; the worker sleeps between rounds only when the queue is empty.
+const BATCH: u32 = 200;
+
+/// How often the worker looks at the queue when nobody wakes it.
+const IDLE_WAIT: Duration = Duration::from_secs(2);
+
+/// The worker thread that drains the re-judging queue in the background, in bounded rounds.
+#[derive(Debug)]
+pub struct Rejudger {
+    signal: Arc<(Mutex<Wake>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct Wake {
+    pending: bool,
+    stop: bool,
+}
+
+impl Rejudger {
+    pub fn start(store: Arc<dyn RecordStore>) -> Self {
+        let signal = Arc::new((Mutex::new(Wake::default()), Condvar::new()));
+        let shared = signal.clone();
+        let thread = std::thread::Builder::new()
+            .name("rejudge".into())
+            .spawn(move || work(store.as_ref(), &shared))
+            .ok();
+        Self { signal, thread }
+    }
+
+    /// Tells the worker that records were queued.
+    pub fn wake(&self) {
+        let (lock, wake) = &*self.signal;
+        lock.lock().unwrap_or_else(|p| p.into_inner()).pending = true;
+        wake.notify_one();
+    }
+}
+
+impl Drop for Rejudger {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.signal;
+        lock.lock().unwrap_or_else(|p| p.into_inner()).stop = true;
+        wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn work(store: &dyn RecordStore, signal: &(Mutex<Wake>, Condvar)) {
+    let (lock, wake) = signal;
+    let mut failing = false;
+    loop {
+        {
+            let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+            if !state.pending && !state.stop {
+                state = wake
+                    .wait_timeout(state, IDLE_WAIT)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+            if state.stop {
+                return;
+            }
+            state.pending = false;
+        }
+        match drain_once(store) {
+            Ok(judged) => {
+                failing = false;
+                if judged == BATCH as usize {
+                    // More waiting: go on without sleeping.
+                    lock.lock().unwrap_or_else(|p| p.into_inner()).pending = true;
+                }
+            }
+            // Said once while it lasts (a full disk), not every round.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "judging records again failed; retrying");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// One bounded round: judges up to [`BATCH`] queued records. Returns how many it looked at.
+pub fn drain_once(store: &dyn RecordStore) -> StoreResult<usize> {
+    let queued = store.rejudge_queue(BATCH)?;
+    for item in &queued {
+        match rejudge(store, item) {
+            Ok(_) => {}
+            // The store failing (a full disk) leaves the queue as it is for the next round.
+            Err(e @ StoreError::CannotWrite { .. }) => return Err(e),
+            Err(e) => {
+                // A record that cannot be read cannot be judged however often it is tried: it
+                // keeps its last judgement, and the log says why.
+                tracing::error!(doc = %item.doc_id, error = %e, "record could not be judged again");
+                store.dequeue_rejudge(&item.doc_id)?;
+            }
+        }
+    }
+    Ok(queued.len())
+}
+
+/// Judges the whole queue now (tests, and the detail of a queued record).
+pub fn drain(store: &dyn RecordStore) -> StoreResult<()> {
+    while drain_once(store)? == BATCH as usize {}
+    Ok(())
+}
