@@ -509,11 +509,13 @@ struct HttpRequest {
 }
 
 /// An HTTP/1.1 proxy between devices and the server that injects faults into `POST /v1/sync`
-/// by seeded choice; every other request passes through untouched. One request per connection.
+/// by seeded choice, and loses the answers of as many token refreshes as a test asks; every other
+/// request passes through untouched. One request per connection.
 #[derive(Debug)]
 pub struct FaultProxy {
     pub url: String,
     pub stats: Arc<ProxyStats>,
+    lost_refreshes: Arc<AtomicU32>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -524,6 +526,8 @@ struct ProxyState {
     rng: Mutex<StdRng>,
     held: Mutex<Vec<HttpRequest>>,
     stats: Arc<ProxyStats>,
+    /// Token refreshes still to lose the answer of (the server processes them).
+    lost_refreshes: Arc<AtomicU32>,
 }
 
 impl FaultProxy {
@@ -533,7 +537,9 @@ impl FaultProxy {
             .expect("bind proxy");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let stats = Arc::new(ProxyStats::default());
+        let lost_refreshes = Arc::new(AtomicU32::new(0));
         let state = Arc::new(ProxyState {
+            lost_refreshes: lost_refreshes.clone(),
             upstream: upstream.trim_end_matches('/').to_owned(),
             http: http_client(Duration::from_secs(30)),
             rates,
@@ -549,7 +555,17 @@ impl FaultProxy {
                 });
             }
         });
-        Self { url, stats, task }
+        Self {
+            url,
+            stats,
+            lost_refreshes,
+            task,
+        }
+    }
+
+    /// The answers to the next `count` token refreshes are lost after the server handled them.
+    pub fn lose_refresh_answers(&self, count: u32) {
+        self.lost_refreshes.store(count, Ordering::SeqCst);
     }
 
     /// Stops accepting connections; a request still held is never delivered.
@@ -567,6 +583,15 @@ enum Fault {
 
 impl ProxyState {
     fn choose(&self, request: &HttpRequest) -> Fault {
+        if request.method == "POST"
+            && request.path == "/v1/auth/refresh"
+            && self
+                .lost_refreshes
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            return Fault::DropAnswer;
+        }
         if request.method != "POST" || request.path != "/v1/sync" {
             return Fault::None;
         }

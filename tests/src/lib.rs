@@ -274,6 +274,15 @@ impl DeviceClock {
         })
     }
 
+    /// A phone whose boot id is `boot_id` (Android's boot count is a small integer many phones
+    /// share) and which booted `up_for_ms` ago.
+    pub fn booted(world: &World, wall_offset_ms: i64, boot_id: &str, up_for_ms: i64) -> Arc<Self> {
+        Arc::new(Self {
+            world: world.clone(),
+            state: std::sync::Mutex::new((wall_offset_ms, boot_id.to_owned(), world.now() - up_for_ms)),
+        })
+    }
+
     fn read(&self) -> (i64, String, i64) {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

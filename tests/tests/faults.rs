@@ -605,7 +605,7 @@ async fn a_full_data_directory_refuses_writes_clearly_and_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_read_only_data_directory_refuses_writes_clearly_and_loses_nothing() {
+async fn a_read_only_data_directory_refuses_writes_clearly_and_is_used_again_once_writable() {
     let mount = Tmpfs::mount("16m").unwrap_or_else(|e| {
         panic!("this test needs a tmpfs for the server's data directory (run as root): {e}")
     });
@@ -683,17 +683,11 @@ async fn a_read_only_data_directory_refuses_writes_clearly_and_loses_nothing() {
         .collect();
     assert_eq!(waiting, vec![after.clone()], "the phone keeps its edit queued");
 
-    // Writable again: SQLite opened the files read-only, so the server is restarted, as an
-    // operator would after fixing the disk; then the phone's queued edit goes through.
-    let mut server = server;
-    let data = std::mem::replace(
-        &mut server.dir,
-        tempfile::tempdir().expect("an empty stand-in, so stopping keeps the data directory"),
-    );
-    server.stop().await;
+    // Writable again: the same server, without a restart, takes the phone's queued edit (SQLite
+    // opened the files read-only; the store opens its writer again once the disk takes writes).
     mount.remount("rw").expect("writable again");
-    let server = restart_on(data, &mut lead, &mut office).await;
-    let report = lead.sync().await.expect("sync once writable");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let report = lead.sync().await.expect("sync once writable, without a restart");
     assert_eq!(report.accepted, 1);
     assert!(lead.store.pending().expect("pending").is_empty());
     for id in [&before, &after] {
@@ -715,4 +709,70 @@ async fn restart_on(data: tempfile::TempDir, lead: &mut Device, office: &mut Dev
         device.store.set_credentials(&credentials).expect("new address");
     }
     server
+}
+
+/// A phone in poor signal refreshes its token and the answer is lost: the server spent the token,
+/// the phone still holds it. Presenting it again from the same phone, at once, is the lost answer
+/// coming round again, not a thief: the phone is not revoked and its edits go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_whose_answer_was_lost_does_not_revoke_the_phone() {
+    // Access tokens that expire at once: every sync refreshes first.
+    let server = TestServer::start_with(|state| state.access_ttl_ms = 1).await;
+    let company = server.company("Fault Line Energy", &[(LEAD, Role::Worker, &[0])]);
+    let proxy = FaultProxy::start(
+        &server.url,
+        FaultRates {
+            drop_answer: 0,
+            duplicate: 0,
+            hold: 0,
+        },
+        1,
+    )
+    .await;
+    let phones = tempfile::tempdir().expect("phones");
+    let mut lead = Device::sign_in(phones.path(), &proxy.url, LEAD, e2e_tests::quick_retries()).await;
+    let spent = lead.store.credentials().expect("c").expect("c").refresh_token;
+    let id = lead
+        .store
+        .create(
+            &company.site_a,
+            None,
+            Body::NearMiss(sample::near_miss(1)),
+            e2e_tests::at(1),
+        )
+        .expect("create");
+
+    proxy.lose_refresh_answers(1);
+    let report = lead
+        .sync()
+        .await
+        .expect("the sync goes through after the refresh answer was lost");
+    assert_eq!(report.accepted, 1);
+    assert_eq!(proxy.stats.get().1, 1, "one refresh answer was lost");
+    let device_id = lead.store.device_id().to_owned();
+    let device = server.store().device(&device_id).expect("lookup").expect("device");
+    assert_eq!(device.revoked_at_ms, None, "the phone is not revoked");
+    assert!(server.store().document(&id).expect("lookup").is_some());
+    // The chain goes on as usual from the token the phone now holds.
+    lead.sync().await.expect("the next sync refreshes normally");
+    assert_ne!(
+        lead.store.credentials().expect("c").expect("c").refresh_token,
+        spent
+    );
+
+    // The token whose answer was lost, presented again once its successor is in use, is a
+    // copy in someone else's hands: the device is revoked as before.
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/auth/refresh", server.url))
+        .json(&serde_json::json!({"refresh_token": spent, "device_id": device_id}))
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(response.status().as_u16(), 401);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "refresh_token_reused", "{body}");
+    let device = server.store().device(&device_id).expect("lookup").expect("device");
+    assert!(device.revoked_at_ms.is_some());
+    proxy.stop();
+    server.stop().await;
 }

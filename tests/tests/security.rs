@@ -1074,3 +1074,48 @@ async fn a_too_large_body_a_too_slow_request_and_unknown_routes_get_clear_json_e
     assert_eq!(body["error"]["code"], "method_not_allowed");
     server.stop().await;
 }
+
+/// A company's records name only its own sites: an admin (who may write at any of the
+/// company's sites) cannot file a record at another company's site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_cannot_file_a_record_at_another_companys_site() {
+    let server = TestServer::start().await;
+    let acme = server.company("Acme Energy", &[("office@acme.test", Role::Admin, &[])]);
+    let other = server.company("Other Oilfield", &[("office@other.test", Role::Admin, &[])]);
+    let dir = tempfile::tempdir().expect("dir");
+    let mut admin = Phone::sign_in(&server, &dir, "office@acme.test").await;
+    let foreign = admin
+        .store
+        .create(
+            &other.site_a,
+            None,
+            Body::NearMiss(sample::near_miss(1_795_000_000_000)),
+            at(1),
+        )
+        .expect("the phone keeps what it is given");
+    let own = admin
+        .store
+        .create(
+            &acme.site_a,
+            None,
+            Body::NearMiss(sample::near_miss(1_795_000_000_000)),
+            at(2),
+        )
+        .expect("create");
+    let report = admin.sync().await;
+    assert_eq!(report.accepted, 1, "{report:?}");
+    let rejection = admin
+        .store
+        .rejections()
+        .expect("lookup")
+        .into_iter()
+        .find(|r| r.record_id == foreign)
+        .expect("refused");
+    assert_eq!(rejection.code, RejectCode::OutOfScope);
+    assert!(rejection.reason.contains("no site"), "{}", rejection.reason);
+    assert!(server.store().document(&foreign).expect("lookup").is_none());
+    assert!(server.store().document(&own).expect("lookup").is_some());
+    // Site lookups are the company's own: another company's site id finds nothing.
+    assert!(server.store().site(&acme.id, &other.site_a).expect("lookup").is_none());
+    server.stop().await;
+}

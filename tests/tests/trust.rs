@@ -530,3 +530,258 @@ async fn only_a_supervisor_of_the_site_approves_and_an_edit_makes_approval_stale
     );
     s.server.stop().await;
 }
+
+/// The event times in a record detail's timeline, by event name (the first of each).
+fn timeline_times(detail: &Value) -> Vec<(String, i64, bool, Value)> {
+    detail["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap_or("").to_owned(),
+                e["time"]["ms"].as_i64().unwrap_or(0),
+                e["time"]["verified"].as_bool().unwrap_or(false),
+                e["time"]["note"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// Two phones report the same boot id (Android's boot count is a small integer many phones
+/// share) and their clocks are days apart. Each phone's stamps are corrected from its own syncs
+/// only: the times are right, and no note claims a clock change that never happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_phones_with_the_same_boot_id_keep_their_own_clocks() {
+    let s = setup().await;
+    const DAY: i64 = 24 * HOUR;
+    let lead_clock = DeviceClock::booted(&s.world, 0, "7", HOUR);
+    let sup_clock = DeviceClock::booted(&s.world, -4 * DAY, "7", 5 * HOUR);
+    let mut lead = Phone::sign_in_with_clock(&s.server, &s.dir, LEAD, &lead_clock).await;
+    let mut sup = Phone::sign_in_with_clock(&s.server, &s.dir, SUPER, &sup_clock).await;
+    lead.sync().await;
+    sup.sync().await;
+
+    s.world.set(6, 30);
+    let on_site = || Some(fix_at(0.0, 5.0));
+    let id = lead
+        .store
+        .create(&s.company.site_a, None, Body::Jsea(sample::jsea()), lead_clock.stamp(on_site()))
+        .expect("create");
+    lead.store.sign(&id, lead_clock.stamp(on_site())).expect("sign");
+    lead.store.complete(&id, lead_clock.stamp(on_site())).expect("complete");
+    lead.sync().await;
+    sup.sync().await;
+    s.world.set(6, 40);
+    sup.store
+        .decide(&id, ApprovalDecision::Approved, None, sup_clock.stamp(on_site()))
+        .expect("approve");
+    sup.sync().await;
+    lead.sync().await;
+    s.world.set(6, 50);
+    lead.store.start_work(&id, lead_clock.stamp(on_site())).expect("work starts");
+    lead.sync().await;
+
+    let detail = s.detail(&id).await;
+    let times = timeline_times(&detail);
+    let expected = [
+        ("created", World::at(6, 30)),
+        ("signed", World::at(6, 30)),
+        ("completed", World::at(6, 30)),
+        ("approved", World::at(6, 40)),
+        ("work_started", World::at(6, 50)),
+    ];
+    assert_eq!(times.len(), expected.len(), "{times:?}");
+    for ((event, ms, verified, note), (want_event, want_ms)) in times.iter().zip(expected) {
+        assert_eq!(event, want_event, "{times:?}");
+        assert!(*verified, "{event} is verified from its own phone's syncs: {times:?}");
+        assert!(
+            (ms - want_ms).abs() <= 3_000,
+            "{event} at {ms}, truly at {want_ms}: {times:?}"
+        );
+        assert!(note.is_null(), "{event}: no clock change happened: {note}");
+    }
+    let codes = s.server_flags(&id).await;
+    for wrong in [
+        flags::codes::UNVERIFIABLE_TIME,
+        flags::codes::APPROVED_AFTER_WORK_STARTED,
+        flags::codes::COMPLETED_AFTER_WORK_STARTED,
+    ] {
+        assert!(!codes.iter().any(|c| c == wrong), "{wrong} in {codes:?}");
+    }
+}
+
+/// A GPS fix time is the phone's word too: one three hours from where the phone's synced clock
+/// puts the event is not verified, and both times are shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gps_time_that_disagrees_with_the_phones_synced_clock_is_not_verified() {
+    let s = setup().await;
+    let lead_clock = DeviceClock::new(&s.world, 0);
+    let mut lead = Phone::sign_in_with_clock(&s.server, &s.dir, LEAD, &lead_clock).await;
+    lead.sync().await;
+    s.world.set(6, 30);
+    let fix = GpsFix {
+        fix_time_ms: World::at(3, 30),
+        provider: "gps".into(),
+        ..fix_at(0.0, 5.0)
+    };
+    let id = lead
+        .store
+        .create(
+            &s.company.site_a,
+            None,
+            Body::NearMiss(sample::near_miss(1)),
+            lead_clock.stamp(Some(fix)),
+        )
+        .expect("create");
+    lead.sync().await;
+    let detail = s.detail(&id).await;
+    let (_, _, verified, note) = timeline_times(&detail)
+        .into_iter()
+        .find(|(event, ..)| event == "created")
+        .expect("created");
+    assert!(!verified, "{detail}");
+    let note = note.as_str().unwrap_or("");
+    assert!(note.contains("disagree by -3 h"), "{note}");
+    assert!(s
+        .server_flags(&id)
+        .await
+        .iter()
+        .any(|c| c == flags::codes::UNVERIFIABLE_TIME));
+}
+
+async fn records_flagged(s: &Setup, code: &str) -> Vec<String> {
+    let (status, page) = get_json(
+        &format!("{}/v1/records?flag={code}", s.server.url),
+        &s.admin_token,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    page["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Polls the list filter until `id` is (or is not) flagged `code`: the background worker judges
+/// records again within a few seconds of the facts arriving.
+async fn wait_for_flag(s: &Setup, code: &str, id: &str, flagged: bool) {
+    for _ in 0..100 {
+        if records_flagged(s, code).await.iter().any(|r| r == id) == flagged {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{id} flagged {code}: expected {flagged} within 10 s");
+}
+
+/// A site boundary drawn after records were stored judges them: the office's list filter, the
+/// flags and the detail agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_boundary_drawn_later_judges_the_records_already_stored() {
+    let s = setup().await;
+    let mut other = Phone::sign_in(&s.server, &s.dir, OTHER_SUPER).await;
+    // Site B has no boundary yet; the pre-start is done 2 km north of where it will be.
+    let id = other
+        .store
+        .create(
+            &s.company.site_b,
+            None,
+            Body::PreStart(sample::prestart(&other.user_id())),
+            e2e_tests::at(1).with_fix(fix_at(2_000.0, 5.0)),
+        )
+        .expect("create");
+    other.sync().await;
+    assert!(!records_flagged(&s, flags::codes::OFF_SITE).await.contains(&id));
+
+    let response = reqwest::Client::new()
+        .put(format!(
+            "{}/v1/admin/sites/{}/boundary",
+            s.server.url, s.company.site_b
+        ))
+        .bearer_auth(&s.admin_token)
+        .json(&serde_json::json!({
+            "geofence": {"type": "circle", "lat": CENTRE.0, "lon": CENTRE.1, "radius_m": 300.0}
+        }))
+        .send()
+        .await
+        .expect("set boundary");
+    assert_eq!(response.status().as_u16(), 204);
+    wait_for_flag(&s, flags::codes::OFF_SITE, &id, true).await;
+    let detail = s.detail(&id).await;
+    let off_site = detail["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .find(|f| f["code"] == flags::codes::OFF_SITE)
+        .unwrap_or_else(|| panic!("{detail}"));
+    let distance: f64 = off_site["evidence"]["distance_m"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .expect("distance");
+    assert!((1_650.0..1_750.0).contains(&distance), "{off_site}");
+}
+
+/// A phone restarted before it synced stamps a JSEA offline; another phone carries the JSEA to
+/// the server (its times cannot be verified yet). When the first phone syncs that evening, in
+/// the same boot, its clock anchor arrives and the JSEA is judged again: verified times, no flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clock_anchors_arriving_after_the_record_judge_it_again() {
+    let s = setup().await;
+    let lead_clock = DeviceClock::new(&s.world, 0);
+    let sup_clock = DeviceClock::new(&s.world, 0);
+    let mut lead = Phone::sign_in_with_clock(&s.server, &s.dir, LEAD, &lead_clock).await;
+    let mut sup = Phone::sign_in_with_clock(&s.server, &s.dir, SUPER, &sup_clock).await;
+    // Yesterday's record makes the lead's phone known to the server.
+    lead.store
+        .create(
+            &s.company.site_a,
+            None,
+            Body::NearMiss(sample::near_miss(1)),
+            lead_clock.stamp(None),
+        )
+        .expect("create");
+    lead.sync().await;
+    sup.sync().await;
+
+    s.world.set(6, 5);
+    lead_clock.reboot();
+    s.world.set(6, 30);
+    let on_site = || Some(fix_at(0.0, 5.0));
+    let id = lead
+        .store
+        .create(&s.company.site_a, None, Body::Jsea(sample::jsea()), lead_clock.stamp(on_site()))
+        .expect("create");
+    lead.store.sign(&id, lead_clock.stamp(on_site())).expect("sign");
+    lead.store.complete(&id, lead_clock.stamp(on_site())).expect("complete");
+    // The phones meet on a hotspot; the supervisor approves and later reaches signal first.
+    sup.store.merge_from(&lead.store, &id).expect("hotspot");
+    s.world.set(6, 40);
+    sup.store
+        .decide(&id, ApprovalDecision::Approved, None, sup_clock.stamp(on_site()))
+        .expect("approve");
+    s.world.set(7, 0);
+    sup.sync().await;
+    assert!(
+        records_flagged(&s, flags::codes::UNVERIFIABLE_TIME).await.contains(&id),
+        "the lead's times cannot be verified before the lead's phone syncs"
+    );
+
+    s.world.set(17, 30);
+    lead.sync().await;
+    wait_for_flag(&s, flags::codes::UNVERIFIABLE_TIME, &id, false).await;
+    let detail = s.detail(&id).await;
+    let created = timeline_times(&detail)
+        .into_iter()
+        .find(|(event, ..)| event == "created")
+        .expect("created");
+    assert!(created.2, "{created:?}");
+    assert!((created.1 - World::at(6, 30)).abs() <= 10_000, "{created:?}");
+    assert!(!s
+        .server_flags(&id)
+        .await
+        .iter()
+        .any(|c| c == flags::codes::UNVERIFIABLE_TIME));
+}

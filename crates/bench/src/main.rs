@@ -12,6 +12,7 @@
 //! ```
 
 mod baseline;
+mod checks;
 mod peer;
 mod proxy;
 mod scenarios;
@@ -93,17 +94,17 @@ async fn bench() {
         scenarios::today()
     );
     match cli.scenario {
-        Scenario::Wire { records } => scenarios::wire(records).await,
-        Scenario::Throughput { records, devices } => scenarios::throughput(records, devices).await,
-        Scenario::Cold { records } => scenarios::cold(records).await,
-        Scenario::Growth { sizes, new } => scenarios::growth(&sizes, new).await,
+        Scenario::Wire { records } => finish(scenarios::wire(records).await),
+        Scenario::Throughput { records, devices } => finish(scenarios::throughput(records, devices).await),
+        Scenario::Cold { records } => finish(scenarios::cold(records).await),
+        Scenario::Growth { sizes, new } => finish(scenarios::growth(&sizes, new).await),
         Scenario::Load {
             devices,
             seconds,
             records,
             interval_ms,
-        } => scenarios::load(devices, seconds, records, Duration::from_millis(interval_ms)).await,
-        Scenario::Peer { sizes } => peer::peer(&sizes).await,
+        } => finish(scenarios::load(devices, seconds, records, Duration::from_millis(interval_ms)).await),
+        Scenario::Peer { sizes } => finish(peer::peer(&sizes).await),
         Scenario::Serve { settings } => {
             // Warnings only (slow syncs among them), on stderr beside the bench's own report.
             tracing_subscriber::fmt()
@@ -119,13 +120,46 @@ async fn bench() {
             }
         }
         Scenario::Smoke => {
-            scenarios::wire(50).await;
-            scenarios::throughput(200, 2).await;
-            scenarios::cold(100).await;
-            scenarios::growth(&[50], 20).await;
-            scenarios::load(5, 2, 50, Duration::from_millis(100)).await;
-            peer::peer(&[20]).await;
-            println!("smoke: 6 passed, 0 failed");
+            type Run = std::pin::Pin<Box<dyn std::future::Future<Output = checks::Checks> + Send>>;
+            let runs: Vec<(&str, Run)> = vec![
+                ("wire", Box::pin(scenarios::wire(50))),
+                ("throughput", Box::pin(scenarios::throughput(200, 2))),
+                ("cold", Box::pin(scenarios::cold(100))),
+                ("growth", Box::pin(async { scenarios::growth(&[50], 20).await })),
+                ("load", Box::pin(scenarios::load(5, 2, 50, Duration::from_millis(100)))),
+                ("peer", Box::pin(async { peer::peer(&[20]).await })),
+            ];
+            let (mut passed, mut failed) = (0, Vec::new());
+            for (name, run) in runs {
+                // One at a time, each on a task of its own so that a panic is counted as a
+                // failure of that scenario rather than ending the run.
+                match tokio::spawn(run).await {
+                    Ok(checks) => {
+                        checks.print();
+                        if checks.passed() {
+                            passed += 1;
+                        } else {
+                            failed.push(name);
+                        }
+                    }
+                    Err(e) => {
+                        println!("\n{name}: FAILED: {e}");
+                        failed.push(name);
+                    }
+                }
+            }
+            println!("smoke: {passed} passed, {} failed {failed:?}", failed.len());
+            if !failed.is_empty() {
+                std::process::exit(1);
+            }
         }
+    }
+}
+
+/// Prints a scenario's checks; a failed one makes the run fail.
+fn finish(checks: checks::Checks) {
+    checks.print();
+    if !checks.passed() {
+        std::process::exit(1);
     }
 }

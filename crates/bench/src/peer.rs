@@ -3,6 +3,7 @@
 //! length-delimited framing; the bytes are counted on the accepting side's socket, both ways.
 //! Muster runs its real server and a fresh device behind the byte-counting proxy.
 
+use crate::checks::Checks;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
@@ -47,12 +48,22 @@ struct SizeResult {
     muster_idle: Measured,
 }
 
-pub async fn peer(sizes: &[usize]) {
+pub async fn peer(sizes: &[usize]) -> Checks {
+    let mut checks = Checks::new("peer");
     let mut results = Vec::new();
     for &records in sizes {
-        results.push(one_size(records).await);
+        let result = one_size(records).await;
+        checks.within(
+            "Muster's cold bytes ÷ saved documents",
+            result.muster_cold.bytes() as f64 / result.saved_bytes.max(1) as f64,
+            3.0,
+        );
+        checks.within("Muster's idle sync bodies, bytes", result.muster_idle.bytes() as f64, 1_000.0);
+        checks.within("samod's cold bytes", result.samod_cold.bytes() as f64, f64::MAX);
+        results.push(result);
     }
     print_table(&results);
+    checks
 }
 
 async fn one_size(records: usize) -> SizeResult {

@@ -24,7 +24,29 @@ pub struct SqliteStore {
     path: PathBuf,
     readers: Mutex<ReaderPool>,
     reader_returned: Condvar,
+    /// When the writer was last reopened because its file was read-only (Unix ms).
+    last_reopen_ms: std::sync::atomic::AtomicI64,
     _checkpointer: Checkpointer,
+}
+
+/// A writer that SQLite opened read-only (the disk was read-only when it was opened) is opened
+/// again at most this often, so the store takes writes as soon as the disk does, without a
+/// restart.
+const REOPEN_EVERY_MS: i64 = 1_000;
+
+/// The writer connection's settings.
+fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // NORMAL in WAL is durable against process crashes; FULL also against power loss.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Checkpoints run on their own connection (`Checkpointer`), never inside a commit.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+}
+
+fn opened_read_only(conn: &Connection) -> bool {
+    conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false)
 }
 
 /// How often the write-ahead log is moved into the database file.
@@ -47,7 +69,7 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
-                let conn = match Connection::open(&path) {
+                let mut conn = match Connection::open(&path) {
                     Ok(conn) => conn,
                     Err(e) => {
                         tracing::warn!(error = %e, "no checkpoint connection; the log is moved when the store closes");
@@ -73,6 +95,14 @@ impl Checkpointer {
                         }
                         Err(_) => {}
                         Ok(()) => failing = false,
+                    }
+                    // A connection opened while the disk was read-only stays read-only: open it
+                    // again so checkpoints resume when the disk takes writes.
+                    if failing
+                        && opened_read_only(&conn)
+                        && let Ok(fresh) = Connection::open(&path)
+                    {
+                        conn = fresh;
                     }
                 }
             })
@@ -156,13 +186,7 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // NORMAL in WAL is durable against process crashes; FULL also against power loss.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        // Checkpoints run on their own connection (`Checkpointer`), never inside a commit.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        configure_writer(&conn)?;
         if version < schema::VERSION {
             let tx = conn.transaction()?;
             schema::upgrade(&tx, version)?;
@@ -178,6 +202,7 @@ impl SqliteStore {
             path: path.to_owned(),
             readers: Mutex::default(),
             reader_returned: Condvar::new(),
+            last_reopen_ms: std::sync::atomic::AtomicI64::new(0),
             _checkpointer: Checkpointer::start(path),
         })
     }
@@ -228,7 +253,34 @@ impl SqliteStore {
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back).
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if opened_read_only(&conn) {
+            self.reopen_if_writable(&mut conn);
+        }
+        conn
+    }
+
+    /// Replaces a writer SQLite opened read-only with a writable one, once the disk takes
+    /// writes again. Until then writes keep failing with `storage_read_only`.
+    fn reopen_if_writable(&self, conn: &mut Connection) {
+        use std::sync::atomic::Ordering;
+        let now = now_ms();
+        if now - self.last_reopen_ms.load(Ordering::Relaxed) < REOPEN_EVERY_MS {
+            return;
+        }
+        self.last_reopen_ms.store(now, Ordering::Relaxed);
+        let reopened = Connection::open(&self.path).and_then(|fresh| {
+            configure_writer(&fresh)?;
+            Ok(fresh)
+        });
+        match reopened {
+            Ok(fresh) if !opened_read_only(&fresh) => {
+                tracing::info!(path = %self.path.display(), "the record store is writable again");
+                *conn = fresh;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "the record store is still not writable"),
+        }
     }
 }
 
@@ -1263,6 +1315,91 @@ fn accept_in(tx: &rusqlite::Transaction<'_>, change: &AcceptedChange) -> StoreRe
 mod tests {
     use super::*;
 
+    /// Audit entries commit with the change they describe: when the entry cannot be written,
+    /// the change is not made either, so the log never misses an action (nor invents one).
+    #[test]
+    fn an_action_whose_audit_entry_fails_is_not_made() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(&dir.path().join("records.db")).expect("store");
+        let company = store.create_company("Acme").expect("company");
+        let site = store.create_site(&company.id, "Site A", "admin-1").expect("site");
+        let user = store
+            .create_user(
+                &company.id,
+                NewUser {
+                    email: "lead@acme.test".into(),
+                    name: "Lee".into(),
+                    role: Role::Worker,
+                    password_hash: "x".into(),
+                    sites: vec![site.id.clone()],
+                },
+                "admin-1",
+            )
+            .expect("user");
+        store
+            .enroll_device(&company.id, &user.id, "phone-1", "Lee's phone")
+            .expect("device");
+        let logged = |action: &str| {
+            store
+                .audit_log(&company.id, 100)
+                .expect("audit")
+                .iter()
+                .filter(|e| e.action == action && e.user_id == "admin-1")
+                .count()
+        };
+        assert_eq!((logged("site.created"), logged("user.created")), (1, 1));
+
+        // The audit log stops taking entries (a full disk would do the same to one statement).
+        store
+            .conn()
+            .execute_batch(
+                "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log refused'); END;",
+            )
+            .expect("trigger");
+        let user_refused = store.create_user(
+            &company.id,
+            NewUser {
+                email: "new@acme.test".into(),
+                name: "New".into(),
+                role: Role::Worker,
+                password_hash: "x".into(),
+                sites: vec![],
+            },
+            "admin-1",
+        );
+        assert!(user_refused.is_err());
+        assert!(store.user_by_email("new@acme.test").expect("lookup").is_none());
+        assert!(store.create_site(&company.id, "Site B", "admin-1").is_err());
+        assert_eq!(store.sites(&company.id).expect("sites").len(), 1);
+        let circle = Geofence::Circle {
+            lat: 53.0,
+            lon: -115.0,
+            radius_m: 100.0,
+        };
+        assert!(
+            store
+                .set_site_area(&company.id, &site.id, Some(&circle), 50.0, "admin-1")
+                .is_err()
+        );
+        assert_eq!(store.site_area(&company.id, &site.id).expect("area"), None);
+        assert!(store.revoke_device(&company.id, "phone-1", "admin-1").is_err());
+        let device = store.device("phone-1").expect("lookup").expect("device");
+        assert_eq!(device.revoked_at_ms, None);
+
+        store
+            .conn()
+            .execute_batch("DROP TRIGGER no_audit")
+            .expect("drop trigger");
+        assert!(store.revoke_device(&company.id, "phone-1", "admin-1").expect("revoke"));
+        assert_eq!(logged("device.revoked"), 1);
+        assert!(
+            store
+                .set_site_area(&company.id, &site.id, Some(&circle), 50.0, "admin-1")
+                .expect("boundary")
+        );
+        assert_eq!(logged("site.boundary"), 1);
+    }
+
     /// Four times as many threads as read connections, reading at once: each waits its turn,
     /// none fails, and no more than `MAX_READERS` connections are ever open.
     #[test]
@@ -1270,7 +1407,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let store = SqliteStore::open(&dir.path().join("records.db")).expect("store");
         let company = store.create_company("Acme").expect("company");
-        store.create_site(&company.id, "Site A").expect("site");
+        store.create_site(&company.id, "Site A", "system").expect("site");
         std::thread::scope(|threads| {
             for _ in 0..4 * MAX_READERS {
                 threads.spawn(|| {

@@ -1,0 +1,59 @@
+//! What each scenario checks about its own result, so that a run which produced numbers from a
+//! broken exchange (records that never arrived, errors, absurd byte counts) fails instead of
+//! printing a table. The smoke run counts scenarios whose checks all held.
+
+use std::fmt::Display;
+
+/// The sanity checks of one scenario run.
+#[derive(Debug)]
+pub struct Checks {
+    pub scenario: &'static str,
+    held: usize,
+    failures: Vec<String>,
+}
+
+impl Checks {
+    pub fn new(scenario: &'static str) -> Self {
+        Self {
+            scenario,
+            held: 0,
+            failures: Vec::new(),
+        }
+    }
+
+    /// Records whether `ok` held; `what` says what was expected and what was found.
+    pub fn that(&mut self, ok: bool, what: impl FnOnce() -> String) {
+        if ok {
+            self.held += 1;
+        } else {
+            self.failures.push(what());
+        }
+    }
+
+    /// `value` must equal `expected`.
+    pub fn equal<T: PartialEq + Display>(&mut self, what: &str, value: T, expected: T) {
+        let ok = value == expected;
+        self.that(ok, || format!("{what}: {value}, expected {expected}"));
+    }
+
+    /// `value` must be positive and no more than `bound` (a generous ceiling, not a target).
+    pub fn within(&mut self, what: &str, value: f64, bound: f64) {
+        let ok = value.is_finite() && value > 0.0 && value <= bound;
+        self.that(ok, || format!("{what}: {value}, expected more than 0 and at most {bound}"));
+    }
+
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// One line per failure, or one line saying how many checks held.
+    pub fn print(&self) {
+        if self.passed() {
+            println!("\n{}: {} checks held", self.scenario, self.held);
+        } else {
+            for failure in &self.failures {
+                println!("\n{}: CHECK FAILED: {failure}", self.scenario);
+            }
+        }
+    }
+}
