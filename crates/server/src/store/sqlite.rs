@@ -26,6 +26,8 @@ pub struct SqliteStore {
     reader_returned: Condvar,
     /// When the writer was last reopened because its file was read-only (Unix ms).
     last_reopen_ms: std::sync::atomic::AtomicI64,
+    /// The store was opened on a read-only disk and has not taken a write since.
+    read_only: std::sync::atomic::AtomicBool,
     _checkpointer: Checkpointer,
 }
 
@@ -69,13 +71,6 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
-                let mut conn = match Connection::open(&path) {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "no checkpoint connection; the log is moved when the store closes");
-                        return;
-                    }
-                };
                 let (lock, wake) = &*signal;
                 let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
                 let mut failing = false;
@@ -87,7 +82,12 @@ impl Checkpointer {
                     if *stopped {
                         break;
                     }
-                    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    // A connection of its own each time, held for the checkpoint only: one kept
+                    // open would keep the file's shared memory as it was first opened, read-only
+                    // if the disk was then (see `SqliteStore::reopen_if_writable`).
+                    let checkpoint = Connection::open(&path)
+                        .and_then(|conn| conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())));
+                    match checkpoint {
                         // Said once, not every second, while the disk is full or read-only.
                         Err(e) if !failing => {
                             failing = true;
@@ -95,14 +95,6 @@ impl Checkpointer {
                         }
                         Err(_) => {}
                         Ok(()) => failing = false,
-                    }
-                    // A connection opened while the disk was read-only stays read-only: open it
-                    // again so checkpoints resume when the disk takes writes.
-                    if failing
-                        && opened_read_only(&conn)
-                        && let Ok(fresh) = Connection::open(&path)
-                    {
-                        conn = fresh;
                     }
                 }
             })
@@ -132,12 +124,15 @@ const MAX_READERS: usize = 8;
 struct ReaderPool {
     idle: Vec<Connection>,
     open: usize,
+    /// Bumped when every connection must be opened anew; older ones are closed on return.
+    generation: u64,
 }
 
 /// A pooled read connection, returned to the pool when dropped.
 struct Reader<'a> {
     store: &'a SqliteStore,
     conn: Option<Connection>,
+    generation: u64,
 }
 
 impl std::ops::Deref for Reader<'_> {
@@ -150,7 +145,14 @@ impl std::ops::Deref for Reader<'_> {
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            self.store.readers().idle.push(conn);
+            let mut pool = self.store.readers();
+            if pool.generation == self.generation {
+                pool.idle.push(conn);
+            } else {
+                pool.open -= 1;
+                drop(pool);
+                drop(conn);
+            }
             self.store.reader_returned.notify_one();
         }
     }
@@ -197,12 +199,14 @@ impl SqliteStore {
                 schema::VERSION
             )));
         }
+        let read_only = opened_read_only(&conn);
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_owned(),
             readers: Mutex::default(),
             reader_returned: Condvar::new(),
             last_reopen_ms: std::sync::atomic::AtomicI64::new(0),
+            read_only: std::sync::atomic::AtomicBool::new(read_only),
             _checkpointer: Checkpointer::start(path),
         })
     }
@@ -216,6 +220,7 @@ impl SqliteStore {
                 return Ok(Reader {
                     store: self,
                     conn: Some(conn),
+                    generation: pool.generation,
                 });
             }
             if pool.open < MAX_READERS {
@@ -224,6 +229,7 @@ impl SqliteStore {
             }
             pool = self.reader_returned.wait(pool).unwrap_or_else(|p| p.into_inner());
         }
+        let generation = pool.generation;
         drop(pool);
         let opened = Connection::open_with_flags(
             &self.path,
@@ -237,6 +243,7 @@ impl SqliteStore {
             Ok(conn) => Ok(Reader {
                 store: self,
                 conn: Some(conn),
+                generation,
             }),
             Err(e) => {
                 self.readers().open -= 1;
@@ -247,21 +254,27 @@ impl SqliteStore {
     }
 
     fn readers(&self) -> std::sync::MutexGuard<'_, ReaderPool> {
-        // Only the short blocks above touch the pool: a panic cannot leave it half-changed.
+        // Only these short blocks touch the pool: a panic cannot leave it half-changed.
         self.readers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back).
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        if opened_read_only(&conn) {
+        if self.read_only.load(std::sync::atomic::Ordering::Relaxed) {
             self.reopen_if_writable(&mut conn);
         }
         conn
     }
 
-    /// Replaces a writer SQLite opened read-only with a writable one, once the disk takes
-    /// writes again. Until then writes keep failing with `storage_read_only`.
+    /// Opens every connection anew once the disk takes writes again, so a store that was opened
+    /// on a read-only disk is used without a restart. Until then writes keep failing with
+    /// `storage_read_only`. Tried at most once a second, under the writer's lock.
+    ///
+    /// Reopening the writer alone is not enough: SQLite keeps one shared-memory index per file
+    /// and process, read-only if it was first opened read-only, for as long as any connection to
+    /// the file is open. So the readers are closed too (those lent out when they come back), and
+    /// the writer counts as writable only once a write transaction can begin.
     fn reopen_if_writable(&self, conn: &mut Connection) {
         use std::sync::atomic::Ordering;
         let now = now_ms();
@@ -269,19 +282,47 @@ impl SqliteStore {
             return;
         }
         self.last_reopen_ms.store(now, Ordering::Relaxed);
-        let reopened = Connection::open(&self.path).and_then(|fresh| {
-            configure_writer(&fresh)?;
-            Ok(fresh)
-        });
+        {
+            let mut pool = self.readers();
+            pool.generation += 1;
+            let idle = std::mem::take(&mut pool.idle);
+            pool.open -= idle.len();
+        }
+        let reopened = Connection::open_in_memory()
+            .map(|placeholder| drop(std::mem::replace(conn, placeholder)))
+            .and_then(|()| Connection::open(&self.path))
+            .and_then(|fresh| {
+                configure_writer(&fresh)?;
+                if opened_read_only(&fresh) {
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+                        Some("the disk is still read-only".into()),
+                    ));
+                }
+                // A write, rolled back: only this proves the shared memory is writable too.
+                fresh.execute_batch(&format!(
+                    "BEGIN IMMEDIATE; PRAGMA user_version = {}; ROLLBACK;",
+                    schema::VERSION
+                ))?;
+                Ok(fresh)
+            });
         match reopened {
-            Ok(fresh) if !opened_read_only(&fresh) => {
+            Ok(fresh) => {
                 tracing::info!(path = %self.path.display(), "the record store is writable again");
                 *conn = fresh;
+                self.read_only.store(false, Ordering::Relaxed);
             }
-            Ok(_) => {}
-            Err(e) => tracing::debug!(error = %e, "the record store is still not writable"),
+            Err(e) => {
+                tracing::debug!(error = %e, "the record store is still not writable");
+                // Keep a connection for reads and for the next try; this one may be read-only.
+                if let Ok(fallback) = Connection::open(&self.path) {
+                    let _ = configure_writer(&fallback);
+                    *conn = fallback;
+                }
+            }
         }
     }
+
 }
 
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
