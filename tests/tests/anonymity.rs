@@ -95,13 +95,20 @@ async fn an_anonymous_near_miss_names_no_one_on_any_read_path() {
     let names_no_one = |what: &str, value: &Value| {
         let text = value.to_string();
         for clue in &clues {
-            assert!(!text.contains(clue.as_str()), "{what} names the reporter ({clue}): {text}");
+            assert!(
+                !text.contains(clue.as_str()),
+                "{what} names the reporter ({clue}): {text}"
+            );
         }
     };
 
     // The office and the site's supervisor see the report, and nothing of who filed it.
     for (who, phone) in [("supervisor", &supervisor), ("admin", &admin)] {
-        let (status, list) = get_json(&format!("{}/v1/records?kind=near_miss", server.url), &token(phone)).await;
+        let (status, list) = get_json(
+            &format!("{}/v1/records?kind=near_miss", server.url),
+            &token(phone),
+        )
+        .await;
         assert_eq!(status, 200, "{list}");
         let row = list["records"]
             .as_array()
@@ -124,7 +131,11 @@ async fn an_anonymous_near_miss_names_no_one_on_any_read_path() {
             .iter()
             .filter_map(|r| r["id"].as_str())
             .collect();
-        assert_eq!(found, vec![named.as_str()], "filtering by the reporter finds only named work");
+        assert_eq!(
+            found,
+            vec![named.as_str()],
+            "filtering by the reporter finds only named work"
+        );
 
         let (status, detail) = get_json(&format!("{}/v1/records/{id}", server.url), &token(phone)).await;
         assert_eq!(status, 200, "{detail}");
@@ -160,7 +171,10 @@ async fn an_anonymous_near_miss_names_no_one_on_any_read_path() {
         ("admin", &mut admin),
     ] {
         phone.sync().await;
-        assert!(phone.store.record(&id).is_err(), "the {who}'s phone holds the report");
+        assert!(
+            phone.store.record(&id).is_err(),
+            "the {who}'s phone holds the report"
+        );
         assert!(
             phone.store.record(&named).is_ok(),
             "the {who}'s phone still receives the reporter's named work"
@@ -222,7 +236,8 @@ async fn only_a_near_miss_can_be_anonymous() {
         },
         body: Body::Jsea(sample::jsea()),
     };
-    let mut doc = RecordDocument::create(ActorId::random(), ANONYMOUS, &record, 1_795_000_000_000).expect("doc");
+    let mut doc =
+        RecordDocument::create(ActorId::random(), ANONYMOUS, &record, 1_795_000_000_000).expect("doc");
     let body = protocol::encode(&SyncRequest {
         version: PROTOCOL_VERSION,
         cursor: 0,
@@ -261,6 +276,12 @@ async fn only_a_near_miss_can_be_anonymous() {
         "{:?}",
         answer.results
     );
-    assert!(server.store().document(&record.header.id).expect("lookup").is_none());
+    assert!(
+        server
+            .store()
+            .document(&record.header.id)
+            .expect("lookup")
+            .is_none()
+    );
     server.stop().await;
 }

@@ -750,7 +750,11 @@ async fn a_refresh_whose_answer_was_lost_does_not_revoke_the_phone() {
     assert_eq!(report.accepted, 1);
     assert_eq!(proxy.stats.get().1, 1, "one refresh answer was lost");
     let device_id = lead.store.device_id().to_owned();
-    let device = server.store().device(&device_id).expect("lookup").expect("device");
+    let device = server
+        .store()
+        .device(&device_id)
+        .expect("lookup")
+        .expect("device");
     assert_eq!(device.revoked_at_ms, None, "the phone is not revoked");
     assert!(server.store().document(&id).expect("lookup").is_some());
     // The chain goes on as usual from the token the phone now holds.
@@ -771,7 +775,11 @@ async fn a_refresh_whose_answer_was_lost_does_not_revoke_the_phone() {
     assert_eq!(response.status().as_u16(), 401);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["error"]["code"], "refresh_token_reused", "{body}");
-    let device = server.store().device(&device_id).expect("lookup").expect("device");
+    let device = server
+        .store()
+        .device(&device_id)
+        .expect("lookup")
+        .expect("device");
     assert!(device.revoked_at_ms.is_some());
     proxy.stop();
     server.stop().await;

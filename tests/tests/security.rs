@@ -1116,6 +1116,12 @@ async fn an_admin_cannot_file_a_record_at_another_companys_site() {
     assert!(server.store().document(&foreign).expect("lookup").is_none());
     assert!(server.store().document(&own).expect("lookup").is_some());
     // Site lookups are the company's own: another company's site id finds nothing.
-    assert!(server.store().site(&acme.id, &other.site_a).expect("lookup").is_none());
+    assert!(
+        server
+            .store()
+            .site(&acme.id, &other.site_a)
+            .expect("lookup")
+            .is_none()
+    );
     server.stop().await;
 }

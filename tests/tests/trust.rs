@@ -566,10 +566,17 @@ async fn two_phones_with_the_same_boot_id_keep_their_own_clocks() {
     let on_site = || Some(fix_at(0.0, 5.0));
     let id = lead
         .store
-        .create(&s.company.site_a, None, Body::Jsea(sample::jsea()), lead_clock.stamp(on_site()))
+        .create(
+            &s.company.site_a,
+            None,
+            Body::Jsea(sample::jsea()),
+            lead_clock.stamp(on_site()),
+        )
         .expect("create");
     lead.store.sign(&id, lead_clock.stamp(on_site())).expect("sign");
-    lead.store.complete(&id, lead_clock.stamp(on_site())).expect("complete");
+    lead.store
+        .complete(&id, lead_clock.stamp(on_site()))
+        .expect("complete");
     lead.sync().await;
     sup.sync().await;
     s.world.set(6, 40);
@@ -579,7 +586,9 @@ async fn two_phones_with_the_same_boot_id_keep_their_own_clocks() {
     sup.sync().await;
     lead.sync().await;
     s.world.set(6, 50);
-    lead.store.start_work(&id, lead_clock.stamp(on_site())).expect("work starts");
+    lead.store
+        .start_work(&id, lead_clock.stamp(on_site()))
+        .expect("work starts");
     lead.sync().await;
 
     let detail = s.detail(&id).await;
@@ -594,7 +603,10 @@ async fn two_phones_with_the_same_boot_id_keep_their_own_clocks() {
     assert_eq!(times.len(), expected.len(), "{times:?}");
     for ((event, ms, verified, note), (want_event, want_ms)) in times.iter().zip(expected) {
         assert_eq!(event, want_event, "{times:?}");
-        assert!(*verified, "{event} is verified from its own phone's syncs: {times:?}");
+        assert!(
+            *verified,
+            "{event} is verified from its own phone's syncs: {times:?}"
+        );
         assert!(
             (ms - want_ms).abs() <= 3_000,
             "{event} at {ms}, truly at {want_ms}: {times:?}"
@@ -643,11 +655,12 @@ async fn a_gps_time_that_disagrees_with_the_phones_synced_clock_is_not_verified(
     assert!(!verified, "{detail}");
     let note = note.as_str().unwrap_or("");
     assert!(note.contains("disagree by -3 h"), "{note}");
-    assert!(s
-        .server_flags(&id)
-        .await
-        .iter()
-        .any(|c| c == flags::codes::UNVERIFIABLE_TIME));
+    assert!(
+        s.server_flags(&id)
+            .await
+            .iter()
+            .any(|c| c == flags::codes::UNVERIFIABLE_TIME)
+    );
 }
 
 async fn records_flagged(s: &Setup, code: &str) -> Vec<String> {
@@ -752,10 +765,17 @@ async fn clock_anchors_arriving_after_the_record_judge_it_again() {
     let on_site = || Some(fix_at(0.0, 5.0));
     let id = lead
         .store
-        .create(&s.company.site_a, None, Body::Jsea(sample::jsea()), lead_clock.stamp(on_site()))
+        .create(
+            &s.company.site_a,
+            None,
+            Body::Jsea(sample::jsea()),
+            lead_clock.stamp(on_site()),
+        )
         .expect("create");
     lead.store.sign(&id, lead_clock.stamp(on_site())).expect("sign");
-    lead.store.complete(&id, lead_clock.stamp(on_site())).expect("complete");
+    lead.store
+        .complete(&id, lead_clock.stamp(on_site()))
+        .expect("complete");
     // The phones meet on a hotspot; the supervisor approves and later reaches signal first.
     sup.store.merge_from(&lead.store, &id).expect("hotspot");
     s.world.set(6, 40);
@@ -765,7 +785,9 @@ async fn clock_anchors_arriving_after_the_record_judge_it_again() {
     s.world.set(7, 0);
     sup.sync().await;
     assert!(
-        records_flagged(&s, flags::codes::UNVERIFIABLE_TIME).await.contains(&id),
+        records_flagged(&s, flags::codes::UNVERIFIABLE_TIME)
+            .await
+            .contains(&id),
         "the lead's times cannot be verified before the lead's phone syncs"
     );
 
@@ -779,9 +801,10 @@ async fn clock_anchors_arriving_after_the_record_judge_it_again() {
         .expect("created");
     assert!(created.2, "{created:?}");
     assert!((created.1 - World::at(6, 30)).abs() <= 10_000, "{created:?}");
-    assert!(!s
-        .server_flags(&id)
-        .await
-        .iter()
-        .any(|c| c == flags::codes::UNVERIFIABLE_TIME));
+    assert!(
+        !s.server_flags(&id)
+            .await
+            .iter()
+            .any(|c| c == flags::codes::UNVERIFIABLE_TIME)
+    );
 }

@@ -39,7 +39,9 @@ impl Checks {
     /// `value` must be positive and no more than `bound` (a generous ceiling, not a target).
     pub fn within(&mut self, what: &str, value: f64, bound: f64) {
         let ok = value.is_finite() && value > 0.0 && value <= bound;
-        self.that(ok, || format!("{what}: {value}, expected more than 0 and at most {bound}"));
+        self.that(ok, || {
+            format!("{what}: {value}, expected more than 0 and at most {bound}")
+        });
     }
 
     pub fn passed(&self) -> bool {

@@ -126,7 +126,10 @@ async fn bench() {
                 ("throughput", Box::pin(scenarios::throughput(200, 2))),
                 ("cold", Box::pin(scenarios::cold(100))),
                 ("growth", Box::pin(async { scenarios::growth(&[50], 20).await })),
-                ("load", Box::pin(scenarios::load(5, 2, 50, Duration::from_millis(100)))),
+                (
+                    "load",
+                    Box::pin(scenarios::load(5, 2, 50, Duration::from_millis(100))),
+                ),
                 ("peer", Box::pin(async { peer::peer(&[20]).await })),
             ];
             let (mut passed, mut failed) = (0, Vec::new());

@@ -58,7 +58,11 @@ pub async fn peer(sizes: &[usize]) -> Checks {
             result.muster_cold.bytes() as f64 / result.saved_bytes.max(1) as f64,
             3.0,
         );
-        checks.within("Muster's idle sync bodies, bytes", result.muster_idle.bytes() as f64, 1_000.0);
+        checks.within(
+            "Muster's idle sync bodies, bytes",
+            result.muster_idle.bytes() as f64,
+            1_000.0,
+        );
         checks.within("samod's cold bytes", result.samod_cold.bytes() as f64, f64::MAX);
         results.push(result);
     }

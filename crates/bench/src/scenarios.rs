@@ -218,12 +218,32 @@ pub async fn wire(records: usize) -> Checks {
     }
     checks.equal("the new JSEA accepted", new_jsea.accepted, 1);
     checks.equal("the edit accepted", edit.accepted, 1);
-    checks.equal("nothing queued at the end", phone.store.pending().expect("pending").len(), 0);
+    checks.equal(
+        "nothing queued at the end",
+        phone.store.pending().expect("pending").len(),
+        0,
+    );
     // Ceilings far above today's figures (docs/BENCHMARKS.md): a broken exchange, not a slow one.
-    checks.within("new JSEA bodies, bytes", (new_jsea.bytes_up + new_jsea.bytes_down) as f64, 64_000.0);
-    checks.within("one-field edit bodies, bytes", (edit.bytes_up + edit.bytes_down) as f64, 4_000.0);
-    checks.within("idle sync bodies, bytes", (idle.bytes_up + idle.bytes_down) as f64, 1_000.0);
-    checks.within("idle sync on the wire, bytes", (idle_wire.0 + idle_wire.1) as f64, 4_000.0);
+    checks.within(
+        "new JSEA bodies, bytes",
+        (new_jsea.bytes_up + new_jsea.bytes_down) as f64,
+        64_000.0,
+    );
+    checks.within(
+        "one-field edit bodies, bytes",
+        (edit.bytes_up + edit.bytes_down) as f64,
+        4_000.0,
+    );
+    checks.within(
+        "idle sync bodies, bytes",
+        (idle.bytes_up + idle.bytes_down) as f64,
+        1_000.0,
+    );
+    checks.within(
+        "idle sync on the wire, bytes",
+        (idle_wire.0 + idle_wire.1) as f64,
+        4_000.0,
+    );
     let gz = gzip_len(&json);
     println!(
         "\nNew JSEA: sync bodies {} B vs its plain JSON {} B, gzipped {gz} B: ratio to gzip {}.",
@@ -370,11 +390,7 @@ pub async fn throughput(records: usize, devices: usize) -> Checks {
     checks.equal("records accepted", accepted, total);
     checks.equal(
         "records stored",
-        bench
-            .server
-            .store()
-            .feed_head(&bench.tenant)
-            .expect("feed head") as usize,
+        bench.server.store().feed_head(&bench.tenant).expect("feed head") as usize,
         total,
     );
     let raw = tokio::task::block_in_place(|| baseline::raw_sqlite(bench.dir.path(), &docs, BATCH));
@@ -486,7 +502,11 @@ pub async fn growth(sizes: &[usize], new: usize) -> Checks {
         let idle = fresh.sync().await;
         let idle_time = started.elapsed();
         checks.equal("records received by an idle sync", idle.received, 0);
-        checks.within("idle sync bodies, bytes", (idle.bytes_up + idle.bytes_down) as f64, 1_000.0);
+        checks.within(
+            "idle sync bodies, bytes",
+            (idle.bytes_up + idle.bytes_down) as f64,
+            1_000.0,
+        );
         rows.push(format!(
             "| {held} | {new_rate:.0} | {} | {:.0} | {} | {} | {} |",
             ms(cold_time),

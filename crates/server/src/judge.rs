@@ -81,7 +81,9 @@ pub fn context(
             })
             .cloned(),
     );
-    stamps.sort_by(|a, b| (&a.device_id, &a.boot_id, a.monotonic_ms).cmp(&(&b.device_id, &b.boot_id, b.monotonic_ms)));
+    stamps.sort_by(|a, b| {
+        (&a.device_id, &a.boot_id, a.monotonic_ms).cmp(&(&b.device_id, &b.boot_id, b.monotonic_ms))
+    });
     stamps.dedup();
     Ok((
         flags::Context {

@@ -434,8 +434,7 @@ pub async fn revoke_device(
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
     let store = state.store.clone();
-    let found =
-        blocking(move || store.revoke_device(&caller.claims.tenant, &id, &caller.claims.sub)).await?;
+    let found = blocking(move || store.revoke_device(&caller.claims.tenant, &id, &caller.claims.sub)).await?;
     if found {
         Ok(StatusCode::NO_CONTENT)
     } else {

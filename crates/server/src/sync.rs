@@ -8,19 +8,19 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
+use sync_core::RecordDocument;
 use sync_core::clock::ClockAnchor;
 use sync_core::model::{ANONYMOUS, Body, JseaStatus, Record};
 use sync_core::protocol::{
     self, DocPush, DocSyncMessage, DocUpdate, PROTOCOL_VERSION, PushOutcome, PushResult, RejectCode, Role,
     SYNC_CONTENT_TYPE, SyncRequest, SyncResponse,
 };
-use sync_core::RecordDocument;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::store::sqlite::now_ms;
 use crate::judge;
+use crate::store::sqlite::now_ms;
 use crate::store::{AcceptedChange, ActorOwner, AuditNote, RecordStore, Scope, StoreError, SyncWrite};
 
 /// Compact a server document into a new snapshot after this many chunks.
@@ -324,8 +324,11 @@ fn reconcile(
             );
         }
         Some(d) => {
-            let doc =
-                RecordDocument::load_chunks(&d.snapshot, d.chunks.iter().map(Vec::as_slice), ActorId::random())?;
+            let doc = RecordDocument::load_chunks(
+                &d.snapshot,
+                d.chunks.iter().map(Vec::as_slice),
+                ActorId::random(),
+            )?;
             // An anonymous report goes back only to the phone that filed it, as in the feed.
             if doc.header()?.is_anonymous() && !filed_from(store, &doc, &caller.claims.device)? {
                 return reject(
@@ -732,11 +735,7 @@ pub(crate) fn check_change(
                     format!("there is no site {} in this company", after.header.site_id),
                 );
             }
-            let named_creator = if anonymous {
-                ANONYMOUS
-            } else {
-                who.as_str()
-            };
+            let named_creator = if anonymous { ANONYMOUS } else { who.as_str() };
             if after.header.created_by != named_creator {
                 return reject(
                     RejectCode::AuthorMismatch,

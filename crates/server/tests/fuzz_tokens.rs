@@ -318,7 +318,8 @@ async fn server_with_a_signed_in_phone() -> (String, TokenResponse, tempfile::Te
     let dir = tempfile::tempdir().expect("dir");
     let store = server::store::sqlite::SqliteStore::open(&dir.path().join("records.db")).expect("store");
     let company = server::store::RecordStore::create_company(&store, "Acme").expect("company");
-    let site = server::store::RecordStore::create_site(&store, &company.id, "Site A", "system").expect("site");
+    let site =
+        server::store::RecordStore::create_site(&store, &company.id, "Site A", "system").expect("site");
     server::store::RecordStore::create_user(
         &store,
         &company.id,

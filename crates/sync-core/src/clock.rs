@@ -233,8 +233,7 @@ impl ClockContext {
 pub fn consistent(earlier: &ClockAnchor, later: &ClockAnchor) -> bool {
     let mono = later.monotonic_ms - earlier.monotonic_ms;
     let real = later.server_ms - earlier.server_ms;
-    let slack =
-        earlier.uncertainty_ms + later.uncertainty_ms + real.abs() * DRIFT_PPM / 1_000_000 + 2_000;
+    let slack = earlier.uncertainty_ms + later.uncertainty_ms + real.abs() * DRIFT_PPM / 1_000_000 + 2_000;
     mono >= 0 && (mono - real).abs() <= slack
 }
 
@@ -377,7 +376,13 @@ mod tests {
             // Phone A: wall clock right, synced at T0 one hour into its boot "3".
             anchor_of("phone-a", "3", HOUR, T0, T0),
             // Phone B: wall clock four days slow, synced at T0 + 10 min, five hours into boot "3".
-            anchor_of("phone-b", "3", 5 * HOUR, T0 - 4 * DAY + 10 * 60_000, T0 + 10 * 60_000),
+            anchor_of(
+                "phone-b",
+                "3",
+                5 * HOUR,
+                T0 - 4 * DAY + 10 * 60_000,
+                T0 + 10 * 60_000,
+            ),
         ]);
         // Each phone stamps an event 30 minutes after its own sync.
         let a = Stamp::new(T0 + 30 * 60_000, HOUR + 30 * 60_000, "3");
@@ -402,7 +407,8 @@ mod tests {
         let ctx = ClockContext::new(vec![anchor("b1", 0, T0, T0)]);
         // 20 minutes after the sync; the fix claims 3 hours earlier (a phone whose clock was set
         // back reporting fused fixes stamped by it, or a mock app).
-        let stamp = Stamp::new(T0 + 20 * 60_000, 20 * 60_000, "b1").with_fix(gps(T0 - 3 * HOUR + 20 * 60_000));
+        let stamp =
+            Stamp::new(T0 + 20 * 60_000, 20 * 60_000, "b1").with_fix(gps(T0 - 3 * HOUR + 20 * 60_000));
         let t = ctx.correct(Some("d1"), &stamp);
         assert!(!t.verified, "{t:?}");
         let note = t.note.unwrap_or_default();
@@ -425,7 +431,12 @@ mod tests {
         assert_eq!((t.basis, t.verified), (TimeBasis::Server, true));
         let forged = ctx.correct(Some("phone-a"), &stamp);
         assert!(!forged.verified);
-        assert!(forged.note.unwrap_or_default().contains("claims to be the server"));
+        assert!(
+            forged
+                .note
+                .unwrap_or_default()
+                .contains("claims to be the server")
+        );
     }
 
     #[test]

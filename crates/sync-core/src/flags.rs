@@ -184,18 +184,29 @@ pub fn lifecycle_events(record: &Record) -> Vec<Event<'_>> {
                 path: paths::jsea_signature(key),
                 stamp: &s.stamp,
             }));
-            events.extend(j.completed.iter().map(|s| event("completed", None, paths::JSEA_COMPLETED, s)));
             events.extend(
-                j.approval
+                j.completed
                     .iter()
-                    .map(|a| event(a.decision.as_str(), Some(&a.by_user_id), paths::JSEA_DECISION, &a.stamp)),
+                    .map(|s| event("completed", None, paths::JSEA_COMPLETED, s)),
             );
+            events.extend(j.approval.iter().map(|a| {
+                event(
+                    a.decision.as_str(),
+                    Some(&a.by_user_id),
+                    paths::JSEA_DECISION,
+                    &a.stamp,
+                )
+            }));
             events.extend(
                 j.work_started
                     .iter()
                     .map(|s| event("work_started", None, paths::JSEA_WORK_STARTED, s)),
             );
-            events.extend(j.closed.iter().map(|s| event("closed", None, paths::JSEA_CLOSED, s)));
+            events.extend(
+                j.closed
+                    .iter()
+                    .map(|s| event("closed", None, paths::JSEA_CLOSED, s)),
+            );
             events.extend(
                 j.reopened
                     .iter()

@@ -343,7 +343,11 @@ impl Store {
         if author == ANONYMOUS {
             // In the same transaction as the record, so the report is never left without the
             // actor that may change it.
-            meta_set(&tx, &anonymous_actor_key(&record.header.id), &doc.actor().to_hex_string())?;
+            meta_set(
+                &tx,
+                &anonymous_actor_key(&record.header.id),
+                &doc.actor().to_hex_string(),
+            )?;
         }
         // A new document holds exactly the record it was made from, with one author and so no
         // conflicts: no need to read it back (a third of a create's time).

@@ -288,7 +288,11 @@ pub trait RecordStore: Send + Sync + 'static {
     /// The company's site's boundary, if it has one.
     fn site_area(&self, tenant_id: &str, site_id: &str) -> StoreResult<Option<SiteArea>>;
     /// Every clock sample of the company for the given (device, boot) pairs.
-    fn clock_anchors(&self, tenant_id: &str, device_boots: &[(String, String)]) -> StoreResult<Vec<ClockAnchor>>;
+    fn clock_anchors(
+        &self,
+        tenant_id: &str,
+        device_boots: &[(String, String)],
+    ) -> StoreResult<Vec<ClockAnchor>>;
     /// Creates a user; the audit entry (`user.created`, by `by`) commits with it.
     fn create_user(&self, tenant_id: &str, user: NewUser, by: &str) -> StoreResult<User>;
     fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;

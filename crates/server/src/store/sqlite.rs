@@ -4,9 +4,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use sync_core::clock::ClockAnchor;
+use sync_core::model::ANONYMOUS;
 use sync_core::place::{DEFAULT_MAX_ACCURACY_M, Geofence, SiteArea};
 use sync_core::projection::PROJECTION_COLUMNS;
-use sync_core::model::ANONYMOUS;
 use sync_core::protocol::Role;
 use sync_core::{Flag, ListFilter, Projection};
 
@@ -322,7 +322,6 @@ impl SqliteStore {
             }
         }
     }
-
 }
 
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
@@ -377,7 +376,13 @@ fn anchor_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClockAnchor> {
 }
 
 /// An audit entry, inside the transaction of the change it describes.
-fn audit_in(tx: &rusqlite::Transaction<'_>, tenant_id: &str, user_id: &str, action: &str, detail: &str) -> StoreResult<()> {
+fn audit_in(
+    tx: &rusqlite::Transaction<'_>,
+    tenant_id: &str,
+    user_id: &str,
+    action: &str,
+    detail: &str,
+) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO audit_log (tenant_id, at_ms, user_id, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -558,7 +563,11 @@ impl RecordStore for SqliteStore {
         })
     }
 
-    fn clock_anchors(&self, tenant_id: &str, device_boots: &[(String, String)]) -> StoreResult<Vec<ClockAnchor>> {
+    fn clock_anchors(
+        &self,
+        tenant_id: &str,
+        device_boots: &[(String, String)],
+    ) -> StoreResult<Vec<ClockAnchor>> {
         let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT device_id, boot_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms FROM clock_anchors
@@ -618,7 +627,12 @@ impl RecordStore for SqliteStore {
             tenant_id,
             by,
             "user.created",
-            &format!("{} ({}) as {}", created.name, created.email, created.role.as_str()),
+            &format!(
+                "{} ({}) as {}",
+                created.name,
+                created.email,
+                created.role.as_str()
+            ),
         )?;
         conn.commit()?;
         Ok(created)
@@ -1114,7 +1128,9 @@ impl RecordStore for SqliteStore {
     fn record_seq(&self, doc_id: &str) -> StoreResult<u64> {
         let seq: Option<i64> =
             self.read()?
-                .query_row("SELECT max(seq) FROM feed WHERE doc_id = ?1", [doc_id], |r| r.get(0))?;
+                .query_row("SELECT max(seq) FROM feed WHERE doc_id = ?1", [doc_id], |r| {
+                    r.get(0)
+                })?;
         Ok(seq.unwrap_or(0) as u64)
     }
 
@@ -1431,7 +1447,11 @@ mod tests {
             .conn()
             .execute_batch("DROP TRIGGER no_audit")
             .expect("drop trigger");
-        assert!(store.revoke_device(&company.id, "phone-1", "admin-1").expect("revoke"));
+        assert!(
+            store
+                .revoke_device(&company.id, "phone-1", "admin-1")
+                .expect("revoke")
+        );
         assert_eq!(logged("device.revoked"), 1);
         assert!(
             store
