@@ -180,7 +180,7 @@ fn a_signature_goes_stale_when_the_signed_content_changes() {
     assert_eq!(flags[0].code, flags::codes::STALE_SIGNATURE);
     assert_eq!(flags[0].evidence["signer"], "lead");
 
-    // A second person signing does not make the first stale again after re-signing.
+    // Re-signing vouches for the new content; a second person joining and signing leaves it valid.
     lifecycle::sign(&mut r, &lead, stamp(3_000)).unwrap();
     let worker = Actor {
         user_id: "w1".into(),
@@ -188,9 +188,44 @@ fn a_signature_goes_stale_when_the_signed_content_changes() {
     };
     lifecycle::sign(&mut r, &worker, stamp(3_500)).unwrap();
     let Body::Jsea(j) = &r.body else { unreachable!() };
-    // Joining the crew changed the content, so the lead's signature is stale; the worker's is not.
-    let stale: Vec<_> = j.stale_signatures().iter().map(|s| s.user_id.clone()).collect();
-    assert_eq!(stale, vec!["lead".to_string()]);
+    assert_eq!(j.crew, vec!["lead".to_string(), "w1".to_string()]);
+    assert!(j.stale_signatures().is_empty());
+}
+
+#[test]
+fn people_joining_the_crew_and_signing_in_turn_keep_earlier_signatures_valid() {
+    let mut r = record(Body::Jsea(sample::jsea()));
+    let signers = [
+        ("lead", "Dana Lead"),
+        ("w1", "Sam Worker"),
+        ("w2", "Alex Arrived-Late"),
+    ];
+    for (i, (user_id, name)) in signers.into_iter().enumerate() {
+        let actor = Actor {
+            user_id: user_id.into(),
+            name: name.into(),
+        };
+        lifecycle::sign(&mut r, &actor, stamp(2_000 + 500 * i as i64)).unwrap();
+    }
+    let Body::Jsea(j) = &r.body else { unreachable!() };
+    assert_eq!(j.crew, vec!["lead", "w1", "w2"], "signing on joins the crew");
+    let stale_flags = |r: &Record| -> Vec<String> {
+        let mut signers: Vec<String> = flags::compute(r)
+            .into_iter()
+            .filter(|f| f.code == flags::codes::STALE_SIGNATURE)
+            .map(|f| f.evidence["signer"].clone())
+            .collect();
+        signers.sort();
+        signers
+    };
+    assert!(stale_flags(&r).is_empty(), "{:?}", flags::compute(&r));
+
+    // Changing a control changes what everyone vouched for.
+    let Body::Jsea(j) = &mut r.body else {
+        unreachable!()
+    };
+    j.steps[0].hazards[0].controls[1].description = "Bleed to zero, verify two gauges".into();
+    assert_eq!(stale_flags(&r), vec!["lead", "w1", "w2"]);
 }
 
 #[test]
