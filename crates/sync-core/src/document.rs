@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::model::{Body, Header, Jsea, Kind, NearMiss, PreStart, Record, Severity};
+use crate::merge_rules;
+use crate::model::{Body, Header, Jsea, Kind, NearMiss, PreStart, Record};
 
 const HEADER_KEY: &str = "header";
 /// Maps each actor id (hex) that wrote to the document to the user id behind it.
@@ -83,8 +84,15 @@ impl RecordDocument {
             .ok_or_else(|| Error::UnknownKind(header.kind.clone()))
     }
 
-    /// The record as it stands, with the safety-aware merge rules applied.
+    /// The record as it stands, with the safety-aware merge rules applied (see `merge_rules`).
     pub fn record(&self) -> Result<Record> {
+        let mut record = self.stored_record()?;
+        merge_rules::apply(&self.doc, &mut record.body)?;
+        Ok(record)
+    }
+
+    /// The record as last-writer-wins leaves it, before the merge rules.
+    fn stored_record(&self) -> Result<Record> {
         let header = self.header()?;
         let kind = header
             .kind()
@@ -99,28 +107,11 @@ impl RecordDocument {
             Kind::PreStart => Body::PreStart(
                 hydrate_prop::<_, PreStart, _, _>(&self.doc, automerge::ROOT, key).map_err(unreadable)?,
             ),
-            Kind::NearMiss => {
-                let mut near_miss: NearMiss =
-                    hydrate_prop(&self.doc, automerge::ROOT, key).map_err(unreadable)?;
-                near_miss.potential_severity =
-                    self.max_severity(key)?.unwrap_or(near_miss.potential_severity);
-                Body::NearMiss(near_miss)
-            }
+            Kind::NearMiss => Body::NearMiss(
+                hydrate_prop::<_, NearMiss, _, _>(&self.doc, automerge::ROOT, key).map_err(unreadable)?,
+            ),
         };
         Ok(Record { header, body })
-    }
-
-    /// Safety-aware merge: when authors gave different potential severities concurrently, the
-    /// highest stands. Last-writer-wins must never turn "critical" into "low" silently.
-    fn max_severity(&self, body_key: &str) -> Result<Option<Severity>> {
-        let Some((_, body)) = self.doc.get(automerge::ROOT, body_key)? else {
-            return Ok(None);
-        };
-        let values = self.doc.get_all(&body, "potential_severity")?;
-        Ok(values
-            .iter()
-            .filter_map(|(v, _)| v.as_str().and_then(Severity::parse))
-            .max())
     }
 
     /// Applies a person's edit: hydrate, let `edit` change the typed record, reconcile the
@@ -132,7 +123,9 @@ impl RecordDocument {
         time_ms: i64,
         edit: impl FnOnce(&mut Record) -> Result<T>,
     ) -> Result<(T, Option<ChangeHash>)> {
-        let before = self.record()?;
+        let stored = self.stored_record()?;
+        let mut before = stored.clone();
+        merge_rules::apply(&self.doc, &mut before.body)?;
         let mut record = before.clone();
         let out = edit(&mut record)?;
         if record.header.id != before.header.id || record.header.kind != before.header.kind {
@@ -145,16 +138,11 @@ impl RecordDocument {
             return Ok((out, None));
         }
         reconcile_prop(&mut self.doc, automerge::ROOT, HEADER_KEY, &record.header)?;
-        self.write_body(&record.body)?;
-        // Keep the highest severity a person gave: reconcile skips a write that matches the
-        // merged winner, so put it explicitly when someone lowers it on purpose.
-        if let (Body::NearMiss(new), Body::NearMiss(old)) = (&record.body, &before.body)
-            && new.potential_severity != old.potential_severity
-            && let Some((_, obj)) = self.doc.get(automerge::ROOT, Kind::NearMiss.body_key())?
-        {
-            self.doc
-                .put(&obj, "potential_severity", new.potential_severity.as_str())?;
-        }
+        // What the person changed in a field the merge rules guard must supersede every
+        // concurrent value; what they left alone is written as they read it.
+        let body = merge_rules::body_to_write(&self.doc, &stored.body, &before.body, &record.body)?;
+        self.write_body(&body)?;
+        merge_rules::write_deliberate_changes(&mut self.doc, &before.body, &record.body)?;
         self.note_author(user_id)?;
         Ok((out, self.commit(time_ms, "edit")))
     }

@@ -9,6 +9,7 @@ pub mod document;
 pub mod error;
 pub mod flags;
 pub mod lifecycle;
+mod merge_rules;
 pub mod model;
 pub mod place;
 pub mod projection;

@@ -71,8 +71,9 @@ pub fn complete(record: &mut Record, stamp: Stamp) -> Result<()> {
     Ok(())
 }
 
-/// Signs the record as `actor`: crew sign-on for a JSEA, the operator's sign-off for a pre-start.
-/// The signature is bound to the hash of the content as it stands.
+/// Signs the record as `actor`: crew sign-on for a JSEA (joining the crew if not listed yet), the
+/// operator's sign-off for a pre-start. The signature is bound to the hash of the content as it
+/// stands; a JSEA's crew list is not part of that content, so joining leaves other signatures valid.
 pub fn sign(record: &mut Record, actor: &Actor, stamp: Stamp) -> Result<()> {
     let content_hash = record.body.content_hash();
     let signature = Signature {
@@ -88,15 +89,8 @@ pub fn sign(record: &mut Record, actor: &Actor, stamp: Stamp) -> Result<()> {
             }
             if !j.crew.contains(&actor.user_id) {
                 j.crew.push(actor.user_id.clone());
-                // Joining the crew changes the signed content; re-bind this signature to it.
-                let rebound = Signature {
-                    content_hash: j.content_hash(),
-                    ..signature
-                };
-                j.signatures.insert(actor.user_id.clone(), rebound);
-            } else {
-                j.signatures.insert(actor.user_id.clone(), signature);
             }
+            j.signatures.insert(actor.user_id.clone(), signature);
         }
         Body::PreStart(p) => {
             if p.operator_id != actor.user_id {

@@ -1,9 +1,12 @@
 //! Documents merged across devices: keyed lists, safety-aware rules, visible conflicts.
 
 use automerge::ActorId;
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ReadDoc};
 use sync_core::lifecycle::{self, Actor};
 use sync_core::model::{
-    ApprovalDecision, Body, ControlLevel, Header, Kind, Record, SCHEMA_VERSION, Severity,
+    ApprovalDecision, Body, ControlLevel, Header, ItemResult, Jsea, Kind, PreStart, Record, SCHEMA_VERSION,
+    Severity,
 };
 use sync_core::{RecordDocument, Stamp, flags, sample, validate};
 
@@ -32,7 +35,16 @@ fn copy(doc: &mut RecordDocument) -> RecordDocument {
     RecordDocument::load(&doc.save(), ActorId::random()).expect("copy loads")
 }
 
-fn jsea_of(doc: &RecordDocument) -> sync_core::model::Jsea {
+/// A copy of `doc` on a device whose actor id is `byte` repeated: tests pick which of two
+/// concurrent writes automerge's last-writer-wins favours (the higher actor id).
+fn copy_on(doc: &mut RecordDocument, byte: u8) -> RecordDocument {
+    RecordDocument::load(&doc.save(), ActorId::from([byte; 16])).expect("copy loads")
+}
+
+/// Both orders of two devices' actor ids: whichever one last-writer-wins favours.
+const BOTH_ORDERS: [(u8, u8); 2] = [(0x01, 0xfe), (0xfe, 0x01)];
+
+fn jsea_of(doc: &RecordDocument) -> Jsea {
     match doc.record().expect("hydrates").body {
         Body::Jsea(j) => j,
         other => panic!("expected a JSEA, got {other:?}"),
@@ -180,7 +192,7 @@ fn a_signature_goes_stale_when_the_signed_content_changes() {
     assert_eq!(flags[0].code, flags::codes::STALE_SIGNATURE);
     assert_eq!(flags[0].evidence["signer"], "lead");
 
-    // A second person signing does not make the first stale again after re-signing.
+    // Re-signing vouches for the new content; a second person joining and signing leaves it valid.
     lifecycle::sign(&mut r, &lead, stamp(3_000)).unwrap();
     let worker = Actor {
         user_id: "w1".into(),
@@ -188,9 +200,44 @@ fn a_signature_goes_stale_when_the_signed_content_changes() {
     };
     lifecycle::sign(&mut r, &worker, stamp(3_500)).unwrap();
     let Body::Jsea(j) = &r.body else { unreachable!() };
-    // Joining the crew changed the content, so the lead's signature is stale; the worker's is not.
-    let stale: Vec<_> = j.stale_signatures().iter().map(|s| s.user_id.clone()).collect();
-    assert_eq!(stale, vec!["lead".to_string()]);
+    assert_eq!(j.crew, vec!["lead".to_string(), "w1".to_string()]);
+    assert!(j.stale_signatures().is_empty());
+}
+
+#[test]
+fn people_joining_the_crew_and_signing_in_turn_keep_earlier_signatures_valid() {
+    let mut r = record(Body::Jsea(sample::jsea()));
+    let signers = [
+        ("lead", "Dana Lead"),
+        ("w1", "Sam Worker"),
+        ("w2", "Alex Arrived-Late"),
+    ];
+    for (i, (user_id, name)) in signers.into_iter().enumerate() {
+        let actor = Actor {
+            user_id: user_id.into(),
+            name: name.into(),
+        };
+        lifecycle::sign(&mut r, &actor, stamp(2_000 + 500 * i as i64)).unwrap();
+    }
+    let Body::Jsea(j) = &r.body else { unreachable!() };
+    assert_eq!(j.crew, vec!["lead", "w1", "w2"], "signing on joins the crew");
+    let stale_flags = |r: &Record| -> Vec<String> {
+        let mut signers: Vec<String> = flags::compute(r)
+            .into_iter()
+            .filter(|f| f.code == flags::codes::STALE_SIGNATURE)
+            .map(|f| f.evidence["signer"].clone())
+            .collect();
+        signers.sort();
+        signers
+    };
+    assert!(stale_flags(&r).is_empty(), "{:?}", flags::compute(&r));
+
+    // Changing a control changes what everyone vouched for.
+    let Body::Jsea(j) = &mut r.body else {
+        unreachable!()
+    };
+    j.steps[0].hazards[0].controls[1].description = "Bleed to zero, verify two gauges".into();
+    assert_eq!(stale_flags(&r), vec!["lead", "w1", "w2"]);
 }
 
 #[test]
@@ -327,4 +374,403 @@ fn bad_bytes_are_refused_and_leave_the_document_untouched() {
     // A valid automerge document that is not a record is refused too.
     let mut other = automerge::AutoCommit::new();
     assert!(RecordDocument::load(&other.save(), ActorId::random()).is_err());
+}
+
+fn prestart_of(doc: &RecordDocument) -> PreStart {
+    match doc.record().expect("hydrates").body {
+        Body::PreStart(p) => p,
+        other => panic!("expected a pre-start, got {other:?}"),
+    }
+}
+
+fn edit_prestart(doc: &mut RecordDocument, edit: impl FnOnce(&mut PreStart)) {
+    doc.update("u", 9, |r| {
+        let Body::PreStart(p) = &mut r.body else {
+            unreachable!()
+        };
+        edit(p);
+        Ok(())
+    })
+    .unwrap();
+}
+
+fn edit_jsea(doc: &mut RecordDocument, edit: impl FnOnce(&mut Jsea)) {
+    doc.update("u", 9, |r| {
+        let Body::Jsea(j) = &mut r.body else {
+            unreachable!()
+        };
+        edit(j);
+        Ok(())
+    })
+    .unwrap();
+}
+
+fn set_result(doc: &mut RecordDocument, item: usize, result: Option<ItemResult>) {
+    edit_prestart(doc, |p| p.items[item].result = result);
+}
+
+fn set_risk(doc: &mut RecordDocument, hazard_id: &str, severity: u8, likelihood: u8) {
+    edit_jsea(doc, |j| {
+        let risk = &mut j.hazard_mut(hazard_id).expect("hazard exists").risk;
+        risk.severity = severity;
+        risk.likelihood = likelihood;
+    });
+}
+
+fn conflict_values(doc: &RecordDocument, path: &str) -> Vec<String> {
+    let conflicts = doc.conflicts().unwrap();
+    let mut values = conflicts
+        .iter()
+        .find(|c| c.path == path)
+        .unwrap_or_else(|| panic!("no conflict at {path}: {conflicts:?}"))
+        .values
+        .clone();
+    values.sort();
+    values
+}
+
+/// Two phones holding `record` after a sync, on actor ids `first` and `second`.
+fn two_phones(record: &Record, first: u8, second: u8) -> (RecordDocument, RecordDocument) {
+    let mut origin = RecordDocument::create(ActorId::random(), "lead", record, 1).unwrap();
+    (copy_on(&mut origin, first), copy_on(&mut origin, second))
+}
+
+fn merge_both_ways(a: &mut RecordDocument, b: &mut RecordDocument) {
+    a.merge(b).unwrap();
+    b.merge(a).unwrap();
+}
+
+#[test]
+fn concurrent_pass_and_fail_on_a_checklist_item_read_as_fail_with_the_conflict_shown() {
+    for (pass_phone, fail_phone) in BOTH_ORDERS {
+        let (mut a, mut b) = two_phones(
+            &record(Body::PreStart(sample::prestart("op"))),
+            pass_phone,
+            fail_phone,
+        );
+        set_result(&mut a, 0, Some(ItemResult::Pass));
+        set_result(&mut b, 0, Some(ItemResult::Fail));
+        // An unanswered item or "not applicable" does not outweigh a failure either.
+        set_result(&mut a, 1, Some(ItemResult::NotApplicable));
+        set_result(&mut b, 1, Some(ItemResult::Fail));
+        set_result(&mut a, 3, Some(ItemResult::Pass));
+        set_result(&mut b, 3, Some(ItemResult::Fail));
+        set_result(&mut a, 3, None);
+        merge_both_ways(&mut a, &mut b);
+
+        for doc in [&a, &b] {
+            let p = prestart_of(doc);
+            let results: Vec<_> = p.items.iter().map(|i| i.result).collect();
+            assert_eq!(
+                results[..4],
+                [
+                    Some(ItemResult::Fail),
+                    Some(ItemResult::Fail),
+                    None,
+                    Some(ItemResult::Fail)
+                ]
+            );
+            assert!(p.out_of_service());
+            assert_eq!(
+                conflict_values(doc, "pre_start.items[0].result"),
+                vec!["fail", "pass"]
+            );
+            assert_eq!(
+                conflict_values(doc, "pre_start.items[1].result"),
+                vec!["fail", "not_applicable"]
+            );
+            assert_eq!(
+                conflict_values(doc, "pre_start.items[3].result"),
+                vec!["fail", "null"]
+            );
+            let out_of_service = flags::compute(&doc.record().unwrap())
+                .into_iter()
+                .filter(|f| f.code == flags::codes::OUT_OF_SERVICE)
+                .count();
+            assert_eq!(out_of_service, 3);
+        }
+    }
+}
+
+#[test]
+fn an_unrelated_edit_after_the_merge_keeps_the_failure() {
+    for (pass_phone, fail_phone) in BOTH_ORDERS {
+        let (mut a, mut b) = two_phones(
+            &record(Body::PreStart(sample::prestart("op"))),
+            pass_phone,
+            fail_phone,
+        );
+        set_result(&mut a, 0, Some(ItemResult::Pass));
+        set_result(&mut b, 0, Some(ItemResult::Fail));
+        merge_both_ways(&mut a, &mut b);
+
+        set_result(&mut a, 4, Some(ItemResult::Pass));
+        b.merge(&mut a).unwrap();
+        for doc in [&a, &b] {
+            let p = prestart_of(doc);
+            assert_eq!(p.items[0].result, Some(ItemResult::Fail));
+            assert_eq!(p.items[4].result, Some(ItemResult::Pass));
+        }
+    }
+}
+
+#[test]
+fn a_person_can_set_a_failed_item_back_to_pass_after_the_merge() {
+    for (pass_phone, fail_phone) in BOTH_ORDERS {
+        let (mut a, mut b) = two_phones(
+            &record(Body::PreStart(sample::prestart("op"))),
+            pass_phone,
+            fail_phone,
+        );
+        set_result(&mut a, 0, Some(ItemResult::Pass));
+        set_result(&mut b, 0, Some(ItemResult::Fail));
+        merge_both_ways(&mut a, &mut b);
+        assert_eq!(prestart_of(&a).items[0].result, Some(ItemResult::Fail));
+
+        // The brakes were fixed and checked again: the operator passes the item on purpose.
+        set_result(&mut a, 0, Some(ItemResult::Pass));
+        b.merge(&mut a).unwrap();
+        for doc in [&a, &b] {
+            let p = prestart_of(doc);
+            assert_eq!(p.items[0].result, Some(ItemResult::Pass));
+            assert!(!p.out_of_service());
+            assert!(doc.conflicts().unwrap().is_empty());
+        }
+    }
+}
+
+#[test]
+fn concurrent_risk_ratings_read_as_the_higher_severity_and_likelihood() {
+    for (low_phone, high_phone) in BOTH_ORDERS {
+        let jsea = sample::jsea();
+        let test_release = jsea.steps[2].hazards[0].id.clone(); // 5 × 1
+        let overhead_load = jsea.steps[1].hazards[1].id.clone(); // 4 × 2
+        let (mut a, mut b) = two_phones(&record(Body::Jsea(jsea)), low_phone, high_phone);
+        set_risk(&mut a, &test_release, 2, 2);
+        set_risk(&mut b, &test_release, 4, 3);
+        // Each field on its own: the higher severity from one phone, the higher likelihood from the other.
+        set_risk(&mut a, &overhead_load, 1, 4);
+        set_risk(&mut b, &overhead_load, 3, 1);
+        merge_both_ways(&mut a, &mut b);
+
+        for doc in [&a, &b] {
+            let mut j = jsea_of(doc);
+            let risk = j.hazard_mut(&test_release).unwrap().risk;
+            assert_eq!((risk.severity, risk.likelihood), (4, 3));
+            let risk = j.hazard_mut(&overhead_load).unwrap().risk;
+            assert_eq!((risk.severity, risk.likelihood), (3, 4));
+            assert_eq!(
+                conflict_values(doc, "jsea.steps[2].hazards[0].risk.severity"),
+                vec!["2", "4"]
+            );
+            assert_eq!(
+                conflict_values(doc, "jsea.steps[1].hazards[1].risk.likelihood"),
+                vec!["1", "4"]
+            );
+        }
+
+        // Someone who looked at both lowers the rating on purpose, even to a value one phone gave.
+        set_risk(&mut a, &test_release, 2, 2);
+        set_risk(&mut a, &overhead_load, 3, 1);
+        b.merge(&mut a).unwrap();
+        for doc in [&a, &b] {
+            let mut j = jsea_of(doc);
+            let risk = j.hazard_mut(&test_release).unwrap().risk;
+            assert_eq!((risk.severity, risk.likelihood), (2, 2));
+            let risk = j.hazard_mut(&overhead_load).unwrap().risk;
+            assert_eq!((risk.severity, risk.likelihood), (3, 1));
+            assert!(doc.conflicts().unwrap().is_empty());
+        }
+    }
+}
+
+/// An edit of the hazard with this id, described for assertion messages.
+type HazardEdit = (&'static str, fn(&mut Jsea, &str));
+
+#[test]
+fn removing_a_hazard_while_another_phone_edits_it_keeps_the_hazard() {
+    let edits: [HazardEdit; 3] = [
+        ("description", |j, id| {
+            j.hazard_mut(id).unwrap().description = "Pinch points at flange and spreader".into()
+        }),
+        ("new control", |j, id| {
+            let control = sample::hazard(
+                "",
+                1,
+                1,
+                &[("Second worker watches hands", ControlLevel::Administrative)],
+            )
+            .controls
+            .remove(0);
+            j.hazard_mut(id).unwrap().controls.push(control);
+        }),
+        ("existing control", |j, id| {
+            j.hazard_mut(id).unwrap().controls[1].level = ControlLevel::Engineering
+        }),
+    ];
+    for (what, edit) in edits {
+        for (remover, editor) in BOTH_ORDERS {
+            let jsea = sample::jsea();
+            let pinch = jsea.steps[1].hazards[0].id.clone();
+            let (mut a, mut b) = two_phones(&record(Body::Jsea(jsea)), remover, editor);
+            edit_jsea(&mut a, |j| j.hazard_mut(&pinch).unwrap().removed = true);
+            edit_jsea(&mut b, |j| edit(j, &pinch));
+            let edited = jsea_of(&b).hazard_mut(&pinch).unwrap().clone();
+            merge_both_ways(&mut a, &mut b);
+
+            for doc in [&a, &b] {
+                let mut j = jsea_of(doc);
+                let hazard = j.hazard_mut(&pinch).unwrap();
+                assert!(!hazard.removed, "{what}: the edited hazard is kept");
+                assert_eq!(*hazard, edited, "{what}");
+            }
+
+            // Removing it again, now having seen the edit, stands.
+            edit_jsea(&mut a, |j| j.hazard_mut(&pinch).unwrap().removed = true);
+            b.merge(&mut a).unwrap();
+            for doc in [&a, &b] {
+                assert!(jsea_of(doc).hazard_mut(&pinch).unwrap().removed, "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn removing_a_kept_hazard_again_stands_while_someone_else_edits_the_record() {
+    for (remover, editor) in BOTH_ORDERS {
+        let jsea = sample::jsea();
+        let pinch = jsea.steps[1].hazards[0].id.clone();
+        let (mut a, mut b) = two_phones(&record(Body::Jsea(jsea)), remover, editor);
+        edit_jsea(&mut a, |j| j.hazard_mut(&pinch).unwrap().removed = true);
+        edit_jsea(&mut b, |j| {
+            j.hazard_mut(&pinch).unwrap().description = "Pinch points at flange and spreader".into()
+        });
+        merge_both_ways(&mut a, &mut b);
+
+        // A removes it again knowingly while B, meanwhile, only edits the task.
+        edit_jsea(&mut a, |j| j.hazard_mut(&pinch).unwrap().removed = true);
+        edit_jsea(&mut b, |j| {
+            j.task = "Replace wellhead valve on 4-12 pad (second crew)".into()
+        });
+        assert!(
+            !jsea_of(&b).hazard_mut(&pinch).unwrap().removed,
+            "still kept on B"
+        );
+        merge_both_ways(&mut a, &mut b);
+        for doc in [&a, &b] {
+            let mut j = jsea_of(doc);
+            assert!(j.hazard_mut(&pinch).unwrap().removed);
+            assert_eq!(j.task, "Replace wellhead valve on 4-12 pad (second crew)");
+        }
+    }
+}
+
+#[test]
+fn an_unrelated_edit_does_not_bring_back_a_hazard_removed_after_a_risk_disagreement() {
+    for (low_phone, high_phone) in BOTH_ORDERS {
+        let jsea = sample::jsea();
+        let test_release = jsea.steps[2].hazards[0].id.clone();
+        let (mut a, mut b) = two_phones(&record(Body::Jsea(jsea)), low_phone, high_phone);
+        set_risk(&mut a, &test_release, 2, 2);
+        set_risk(&mut b, &test_release, 4, 3);
+        merge_both_ways(&mut a, &mut b);
+        // A saw both ratings and removes the hazard; B, having received that, edits something else.
+        edit_jsea(&mut a, |j| j.hazard_mut(&test_release).unwrap().removed = true);
+        b.merge(&mut a).unwrap();
+        edit_jsea(&mut b, |j| j.muster_point = "North gate".into());
+        a.merge(&mut b).unwrap();
+        for doc in [&a, &b] {
+            let mut j = jsea_of(doc);
+            assert!(j.hazard_mut(&test_release).unwrap().removed);
+            assert_eq!(j.muster_point, "North gate");
+        }
+    }
+}
+
+#[test]
+fn removing_a_step_or_control_while_another_phone_edits_it_keeps_it() {
+    let jsea = sample::jsea();
+    let step = jsea.steps[2].id.clone();
+    let hazard = jsea.steps[0].hazards[1].id.clone();
+    let (mut a, mut b) = two_phones(&record(Body::Jsea(jsea)), 0x01, 0xfe);
+    edit_jsea(&mut a, |j| {
+        j.step_mut(&step).unwrap().removed = true;
+        j.hazard_mut(&hazard).unwrap().controls[0].removed = true;
+    });
+    edit_jsea(&mut b, |j| {
+        // An edit deep inside the step counts as an edit of the step.
+        j.step_mut(&step).unwrap().hazards[1].ppe_only_justification = Some("Boots are the control".into());
+        j.hazard_mut(&hazard).unwrap().controls[0].description = "Personal H2S monitor, bump tested".into();
+    });
+    merge_both_ways(&mut a, &mut b);
+    for doc in [&a, &b] {
+        let mut j = jsea_of(doc);
+        assert!(!j.step_mut(&step).unwrap().removed);
+        assert!(!j.hazard_mut(&hazard).unwrap().controls[0].removed);
+    }
+}
+
+#[test]
+fn a_removal_made_after_seeing_the_edit_stands() {
+    let jsea = sample::jsea();
+    let pinch = jsea.steps[1].hazards[0].id.clone();
+    let (mut a, mut b) = two_phones(&record(Body::Jsea(jsea)), 0x01, 0xfe);
+    edit_jsea(&mut b, |j| {
+        j.hazard_mut(&pinch).unwrap().description = "Pinch points at flange and spreader".into()
+    });
+    a.merge(&mut b).unwrap();
+    edit_jsea(&mut a, |j| j.hazard_mut(&pinch).unwrap().removed = true);
+    b.merge(&mut a).unwrap();
+    for doc in [&a, &b] {
+        assert!(jsea_of(doc).hazard_mut(&pinch).unwrap().removed);
+        assert!(doc.conflicts().unwrap().is_empty());
+    }
+    // Two people removing it at once, neither editing, is a removal too.
+    let jsea = sample::jsea();
+    let pinch = jsea.steps[1].hazards[0].id.clone();
+    let (mut a, mut b) = two_phones(&record(Body::Jsea(jsea)), 0x01, 0xfe);
+    edit_jsea(&mut a, |j| j.hazard_mut(&pinch).unwrap().removed = true);
+    edit_jsea(&mut b, |j| j.hazard_mut(&pinch).unwrap().removed = true);
+    merge_both_ways(&mut a, &mut b);
+    for doc in [&a, &b] {
+        assert!(jsea_of(doc).hazard_mut(&pinch).unwrap().removed);
+    }
+}
+
+/// The document object of `steps[step].hazards[hazard]`.
+fn hazard_object(doc: &mut RecordDocument, step: usize, hazard: usize) -> ObjId {
+    let am = doc.automerge();
+    let object = |parent: &ObjId, prop: automerge::Prop| match am.get(parent, prop).unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        other => panic!("expected an object, got {other:?}"),
+    };
+    let body = object(&automerge::ROOT, "jsea".into());
+    let steps = object(&body, "steps".into());
+    let step = object(&steps, step.into());
+    let hazards = object(&step, "hazards".into());
+    object(&hazards, hazard.into())
+}
+
+#[test]
+fn a_concurrent_removal_and_restoration_reads_as_kept() {
+    let mut jsea = sample::jsea();
+    jsea.steps[1].hazards[0].removed = true;
+    let (mut a, mut b) = two_phones(&record(Body::Jsea(jsea)), 0x01, 0xfe);
+    // A restores the hazard; B restores it and removes it again, without seeing A's change.
+    let writes: [(&mut RecordDocument, &[bool]); 2] = [(&mut a, &[false]), (&mut b, &[false, true])];
+    for (doc, values) in writes {
+        let hazard = hazard_object(doc, 1, 0);
+        for removed in values {
+            doc.automerge().put(&hazard, "removed", *removed).unwrap();
+            doc.automerge().commit();
+        }
+    }
+    merge_both_ways(&mut a, &mut b);
+    for doc in [&a, &b] {
+        assert!(!jsea_of(doc).steps[1].hazards[0].removed);
+        assert_eq!(
+            conflict_values(doc, "jsea.steps[1].hazards[0].removed"),
+            vec!["false", "true"]
+        );
+    }
 }

@@ -137,7 +137,8 @@ pub struct Reopening {
 pub struct Jsea {
     pub task: String,
     pub location_description: Option<String>,
-    /// User ids of the crew on this task.
+    /// User ids of the crew on this task; signing on adds the signer. Not part of the signed
+    /// content (see [`Jsea::content_hash`]).
     pub crew: Vec<String>,
     pub steps: Vec<TaskStep>,
     pub muster_point: String,
@@ -189,22 +190,21 @@ impl Jsea {
             .find(|h| h.id == hazard_id)
     }
 
-    /// Hash of what the crew signs and the supervisor approves: the task, steps, hazards,
-    /// controls, justifications and muster point. Signatures, approval and lifecycle stamps are
-    /// excluded so one person signing does not make another's signature stale.
+    /// Hash of what the crew signs and the supervisor approves: the task, location, steps,
+    /// hazards, controls, justifications and muster point. The crew list, signatures, approval and
+    /// lifecycle stamps are excluded: someone joining mid-shift and signing on vouches for the same
+    /// work, so it must not make anyone else's signature stale.
     pub fn content_hash(&self) -> String {
         #[derive(Serialize)]
         struct Signable<'a> {
             task: &'a str,
             location_description: &'a Option<String>,
-            crew: &'a [String],
             steps: Vec<&'a TaskStep>,
             muster_point: &'a str,
         }
         hash_json(&Signable {
             task: &self.task,
             location_description: &self.location_description,
-            crew: &self.crew,
             steps: self.active_steps().collect(),
             muster_point: &self.muster_point,
         })
