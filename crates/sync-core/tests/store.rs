@@ -315,7 +315,8 @@ fn two_phones_merge_a_jsea_and_a_supervisor_approves_it() {
     lead.sign(&id, stamp(2)).unwrap();
     worker.sign(&id, stamp(3)).unwrap();
     lead.merge_from(&worker, &id).unwrap();
-    // Both joined the crew concurrently; the lead re-signs the merged content and completes.
+    // Both joined the crew concurrently; signatures bind the work, not the crew list, so both
+    // stand. The lead signing the merged record again changes nothing but the stamp.
     lead.sign(&id, stamp(4)).unwrap();
     let view = lead.record(&id).unwrap();
     let Body::Jsea(j) = &view.record.body else {
