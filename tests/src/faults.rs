@@ -211,18 +211,21 @@ impl Drop for ServerProcess {
 /// Every document in a record store file, loaded as the server would load it.
 pub fn server_documents(db: &Path) -> BTreeMap<String, RecordDocument> {
     let store = SqliteStore::open(db).expect("record store opens after the run");
-    let ids: Vec<String> = {
+    let ids: Vec<(String, String)> = {
         let conn = rusqlite::Connection::open(db).expect("open for ids");
-        let mut statement = conn.prepare("SELECT id FROM documents").expect("ids");
+        let mut statement = conn.prepare("SELECT tenant_id, id FROM documents").expect("ids");
         statement
-            .query_map([], |r| r.get(0))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .expect("ids")
             .collect::<Result<_, _>>()
             .expect("ids")
     };
     ids.into_iter()
-        .map(|id| {
-            let stored = store.document(&id).expect("read").expect("listed, so stored");
+        .map(|(tenant, id)| {
+            let stored = store
+                .document(&tenant, &id)
+                .expect("read")
+                .expect("listed, so stored");
             let doc = RecordDocument::load_chunks(
                 &stored.snapshot,
                 stored.chunks.iter().map(Vec::as_slice),

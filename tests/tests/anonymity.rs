@@ -279,7 +279,7 @@ async fn only_a_near_miss_can_be_anonymous() {
     assert!(
         server
             .store()
-            .document(&record.header.id)
+            .document(&company.id, &record.header.id)
             .expect("lookup")
             .is_none()
     );

@@ -109,7 +109,13 @@ async fn malformed_oversized_and_unknown_version_bodies_get_clear_errors() {
     }]);
     let (status, _) = post_sync(&server, &token, SYNC_CONTENT_TYPE, protocol::encode(&bad)).await;
     assert_eq!(status, 200);
-    assert!(server.store().document("abc").expect("lookup").is_none());
+    assert!(
+        server
+            .store()
+            .document(&company.id, "abc")
+            .expect("lookup")
+            .is_none()
+    );
     assert_eq!(server.store().feed_head(&company.id).expect("head"), 0);
 
     // JSON endpoints: malformed JSON and oversized bodies.

@@ -596,7 +596,11 @@ async fn a_full_data_directory_refuses_writes_clearly_and_loses_nothing() {
     assert!(lead.store.pending().expect("pending").is_empty());
     for id in &made {
         assert!(
-            server.store().document(id).expect("lookup").is_some(),
+            server
+                .store()
+                .document(&company.id, id)
+                .expect("lookup")
+                .is_some(),
             "{id} stored"
         );
     }
@@ -692,7 +696,11 @@ async fn a_read_only_data_directory_refuses_writes_clearly_and_is_used_again_onc
     assert!(lead.store.pending().expect("pending").is_empty());
     for id in [&before, &after] {
         assert!(
-            server.store().document(id).expect("lookup").is_some(),
+            server
+                .store()
+                .document(&company.id, id)
+                .expect("lookup")
+                .is_some(),
             "{id} stored"
         );
     }
@@ -756,7 +764,13 @@ async fn a_refresh_whose_answer_was_lost_does_not_revoke_the_phone() {
         .expect("lookup")
         .expect("device");
     assert_eq!(device.revoked_at_ms, None, "the phone is not revoked");
-    assert!(server.store().document(&id).expect("lookup").is_some());
+    assert!(
+        server
+            .store()
+            .document(&company.id, &id)
+            .expect("lookup")
+            .is_some()
+    );
     // The chain goes on as usual from the token the phone now holds.
     lead.sync().await.expect("the next sync refreshes normally");
     assert_ne!(

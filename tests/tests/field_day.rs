@@ -348,7 +348,7 @@ async fn an_expired_access_token_is_refreshed_and_the_sync_goes_through() {
     assert_eq!(report.accepted, 1);
     let after = lead.store.credentials().expect("c").expect("c");
     assert_ne!(after.refresh_token, before.refresh_token, "refresh tokens rotate");
-    assert!(server.store().document(&id).expect("doc").is_some());
+    assert!(server.store().document(&company.id, &id).expect("doc").is_some());
 
     // The spent refresh token, replayed, revokes the device.
     let replay = reqwest::Client::new()
@@ -453,7 +453,11 @@ async fn a_refused_change_stays_on_the_phone_with_its_reason() {
     assert_eq!(report.rejected.len(), 1);
     assert_eq!(report.rejected[0].code, RejectCode::SignatureForged);
     assert!(
-        server.store().document(&other).expect("lookup").is_none(),
+        server
+            .store()
+            .document(&company.id, &other)
+            .expect("lookup")
+            .is_none(),
         "nothing stored half-way"
     );
     assert_eq!(
@@ -529,7 +533,11 @@ async fn a_server_restored_from_backup_is_brought_up_to_date_by_automerge_sync()
 
     let server = server.restore(&backup).await;
     assert!(
-        server.store().document(&lost).expect("lookup").is_none(),
+        server
+            .store()
+            .document(&company.id, &lost)
+            .expect("lookup")
+            .is_none(),
         "the restore lost it"
     );
     let mut credentials = lead.store.credentials().expect("c").expect("c");
@@ -565,7 +573,11 @@ async fn a_server_restored_from_backup_is_brought_up_to_date_by_automerge_sync()
     // The record created after the backup had been acknowledged by the lost server: the phone
     // sees the server is behind its cursor and sends everything again.
     assert!(
-        server.store().document(&lost).expect("lookup").is_some(),
+        server
+            .store()
+            .document(&company.id, &lost)
+            .expect("lookup")
+            .is_some(),
         "the lost record is back"
     );
     server.stop().await;

@@ -3,9 +3,10 @@
 //!
 //! Stances the suite pins down:
 //! - **Another company's ids** answer exactly as an id that does not exist: 404 for an id in the
-//!   path, the same 4xx (or the same empty list) for an id in the body or query. Existence is
-//!   never revealed, and 403 is never used for tenancy. (The sync endpoint is the exception the
-//!   protocol makes: a push to another company's record is refused per record as `WrongTenant`.)
+//!   path, the same 4xx (or the same empty list) for an id in the body or query, the same sync
+//!   answer for a push. Existence is never revealed, and 403 is never used for tenancy. Record
+//!   ids are each company's own: a new record pushed under an id another company uses is a
+//!   record of the pusher's company, and the other company's record is untouched.
 //! - **Roles**: a worker or supervisor on an admin endpoint, or a worker deciding on a JSEA, gets 403.
 //! - **Tokens**: none, expired, signed with another key, `alg: none`, or of a revoked device: 401.
 //! - **CSRF**: the API authenticates by the `Authorization: Bearer` header only and never reads
@@ -47,7 +48,7 @@ enum ForeignId {
     InPath,
     /// An id in the body or query: the same answer as for an id that does not exist.
     InBodyOrQuery,
-    /// A push to another company's record: refused per record.
+    /// A push to another company's record id: the same answer as for an id nobody has.
     SyncPush,
 }
 
@@ -320,9 +321,14 @@ fn endpoints() -> Vec<Endpoint> {
             changes_state: true,
             foreign: ForeignId::SyncPush,
             request: |ids, side| {
+                // Changes building on history the server would hold if it had the record: the
+                // answer says whether it does, so it is the probe for another company's ids.
                 let pushes = match side {
                     Side::Own => vec![],
-                    side => vec![near_miss_push(ids, &ids.record(side))],
+                    side => vec![DocPush {
+                        base_heads: vec![[7; 32]],
+                        ..near_miss_push(ids, &ids.record(side))
+                    }],
                 };
                 ("/v1/sync".into(), Payload::Sync(sync_request(pushes)))
             },
@@ -430,7 +436,7 @@ fn snapshot(server: &TestServer, tenants: &[&str]) -> serde_json::Value {
         let details: Vec<serde_json::Value> = records
             .iter()
             .map(|r| {
-                let detail = server::routes::detail_of(store, &r.id).expect("detail");
+                let detail = server::routes::detail_of(store, tenant, &r.id).expect("detail");
                 serde_json::to_value(detail).expect("json")
             })
             .collect();
@@ -692,24 +698,23 @@ async fn every_endpoint_refuses_the_wrong_caller_and_keeps_no_trace() {
                 checked += 1;
             }
             ForeignId::SyncPush => {
-                let answer = call(&w.server, &endpoint, &w.ids, Side::Foreign, Some(&w.admin)).await;
-                let sync = answer.sync.expect("a sync answer");
-                assert_eq!(sync.results.len(), 1);
-                assert!(
-                    matches!(
-                        sync.results[0].outcome,
-                        PushOutcome::Rejected {
-                            code: RejectCode::WrongTenant,
-                            ..
-                        }
-                    ),
-                    "{name}: a push to another company's record is refused: {:?}",
-                    sync.results[0]
+                let foreign = call(&w.server, &endpoint, &w.ids, Side::Foreign, Some(&w.admin)).await;
+                let made_up = call(&w.server, &endpoint, &w.ids, Side::MadeUp, Some(&w.admin)).await;
+                let (foreign, made_up) = (
+                    foreign.sync.expect("a sync answer"),
+                    made_up.sync.expect("a sync answer"),
                 );
+                assert_eq!(foreign.results.len(), 1);
+                assert_eq!(
+                    (&foreign.results[0].outcome, foreign.updates.len(), foreign.more),
+                    (&made_up.results[0].outcome, made_up.updates.len(), made_up.more),
+                    "{name}: a push to another company's id is answered as for an id nobody has"
+                );
+                assert_eq!(foreign.results[0].outcome, PushOutcome::NeedFull);
                 assert!(
-                    sync.updates.iter().all(|u| u.doc_id == w.ids.acme_record),
+                    foreign.updates.iter().all(|u| u.doc_id == w.ids.acme_record),
                     "only Acme's own record comes back: {:?}",
-                    sync.updates.iter().map(|u| &u.doc_id).collect::<Vec<_>>()
+                    foreign.updates.iter().map(|u| &u.doc_id).collect::<Vec<_>>()
                 );
                 checked += 1;
             }
@@ -1113,8 +1118,14 @@ async fn an_admin_cannot_file_a_record_at_another_companys_site() {
         .expect("refused");
     assert_eq!(rejection.code, RejectCode::OutOfScope);
     assert!(rejection.reason.contains("no site"), "{}", rejection.reason);
-    assert!(server.store().document(&foreign).expect("lookup").is_none());
-    assert!(server.store().document(&own).expect("lookup").is_some());
+    assert!(
+        server
+            .store()
+            .document(&acme.id, &foreign)
+            .expect("lookup")
+            .is_none()
+    );
+    assert!(server.store().document(&acme.id, &own).expect("lookup").is_some());
     // Site lookups are the company's own: another company's site id finds nothing.
     assert!(
         server
@@ -1124,4 +1135,51 @@ async fn an_admin_cannot_file_a_record_at_another_companys_site() {
             .is_none()
     );
     server.stop().await;
+}
+
+/// Record ids are each company's own. A new record pushed under an id another company uses is
+/// accepted as for any new id, as a record of the pusher's company; the other company's record
+/// is untouched, and each company reads only its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_id_another_company_uses_is_a_new_id_here() {
+    let w = world().await;
+    let before_other = snapshot(&w.server, &[w.tenants[1].as_str()]);
+    let push = near_miss_push(&w.ids, &w.ids.other_record);
+    let response = http()
+        .post(format!("{}/v1/sync", w.server.url))
+        .bearer_auth(&w.admin)
+        .header("content-type", SYNC_CONTENT_TYPE)
+        .body(sync_request(vec![push]))
+        .send()
+        .await
+        .expect("sync");
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: SyncResponse = protocol::decode(&response.bytes().await.expect("body")).expect("answer");
+    assert_eq!(answer.results[0].outcome, PushOutcome::Accepted);
+    assert_eq!(
+        snapshot(&w.server, &[w.tenants[1].as_str()]),
+        before_other,
+        "the other company's record and everything else of theirs is untouched"
+    );
+    let store = w.server.store();
+    let ours = store
+        .document(&w.ids.acme_tenant, &w.ids.other_record)
+        .expect("lookup")
+        .expect("stored for Acme");
+    let theirs = store
+        .document(&w.tenants[1], &w.ids.other_record)
+        .expect("lookup")
+        .expect("still theirs");
+    assert_ne!(ours.snapshot, theirs.snapshot);
+    let (status, detail) = e2e_tests::get_json(
+        &format!("{}/v1/records/{}", w.server.url, w.ids.other_record),
+        &w.admin,
+    )
+    .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(
+        detail["record"]["header"]["tenant_id"],
+        w.ids.acme_tenant.as_str()
+    );
+    w.server.stop().await;
 }

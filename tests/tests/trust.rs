@@ -531,6 +531,25 @@ async fn only_a_supervisor_of_the_site_approves_and_an_edit_makes_approval_stale
     s.server.stop().await;
 }
 
+/// A JSEA the lead creates, signs and completes on site now, stamped by the lead's `clock`.
+fn complete_on_site(s: &Setup, lead: &mut Phone, clock: &DeviceClock) -> String {
+    let on_site = || Some(fix_at(0.0, 5.0));
+    let id = lead
+        .store
+        .create(
+            &s.company.site_a,
+            None,
+            Body::Jsea(sample::jsea()),
+            clock.stamp(on_site()),
+        )
+        .expect("create");
+    lead.store.sign(&id, clock.stamp(on_site())).expect("sign");
+    lead.store
+        .complete(&id, clock.stamp(on_site()))
+        .expect("complete");
+    id
+}
+
 /// The event times in a record detail's timeline, by event name (the first of each).
 fn timeline_times(detail: &Value) -> Vec<(String, i64, bool, Value)> {
     detail["timeline"]
@@ -564,19 +583,7 @@ async fn two_phones_with_the_same_boot_id_keep_their_own_clocks() {
 
     s.world.set(6, 30);
     let on_site = || Some(fix_at(0.0, 5.0));
-    let id = lead
-        .store
-        .create(
-            &s.company.site_a,
-            None,
-            Body::Jsea(sample::jsea()),
-            lead_clock.stamp(on_site()),
-        )
-        .expect("create");
-    lead.store.sign(&id, lead_clock.stamp(on_site())).expect("sign");
-    lead.store
-        .complete(&id, lead_clock.stamp(on_site()))
-        .expect("complete");
+    let id = complete_on_site(&s, &mut lead, &lead_clock);
     lead.sync().await;
     sup.sync().await;
     s.world.set(6, 40);
@@ -763,19 +770,7 @@ async fn clock_anchors_arriving_after_the_record_judge_it_again() {
     lead_clock.reboot();
     s.world.set(6, 30);
     let on_site = || Some(fix_at(0.0, 5.0));
-    let id = lead
-        .store
-        .create(
-            &s.company.site_a,
-            None,
-            Body::Jsea(sample::jsea()),
-            lead_clock.stamp(on_site()),
-        )
-        .expect("create");
-    lead.store.sign(&id, lead_clock.stamp(on_site())).expect("sign");
-    lead.store
-        .complete(&id, lead_clock.stamp(on_site()))
-        .expect("complete");
+    let id = complete_on_site(&s, &mut lead, &lead_clock);
     // The phones meet on a hotspot; the supervisor approves and later reaches signal first.
     sup.store.merge_from(&lead.store, &id).expect("hotspot");
     s.world.set(6, 40);

@@ -71,7 +71,7 @@ fn decide_blocking(
     }
     let _held = state.doc_locks.lock(id);
     let stored = store
-        .document(id)?
+        .document(&caller.claims.tenant, id)?
         .ok_or_else(|| ApiError::not_found("no such record"))?;
     // The device prefix is what lets this stamp's server boot id count as the server's clock.
     let web_device = format!("{SERVER_DEVICE_PREFIX}{}", caller.claims.sub);
@@ -121,7 +121,7 @@ fn decide_blocking(
         Some(&audit),
     )
     .map_err(refused)?;
-    detail_of(store, id)
+    detail_of(store, &caller.claims.tenant, id)
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found("no such record"))
 }

@@ -138,8 +138,8 @@ impl From<JudgeError> for StoreError {
 pub fn rejudge(store: &dyn RecordStore, item: &Rejudge) -> StoreResult<bool> {
     // The feed position first, then the document: a push landing between makes the document
     // newer than the position, and the write below is refused rather than going back in time.
-    let seq = store.record_seq(&item.doc_id)?;
-    let Some(stored) = store.document(&item.doc_id)? else {
+    let seq = store.record_seq(&item.tenant_id, &item.doc_id)?;
+    let Some(stored) = store.document(&item.tenant_id, &item.doc_id)? else {
         return Ok(false);
     };
     let doc = RecordDocument::load_chunks(
@@ -153,6 +153,7 @@ pub fn rejudge(store: &dyn RecordStore, item: &Rejudge) -> StoreResult<bool> {
         .map_err(|e| StoreError::Backend(format!("stored record {} does not read: {e}", item.doc_id)))?;
     let verdict = judge(store, &stored.tenant_id, &doc, &record, &[])?;
     store.write_judgement(&Judgement {
+        tenant_id: item.tenant_id.clone(),
         doc_id: item.doc_id.clone(),
         seq,
         projection: verdict.projection,
@@ -257,7 +258,7 @@ pub fn drain_once(store: &dyn RecordStore) -> StoreResult<usize> {
                 // A record that cannot be read cannot be judged however often it is tried: it
                 // keeps its last judgement, and the log says why.
                 tracing::error!(doc = %item.doc_id, error = %e, "record could not be judged again");
-                store.dequeue_rejudge(&item.doc_id)?;
+                store.dequeue_rejudge(&item.tenant_id, &item.doc_id)?;
             }
         }
     }

@@ -577,7 +577,7 @@ pub async fn record_detail(
         if !store.in_scope(&scope, &id)? {
             return Ok(None);
         }
-        detail_of(store.as_ref(), &id)
+        detail_of(store.as_ref(), &scope.tenant_id, &id)
     })
     .await?;
     found
@@ -589,24 +589,25 @@ pub async fn record_detail(
 /// same knowledge as the timeline (a record still waiting to be judged again is judged first).
 pub fn detail_of(
     store: &dyn crate::store::RecordStore,
+    tenant_id: &str,
     id: &str,
 ) -> Result<Option<RecordDetail>, StoreError> {
-    if store.awaits_rejudging(id)? {
+    if store.awaits_rejudging(tenant_id, id)? {
         // Facts arrived since the record was judged: judge it now, as the worker would, so the
         // flags shown beside this timeline are the ones that list filters find.
         crate::judge::rejudge(
             store,
             &crate::store::Rejudge {
-                tenant_id: String::new(),
+                tenant_id: tenant_id.to_owned(),
                 doc_id: id.to_owned(),
                 reason: "read before the worker reached it".into(),
             },
         )?;
     }
-    let Some(doc) = store.document(id)? else {
+    let Some(doc) = store.document(tenant_id, id)? else {
         return Ok(None);
     };
-    let flags = store.record_flags(id)?;
+    let flags = store.record_flags(tenant_id, id)?;
     let loaded = sync_core::RecordDocument::load_chunks(
         &doc.snapshot,
         doc.chunks.iter().map(Vec::as_slice),

@@ -312,11 +312,9 @@ fn reconcile(
             format!("record id {:?} is not a valid id", message.doc_id),
         );
     }
-    let stored = store.document(&message.doc_id)?;
+    // Record ids are the company's own: another company's record with this id is not seen here.
+    let stored = store.document(&caller.claims.tenant, &message.doc_id)?;
     let mut doc = match &stored {
-        Some(d) if d.tenant_id != caller.claims.tenant => {
-            return reject(RejectCode::WrongTenant, "this record belongs to another company");
-        }
         Some(_) if !store.in_scope(&caller.scope(), &message.doc_id)? => {
             return reject(
                 RejectCode::OutOfScope,
@@ -428,11 +426,10 @@ fn accept_push(
         );
     }
     let server_actor = ActorId::random();
-    let stored = store.document(&push.doc_id)?;
+    // Record ids are the company's own: a push to an id another company uses is answered
+    // exactly as for an id nobody has, and a record it creates is this company's alone.
+    let stored = store.document(&caller.claims.tenant, &push.doc_id)?;
     let mut current = match &stored {
-        Some(doc) if doc.tenant_id != caller.claims.tenant => {
-            return reject(RejectCode::WrongTenant, "this record belongs to another company");
-        }
         Some(doc) => Some(RecordDocument::load_chunks(
             &doc.snapshot,
             doc.chunks.iter().map(Vec::as_slice),
@@ -885,12 +882,14 @@ fn updates_for(
             break;
         }
         let (changes, snapshot) = if cursor == 0 {
-            (snapshot_of(store, &entry.doc_id)?, true)
+            (snapshot_of(store, &scope.tenant_id, &entry.doc_id)?, true)
         } else {
-            let bytes: Vec<u8> = store.chunks_after(&entry.doc_id, cursor)?.concat();
+            let bytes: Vec<u8> = store
+                .chunks_after(&scope.tenant_id, &entry.doc_id, cursor)?
+                .concat();
             // A record created after the cursor travels smaller as its compressed snapshot than as
             // its raw change chunks; the snapshot is free when nothing was added since it.
-            match store.current_snapshot(&entry.doc_id)? {
+            match store.current_snapshot(&scope.tenant_id, &entry.doc_id)? {
                 Some(snapshot) if snapshot.len() < bytes.len() => (snapshot, true),
                 _ => (bytes, false),
             }
@@ -915,9 +914,9 @@ fn updates_for(
     Ok((updates, new_cursor, more))
 }
 
-fn snapshot_of(store: &dyn RecordStore, id: &str) -> Result<Vec<u8>, StoreError> {
+fn snapshot_of(store: &dyn RecordStore, tenant_id: &str, id: &str) -> Result<Vec<u8>, StoreError> {
     let doc = store
-        .document(id)?
+        .document(tenant_id, id)?
         .ok_or_else(|| StoreError::Backend(format!("record {id} is in the feed but not stored")))?;
     if doc.chunks.is_empty() {
         return Ok(doc.snapshot);

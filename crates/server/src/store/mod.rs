@@ -207,6 +207,7 @@ pub struct AcceptedChange {
 /// position when it was read).
 #[derive(Debug, Clone)]
 pub struct Judgement {
+    pub tenant_id: String,
     pub doc_id: String,
     pub seq: u64,
     pub projection: Projection,
@@ -339,8 +340,9 @@ pub trait RecordStore: Send + Sync + 'static {
     /// The actor registered for a device, if any (used for the server's own browser actors).
     fn actor_for_device(&self, device_id: &str) -> StoreResult<Option<String>>;
 
-    /// The stored document for `doc_id`, in whichever company holds it.
-    fn document(&self, doc_id: &str) -> StoreResult<Option<StoredDoc>>;
+    /// The company's stored document for `doc_id`. A record id is its company's: another
+    /// company's record with the same id is a different record, and invisible here.
+    fn document(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Option<StoredDoc>>;
     /// Writes accepted pushes (each: chunk, feed entry, projection and flags) in one
     /// transaction, with the audit entry that describes them, if any.
     fn accept_all(&self, changes: &[AcceptedChange], audit: Option<&AuditNote>) -> StoreResult<()>;
@@ -351,9 +353,9 @@ pub trait RecordStore: Send + Sync + 'static {
     /// The fingerprint of the company's feed entry at `seq`, if there is one.
     fn feed_check(&self, tenant_id: &str, seq: u64) -> StoreResult<Option<u64>>;
     /// The record's stored snapshot if nothing was added since it (no chunks to replay).
-    fn current_snapshot(&self, doc_id: &str) -> StoreResult<Option<Vec<u8>>>;
+    fn current_snapshot(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Option<Vec<u8>>>;
     /// Chunks of one record after `cursor`, oldest first.
-    fn chunks_after(&self, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>>;
+    fn chunks_after(&self, tenant_id: &str, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>>;
     /// Whether the scope may read `doc_id`.
     fn in_scope(&self, scope: &Scope, doc_id: &str) -> StoreResult<bool>;
     /// Everything one sync request writes, in one transaction: one flush to disk per request,
@@ -362,17 +364,17 @@ pub trait RecordStore: Send + Sync + 'static {
     fn commit_sync(&self, write: &SyncWrite<'_>) -> StoreResult<usize>;
 
     fn list_records(&self, scope: &Scope, filter: &ListFilter) -> StoreResult<Vec<Projection>>;
-    fn record_flags(&self, doc_id: &str) -> StoreResult<Vec<Flag>>;
+    fn record_flags(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Vec<Flag>>;
 
     /// Records waiting to be judged again, oldest first, at most `limit`.
     fn rejudge_queue(&self, limit: u32) -> StoreResult<Vec<Rejudge>>;
     /// Whether `doc_id` waits to be judged again.
-    fn awaits_rejudging(&self, doc_id: &str) -> StoreResult<bool>;
+    fn awaits_rejudging(&self, tenant_id: &str, doc_id: &str) -> StoreResult<bool>;
     /// The latest feed position of a record (what a judgement was made from).
-    fn record_seq(&self, doc_id: &str) -> StoreResult<u64>;
+    fn record_seq(&self, tenant_id: &str, doc_id: &str) -> StoreResult<u64>;
     /// Writes a new judgement and takes the record off the queue, unless the record changed
     /// since it was read (then the change's own judgement stands). Returns whether it was written.
     fn write_judgement(&self, judgement: &Judgement) -> StoreResult<bool>;
     /// Takes a record off the queue without judging it (it cannot be read).
-    fn dequeue_rejudge(&self, doc_id: &str) -> StoreResult<()>;
+    fn dequeue_rejudge(&self, tenant_id: &str, doc_id: &str) -> StoreResult<()>;
 }

@@ -168,34 +168,119 @@ CREATE INDEX clock_anchors_by_boot ON clock_anchors (boot_id, server_ms);
 ALTER TABLE feed ADD COLUMN nonce INTEGER NOT NULL DEFAULT 0;
 "#;
 
-/// Version 3: clock anchors belong to one device; the stamps each record holds, by the device
-/// that wrote them, and the records waiting to be judged again; refresh-token rotation chains;
-/// private anonymous actors.
+/// Version 3: a record's id is its company's (documents, feed, records and flags keyed by company
+/// and id, so a device pushing to another company's id is answered as for an id nobody has);
+/// clock anchors belong to one device; the stamps each record holds, by the device that wrote
+/// them, and the records waiting to be judged again; refresh-token rotation chains; private
+/// anonymous actors.
 const V3: &str = r#"
+CREATE TABLE documents_v3 (
+    id            TEXT NOT NULL,
+    tenant_id     TEXT NOT NULL REFERENCES companies(id),
+    kind          TEXT NOT NULL,
+    site_id       TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    snapshot      BLOB NOT NULL,
+    snapshot_seq  INTEGER NOT NULL,
+    chunk_count   INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) STRICT;
+INSERT INTO documents_v3 (id, tenant_id, kind, site_id, created_by, snapshot, snapshot_seq, chunk_count)
+    SELECT id, tenant_id, kind, site_id, created_by, snapshot, snapshot_seq, chunk_count FROM documents;
+
+CREATE TABLE feed_v3 (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id     TEXT NOT NULL,
+    doc_id        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    site_id       TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    origin_device TEXT NOT NULL,
+    bytes         BLOB NOT NULL,
+    nonce         INTEGER NOT NULL DEFAULT 0,
+    FOREIGN KEY (tenant_id, doc_id) REFERENCES documents_v3 (tenant_id, id)
+) STRICT;
+INSERT INTO feed_v3 (seq, tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes, nonce)
+    SELECT seq, tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes, nonce FROM feed;
+
+CREATE TABLE records_v3 (
+    id                 TEXT NOT NULL,
+    tenant_id          TEXT NOT NULL,
+    kind               TEXT NOT NULL,
+    site_id            TEXT NOT NULL,
+    job_id             TEXT,
+    status             TEXT NOT NULL,
+    title              TEXT NOT NULL,
+    created_by         TEXT NOT NULL,
+    created_at_ms      INTEGER NOT NULL,
+    completed_at_ms    INTEGER,
+    work_started_at_ms INTEGER,
+    flags              TEXT NOT NULL,
+    blocking_findings  INTEGER NOT NULL,
+    conflicts          INTEGER NOT NULL,
+    content_hash       TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, id) REFERENCES documents_v3 (tenant_id, id)
+) STRICT;
+INSERT INTO records_v3 (id, tenant_id, kind, site_id, job_id, status, title, created_by, created_at_ms,
+        completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash)
+    SELECT id, tenant_id, kind, site_id, job_id, status, title, created_by, created_at_ms,
+        completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash FROM records;
+
+CREATE TABLE record_flags_v3 (
+    tenant_id TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    code      TEXT NOT NULL,
+    flag      TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, record_id, code, flag),
+    FOREIGN KEY (tenant_id, record_id) REFERENCES records_v3 (tenant_id, id)
+) STRICT, WITHOUT ROWID;
+INSERT INTO record_flags_v3 (tenant_id, record_id, code, flag)
+    SELECT r.tenant_id, f.record_id, f.code, f.flag FROM record_flags f JOIN records r ON r.id = f.record_id;
+
+-- Children first, so no reference is left dangling; renaming a table also renames it in the
+-- references to it.
+DROP TABLE record_flags;
+DROP TABLE records;
+DROP TABLE feed;
+DROP TABLE documents;
+ALTER TABLE documents_v3 RENAME TO documents;
+ALTER TABLE feed_v3 RENAME TO feed;
+ALTER TABLE records_v3 RENAME TO records;
+ALTER TABLE record_flags_v3 RENAME TO record_flags;
+CREATE INDEX feed_by_tenant ON feed (tenant_id, seq);
+CREATE INDEX feed_by_doc ON feed (tenant_id, doc_id, seq);
+CREATE INDEX records_by_tenant ON records (tenant_id, created_at_ms DESC, id);
+CREATE INDEX records_by_site ON records (tenant_id, site_id, created_at_ms DESC);
+CREATE INDEX record_flags_by_code ON record_flags (tenant_id, code, record_id);
+
 DROP INDEX clock_anchors_by_boot;
 CREATE INDEX clock_anchors_by_device ON clock_anchors (tenant_id, device_id, boot_id, server_ms);
 -- Which device wrote each stamp of a record (from the actor registry), so anchors arriving later
 -- find the records they may change.
 CREATE TABLE record_stamps (
     tenant_id    TEXT NOT NULL,
-    doc_id       TEXT NOT NULL REFERENCES documents(id),
+    doc_id       TEXT NOT NULL,
     device_id    TEXT NOT NULL,
     boot_id      TEXT NOT NULL,
-    monotonic_ms INTEGER NOT NULL
+    monotonic_ms INTEGER NOT NULL,
+    FOREIGN KEY (tenant_id, doc_id) REFERENCES documents (tenant_id, id)
 ) STRICT;
 CREATE INDEX record_stamps_by_boot ON record_stamps (tenant_id, device_id, boot_id, monotonic_ms);
-CREATE INDEX record_stamps_by_doc ON record_stamps (doc_id);
+CREATE INDEX record_stamps_by_doc ON record_stamps (tenant_id, doc_id);
 -- Records whose flags must be computed again because facts arrived after they were stored.
 CREATE TABLE rejudge_queue (
-    doc_id       TEXT PRIMARY KEY REFERENCES documents(id),
     tenant_id    TEXT NOT NULL,
+    doc_id       TEXT NOT NULL,
     reason       TEXT NOT NULL,
-    queued_at_ms INTEGER NOT NULL
+    queued_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, doc_id),
+    FOREIGN KEY (tenant_id, doc_id) REFERENCES documents (tenant_id, id)
 ) STRICT;
 -- Records stored before anchors belonged to one device were judged against any device's: judge
 -- every one again (the worker also fills record_stamps for them).
-INSERT INTO rejudge_queue (doc_id, tenant_id, reason, queued_at_ms)
-    SELECT id, tenant_id, 'clock anchors now belong to one device', 0 FROM documents;
+INSERT INTO rejudge_queue (tenant_id, doc_id, reason, queued_at_ms)
+    SELECT tenant_id, id, 'clock anchors now belong to one device', 0 FROM documents;
 -- The token issued in exchange for this one; a lost answer lets the phone present this one again.
 ALTER TABLE refresh_tokens ADD COLUMN replaced_by TEXT;
 -- An actor a phone made for one anonymous report: linked to its person here only.
@@ -255,6 +340,59 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A version 2 store with records keeps them all through version 3's rebuild of the record
+    /// tables, queues each to be judged again, and its feed goes on numbering after its last entry.
+    #[test]
+    fn records_survive_the_upgrade_to_company_keyed_ids() {
+        let mut old = Connection::open_in_memory().expect("db");
+        old.pragma_update(None, "foreign_keys", "ON").expect("fk");
+        old.execute_batch(V1).expect("v1");
+        old.execute_batch(V2).expect("v2");
+        old.execute_batch(
+            "INSERT INTO companies VALUES ('acme', 'Acme');
+             INSERT INTO documents VALUES ('r1', 'acme', 'jsea', 'site', 'u1', x'00', 2, 0);
+             INSERT INTO feed (tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes, nonce)
+                 VALUES ('acme', 'r1', 'jsea', 'site', 'u1', 'd1', x'01', 11),
+                        ('acme', 'r1', 'jsea', 'site', 'u1', 'd1', x'02', 12);
+             INSERT INTO records VALUES ('r1', 'acme', 'jsea', 'site', NULL, 'draft', 'Task', 'u1', 1, NULL,
+                 NULL, '[\"a.b\"]', 0, 0, 'h');
+             INSERT INTO record_flags VALUES ('r1', 'a.b', '{}');",
+        )
+        .expect("v2 data");
+        let tx = old.transaction().expect("tx");
+        upgrade(&tx, 2).expect("upgrade");
+        tx.commit().expect("commit");
+        let count = |sql: &str| -> i64 { old.query_row(sql, [], |r| r.get(0)).expect(sql) };
+        assert_eq!(
+            count("SELECT count(*) FROM documents WHERE tenant_id = 'acme' AND id = 'r1'"),
+            1
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM feed WHERE tenant_id = 'acme' AND doc_id = 'r1'"),
+            2
+        );
+        assert_eq!(count("SELECT count(*) FROM records WHERE tenant_id = 'acme'"), 1);
+        assert_eq!(
+            count("SELECT count(*) FROM record_flags WHERE tenant_id = 'acme' AND code = 'a.b'"),
+            1
+        );
+        assert_eq!(count("SELECT count(*) FROM rejudge_queue WHERE doc_id = 'r1'"), 1);
+        old.execute(
+            "INSERT INTO feed (tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes)
+             VALUES ('acme', 'r1', 'jsea', 'site', 'u1', 'd1', x'03')",
+            [],
+        )
+        .expect("a new feed entry");
+        assert_eq!(count("SELECT max(seq) FROM feed"), 3, "feed numbering goes on");
+        assert_eq!(count("SELECT count(*) FROM pragma_foreign_key_check"), 0);
+        // The same id in another company is another record.
+        old.execute_batch(
+            "INSERT INTO companies VALUES ('other', 'Other');
+             INSERT INTO documents VALUES ('r1', 'other', 'jsea', 'site', 'u9', x'00', 0, 0);",
+        )
+        .expect("same id, other company");
     }
 
     #[test]

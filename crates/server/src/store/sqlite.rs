@@ -532,8 +532,8 @@ impl RecordStore for SqliteStore {
         }
         // Every record at the site was judged against the old boundary (or none).
         tx.execute(
-            "INSERT OR IGNORE INTO rejudge_queue (doc_id, tenant_id, reason, queued_at_ms)
-             SELECT id, tenant_id, 'the site boundary changed', ?3 FROM documents WHERE tenant_id = ?1 AND site_id = ?2",
+            "INSERT OR IGNORE INTO rejudge_queue (tenant_id, doc_id, reason, queued_at_ms)
+             SELECT tenant_id, id, 'the site boundary changed', ?3 FROM documents WHERE tenant_id = ?1 AND site_id = ?2",
             params![tenant_id, site_id, now_ms()],
         )?;
         audit_in(&tx, tenant_id, by, "site.boundary", site_id)?;
@@ -945,12 +945,12 @@ impl RecordStore for SqliteStore {
             .optional()?)
     }
 
-    fn document(&self, doc_id: &str) -> StoreResult<Option<StoredDoc>> {
+    fn document(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Option<StoredDoc>> {
         let conn = self.read()?;
         let Some((tenant_id, snapshot, snapshot_seq)) = conn
             .query_row(
-                "SELECT tenant_id, snapshot, snapshot_seq FROM documents WHERE id = ?1",
-                [doc_id],
+                "SELECT tenant_id, snapshot, snapshot_seq FROM documents WHERE tenant_id = ?1 AND id = ?2",
+                [tenant_id, doc_id],
                 |r| {
                     Ok((
                         r.get::<_, String>(0)?,
@@ -963,10 +963,11 @@ impl RecordStore for SqliteStore {
         else {
             return Ok(None);
         };
-        let mut stmt =
-            conn.prepare_cached("SELECT bytes FROM feed WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT bytes FROM feed WHERE tenant_id = ?1 AND doc_id = ?2 AND seq > ?3 ORDER BY seq",
+        )?;
         let chunks = stmt
-            .query_map(params![doc_id, snapshot_seq], |r| r.get(0))?
+            .query_map(params![tenant_id, doc_id, snapshot_seq], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(Some(StoredDoc {
             tenant_id,
@@ -1039,22 +1040,23 @@ impl RecordStore for SqliteStore {
         Ok(nonce.map(|n| n as u64))
     }
 
-    fn current_snapshot(&self, doc_id: &str) -> StoreResult<Option<Vec<u8>>> {
+    fn current_snapshot(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Option<Vec<u8>>> {
         Ok(self
             .read()?
             .query_row(
-                "SELECT snapshot FROM documents WHERE id = ?1 AND chunk_count = 0",
-                [doc_id],
+                "SELECT snapshot FROM documents WHERE tenant_id = ?1 AND id = ?2 AND chunk_count = 0",
+                [tenant_id, doc_id],
                 |r| r.get(0),
             )
             .optional()?)
     }
 
-    fn chunks_after(&self, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>> {
+    fn chunks_after(&self, tenant_id: &str, doc_id: &str, cursor: u64) -> StoreResult<Vec<Vec<u8>>> {
         let conn = self.read()?;
-        let mut stmt =
-            conn.prepare_cached("SELECT bytes FROM feed WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
-        let rows = stmt.query_map(params![doc_id, cursor as i64], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT bytes FROM feed WHERE tenant_id = ?1 AND doc_id = ?2 AND seq > ?3 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![tenant_id, doc_id, cursor as i64], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -1091,9 +1093,21 @@ impl RecordStore for SqliteStore {
         let conn = self.read()?;
         let mut args = Vec::new();
         let scope = scope_sql(scope, &mut args);
+        // Flags are keyed by company and record: the filter's own flag clause knows only the id.
+        let unflagged = ListFilter {
+            flag: None,
+            ..filter.clone()
+        };
+        let mut conditions = unflagged.sql_conditions(&mut args);
+        if let Some(code) = &filter.flag {
+            args.push(code.clone().into());
+            conditions.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM record_flags f WHERE f.tenant_id = records.tenant_id AND f.record_id = records.id AND f.code = ?{})",
+                args.len()
+            ));
+        }
         let sql = format!(
-            "SELECT {PROJECTION_COLUMNS} FROM records WHERE {scope}{} ORDER BY created_at_ms DESC, id LIMIT {} OFFSET {}",
-            filter.sql_conditions(&mut args),
+            "SELECT {PROJECTION_COLUMNS} FROM records WHERE {scope}{conditions} ORDER BY created_at_ms DESC, id LIMIT {} OFFSET {}",
             filter.limit.unwrap_or(100).min(1000),
             filter.offset.unwrap_or(0)
         );
@@ -1117,35 +1131,40 @@ impl RecordStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn awaits_rejudging(&self, doc_id: &str) -> StoreResult<bool> {
+    fn awaits_rejudging(&self, tenant_id: &str, doc_id: &str) -> StoreResult<bool> {
         Ok(self.read()?.query_row(
-            "SELECT EXISTS(SELECT 1 FROM rejudge_queue WHERE doc_id = ?1)",
-            [doc_id],
+            "SELECT EXISTS(SELECT 1 FROM rejudge_queue WHERE tenant_id = ?1 AND doc_id = ?2)",
+            [tenant_id, doc_id],
             |r| r.get(0),
         )?)
     }
 
-    fn record_seq(&self, doc_id: &str) -> StoreResult<u64> {
-        let seq: Option<i64> =
-            self.read()?
-                .query_row("SELECT max(seq) FROM feed WHERE doc_id = ?1", [doc_id], |r| {
-                    r.get(0)
-                })?;
+    fn record_seq(&self, tenant_id: &str, doc_id: &str) -> StoreResult<u64> {
+        let seq: Option<i64> = self.read()?.query_row(
+            "SELECT max(seq) FROM feed WHERE tenant_id = ?1 AND doc_id = ?2",
+            [tenant_id, doc_id],
+            |r| r.get(0),
+        )?;
         Ok(seq.unwrap_or(0) as u64)
     }
 
     fn write_judgement(&self, judgement: &Judgement) -> StoreResult<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let current: Option<(i64, String)> = tx
+        let (tenant_id, doc_id) = (judgement.tenant_id.as_str(), judgement.doc_id.as_str());
+        let current: Option<i64> = tx
             .query_row(
-                "SELECT (SELECT max(seq) FROM feed WHERE doc_id = ?1), tenant_id FROM documents WHERE id = ?1",
-                [&judgement.doc_id],
-                |r| Ok((r.get::<_, Option<i64>>(0)?.unwrap_or(0), r.get(1)?)),
+                "SELECT (SELECT max(seq) FROM feed WHERE tenant_id = ?1 AND doc_id = ?2) FROM documents
+                 WHERE tenant_id = ?1 AND id = ?2",
+                [tenant_id, doc_id],
+                |r| Ok(r.get::<_, Option<i64>>(0)?.unwrap_or(0)),
             )
             .optional()?;
-        let Some((seq, tenant_id)) = current else {
-            tx.execute("DELETE FROM rejudge_queue WHERE doc_id = ?1", [&judgement.doc_id])?;
+        let Some(seq) = current else {
+            tx.execute(
+                "DELETE FROM rejudge_queue WHERE tenant_id = ?1 AND doc_id = ?2",
+                [tenant_id, doc_id],
+            )?;
             tx.commit()?;
             return Ok(false);
         };
@@ -1154,27 +1173,33 @@ impl RecordStore for SqliteStore {
         }
         write_verdict(
             &tx,
-            &tenant_id,
+            tenant_id,
             &judgement.projection,
             &judgement.flags,
             &judgement.stamps,
         )?;
-        tx.execute("DELETE FROM rejudge_queue WHERE doc_id = ?1", [&judgement.doc_id])?;
+        tx.execute(
+            "DELETE FROM rejudge_queue WHERE tenant_id = ?1 AND doc_id = ?2",
+            [tenant_id, doc_id],
+        )?;
         tx.commit()?;
         Ok(true)
     }
 
-    fn dequeue_rejudge(&self, doc_id: &str) -> StoreResult<()> {
-        self.conn()
-            .execute("DELETE FROM rejudge_queue WHERE doc_id = ?1", [doc_id])?;
+    fn dequeue_rejudge(&self, tenant_id: &str, doc_id: &str) -> StoreResult<()> {
+        self.conn().execute(
+            "DELETE FROM rejudge_queue WHERE tenant_id = ?1 AND doc_id = ?2",
+            [tenant_id, doc_id],
+        )?;
         Ok(())
     }
 
-    fn record_flags(&self, doc_id: &str) -> StoreResult<Vec<Flag>> {
+    fn record_flags(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Vec<Flag>> {
         let conn = self.read()?;
-        let mut stmt =
-            conn.prepare_cached("SELECT flag FROM record_flags WHERE record_id = ?1 ORDER BY code, flag")?;
-        let rows = stmt.query_map([doc_id], |r| r.get::<_, String>(0))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT flag FROM record_flags WHERE tenant_id = ?1 AND record_id = ?2 ORDER BY code, flag",
+        )?;
+        let rows = stmt.query_map([tenant_id, doc_id], |r| r.get::<_, String>(0))?;
         let mut flags = Vec::new();
         for row in rows {
             flags.push(
@@ -1233,8 +1258,8 @@ fn queue_for_anchor(tx: &rusqlite::Transaction<'_>, write: &SyncWrite<'_>) -> St
     let in_request: Vec<&str> = write.changes.iter().map(|c| c.doc_id.as_str()).collect();
     let queued = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO rejudge_queue (doc_id, tenant_id, reason, queued_at_ms)
-             SELECT DISTINCT doc_id, tenant_id, 'a clock anchor arrived for the device that stamped it', ?5
+            "INSERT OR IGNORE INTO rejudge_queue (tenant_id, doc_id, reason, queued_at_ms)
+             SELECT DISTINCT tenant_id, doc_id, 'a clock anchor arrived for the device that stamped it', ?5
              FROM record_stamps
              WHERE tenant_id = ?1 AND device_id = ?2 AND boot_id = ?3 AND monotonic_ms > ?4
                AND doc_id NOT IN (SELECT value FROM json_each(?6))",
@@ -1280,22 +1305,23 @@ fn write_verdict(
         p.conflicts,
         p.content_hash
     ])?;
-    tx.prepare_cached("DELETE FROM record_flags WHERE record_id = ?1")?
-        .execute([&p.id])?;
+    tx.prepare_cached("DELETE FROM record_flags WHERE tenant_id = ?1 AND record_id = ?2")?
+        .execute([tenant_id, &p.id])?;
     {
         let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO record_flags (record_id, code, flag) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO record_flags (tenant_id, record_id, code, flag) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for flag in flags {
             insert.execute(params![
+                tenant_id,
                 p.id,
                 flag.code,
                 serde_json::to_string(flag).unwrap_or_default()
             ])?;
         }
     }
-    tx.prepare_cached("DELETE FROM record_stamps WHERE doc_id = ?1")?
-        .execute([&p.id])?;
+    tx.prepare_cached("DELETE FROM record_stamps WHERE tenant_id = ?1 AND doc_id = ?2")?
+        .execute([tenant_id, &p.id])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO record_stamps (tenant_id, doc_id, device_id, boot_id, monotonic_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -1315,8 +1341,8 @@ fn write_verdict(
 fn accept_in(tx: &rusqlite::Transaction<'_>, change: &AcceptedChange) -> StoreResult<()> {
     let p = &change.projection;
     let exists: bool = tx
-        .prepare_cached("SELECT EXISTS(SELECT 1 FROM documents WHERE id = ?1)")?
-        .query_row([&change.doc_id], |r| r.get(0))?;
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM documents WHERE tenant_id = ?1 AND id = ?2)")?
+        .query_row([&change.tenant_id, &change.doc_id], |r| r.get(0))?;
     if !exists {
         // The first snapshot is the record as created; the feed chunk carries the same bytes.
         tx.prepare_cached(
@@ -1352,17 +1378,19 @@ fn accept_in(tx: &rusqlite::Transaction<'_>, change: &AcceptedChange) -> StoreRe
     match (&change.snapshot, exists) {
         (Some(snapshot), _) => {
             tx.prepare_cached(
-                "UPDATE documents SET snapshot = ?2, snapshot_seq = ?3, chunk_count = 0 WHERE id = ?1",
+                "UPDATE documents SET snapshot = ?3, snapshot_seq = ?4, chunk_count = 0 WHERE tenant_id = ?1 AND id = ?2",
             )?
-            .execute(params![change.doc_id, snapshot, seq])?;
+            .execute(params![change.tenant_id, change.doc_id, snapshot, seq])?;
         }
         (None, true) => {
-            tx.prepare_cached("UPDATE documents SET chunk_count = chunk_count + 1 WHERE id = ?1")?
-                .execute([&change.doc_id])?;
+            tx.prepare_cached(
+                "UPDATE documents SET chunk_count = chunk_count + 1 WHERE tenant_id = ?1 AND id = ?2",
+            )?
+            .execute([&change.tenant_id, &change.doc_id])?;
         }
         (None, false) => {
-            tx.prepare_cached("UPDATE documents SET snapshot_seq = ?2 WHERE id = ?1")?
-                .execute(params![change.doc_id, seq])?;
+            tx.prepare_cached("UPDATE documents SET snapshot_seq = ?3 WHERE tenant_id = ?1 AND id = ?2")?
+                .execute(params![change.tenant_id, change.doc_id, seq])?;
         }
     }
     write_verdict(tx, &change.tenant_id, p, &change.flags, &change.stamps)
