@@ -247,14 +247,16 @@ fn unverified(stamp: &Stamp, why: &str) -> TrustedTime {
     }
 }
 
-/// A signed span of time for evidence: `3 h 2 min`, `14 min`, `40 s`.
+/// A signed span of time for evidence, to the nearest minute from a minute up: `3 h 2 min`,
+/// `14 min`, `40 s`.
 fn format_span(ms: i64) -> String {
-    let secs = ms.unsigned_abs() / 1000;
+    let secs = (ms.unsigned_abs() + 500) / 1000;
     let sign = if ms < 0 { "-" } else { "" };
+    let minutes = (secs + 30) / 60;
     match secs {
-        s if s >= 3600 => format!("{sign}{} h {} min", s / 3600, s % 3600 / 60),
-        s if s >= 60 => format!("{sign}{} min", s / 60),
-        s => format!("{sign}{s} s"),
+        s if s < 60 => format!("{sign}{s} s"),
+        _ if minutes >= 60 => format!("{sign}{} h {} min", minutes / 60, minutes % 60),
+        _ => format!("{sign}{minutes} min"),
     }
 }
 
@@ -437,6 +439,14 @@ mod tests {
                 .unwrap_or_default()
                 .contains("claims to be the server")
         );
+    }
+
+    #[test]
+    fn spans_print_to_the_nearest_minute() {
+        assert_eq!(format_span(-(3 * HOUR - 200)), "-3 h 0 min");
+        assert_eq!(format_span(14 * 60_000 + 29_000), "14 min");
+        assert_eq!(format_span(40_400), "40 s");
+        assert_eq!(format_span(2 * HOUR + 61_000), "2 h 1 min");
     }
 
     #[test]

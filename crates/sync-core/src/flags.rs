@@ -375,7 +375,11 @@ fn jsea_flags(jsea: &Jsea, context: &Context) -> Vec<Flag> {
         }
     }
     let current = jsea.content_hash();
-    for sig in jsea.signatures.values().filter(|s| s.content_hash != current) {
+    for sig in jsea
+        .signatures
+        .values()
+        .filter(|s| !jsea.still_vouches(&s.content_hash, &current))
+    {
         flags.push(
             Flag::new(
                 codes::STALE_SIGNATURE,
@@ -388,7 +392,7 @@ fn jsea_flags(jsea: &Jsea, context: &Context) -> Vec<Flag> {
         );
     }
     if let Some(a) = &jsea.approval
-        && a.content_hash != current
+        && !jsea.still_vouches(&a.content_hash, &current)
     {
         flags.push(
             Flag::new(

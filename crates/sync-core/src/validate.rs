@@ -147,7 +147,7 @@ fn validate_jsea(jsea: &Jsea, out: &mut Vec<Finding>) {
     }
     let current = jsea.content_hash();
     for (user, sig) in &jsea.signatures {
-        if sig.content_hash != current {
+        if !jsea.still_vouches(&sig.content_hash, &current) {
             out.push(Finding::warning(
                 "jsea.signature_stale",
                 format!("signatures.{user}"),

@@ -210,18 +210,72 @@ impl Jsea {
         })
     }
 
+    /// Whether a signature or approval bound to `signed` still vouches for the JSEA as it
+    /// stands, `current` being [`content_hash`](Self::content_hash) now. Signatures made before
+    /// the crew list left the signed content were bound to a hash that included it: such a one
+    /// still vouches while the content and the crew are both as they were, so upgrading never
+    /// turns every earlier signature stale.
+    pub fn still_vouches(&self, signed: &str, current: &str) -> bool {
+        signed == current || signed == self.content_hash_with_crew()
+    }
+
+    /// The signed-content hash of releases before 2026-11-29, which also covered the crew list.
+    fn content_hash_with_crew(&self) -> String {
+        #[derive(Serialize)]
+        struct Signable<'a> {
+            task: &'a str,
+            location_description: &'a Option<String>,
+            crew: &'a [String],
+            steps: Vec<&'a TaskStep>,
+            muster_point: &'a str,
+        }
+        hash_json(&Signable {
+            task: &self.task,
+            location_description: &self.location_description,
+            crew: &self.crew,
+            steps: self.active_steps().collect(),
+            muster_point: &self.muster_point,
+        })
+    }
+
     /// Signatures made over content that has since changed.
     pub fn stale_signatures(&self) -> Vec<&Signature> {
         let current = self.content_hash();
         self.signatures
             .values()
-            .filter(|s| s.content_hash != current)
+            .filter(|s| !self.still_vouches(&s.content_hash, &current))
             .collect()
     }
 
     /// The approval, if it is for the content as it stands now.
     pub fn current_approval(&self) -> Option<&Approval> {
         let current = self.content_hash();
-        self.approval.as_ref().filter(|a| a.content_hash == current)
+        self.approval
+            .as_ref()
+            .filter(|a| self.still_vouches(&a.content_hash, &current))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sample;
+
+    /// A signature made before the crew list left the signed content is bound to the older hash:
+    /// it still vouches while the content and the crew are as they were, and goes stale when
+    /// either changes (it signed the crew list too).
+    #[test]
+    fn a_signature_over_the_older_hash_still_vouches_for_unchanged_content() {
+        let mut jsea = sample::jsea();
+        jsea.crew = vec!["lead".into()];
+        let older = jsea.content_hash_with_crew();
+        let current = jsea.content_hash();
+        assert_ne!(older, current);
+        assert!(jsea.still_vouches(&older, &current));
+        assert!(jsea.still_vouches(&current, &current));
+
+        jsea.task = "Replace the wellhead valve".into();
+        let changed = jsea.content_hash();
+        assert!(!jsea.still_vouches(&older, &changed));
+        assert!(!jsea.still_vouches(&current, &changed));
     }
 }
