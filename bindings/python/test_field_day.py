@@ -258,6 +258,22 @@ class FieldDay(unittest.TestCase):
         mine = lead.store.list(ListFilter(created_by=lead_user.id, limit=2))
         self.assertLessEqual(len(mine), 2)
 
+        # A near miss filed anonymously names no one: only the lead's phone shows it as theirs,
+        # and no other phone receives it.
+        unnamed = lead.store.create_near_miss(site, None, "Gas test skipped at the tank hatch", int(time.time() * 1000) - 300_000, Severity.HIGH, True, lead.stamp())
+        lead.store.complete(unnamed, lead.stamp())
+        await lead.sync()
+        view = lead.store.record(unnamed)
+        self.assertTrue(view.anonymous_by_me)
+        self.assertFalse(view.pending_sync, "the server took it")
+        self.assertEqual(view.header.created_by, "anonymous")
+        self.assertEqual(set(view.authors.values()), {"anonymous"})
+        self.assertIsNone(view.body.form.reporter_id)
+        self.assertFalse(lead.store.record(jsea).anonymous_by_me)
+        await supervisor.sync()
+        with self.assertRaises(MusterError.NotFound):
+            supervisor.store.record(unnamed)
+
     def test_bad_input_is_the_public_error_not_a_crash(self):
         asyncio.run(self.bad_input())
 

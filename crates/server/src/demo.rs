@@ -234,6 +234,13 @@ async fn fill_day(base_url: &str, dir: &Path, well: &str, station: &str) -> sync
     let nm = worker.create(well, None, Body::NearMiss(near_miss), stamp(11, 40, wlat, wlon))?;
     worker.complete(&nm, stamp(11, 41, wlat, wlon))?;
 
+    // 14:05 the lead files one anonymously: the office sees what happened, not who said so.
+    let mut unnamed = sample::near_miss(at(13, 50));
+    unnamed.what_happened = "Crew skipped the gas test before entering the tank enclosure".into();
+    unnamed.location_description = Some("Tank enclosure, east hatch".into());
+    let anonymous = lead.create_anonymous_near_miss(well, None, unnamed, stamp(14, 5, wlat, wlon))?;
+    lead.complete(&anonymous, stamp(14, 6, wlat, wlon))?;
+
     // 17:30 the phones reach signal.
     for store in [&mut lead, &mut worker, &mut supervisor] {
         client.sync(store, &quiet).await?;
