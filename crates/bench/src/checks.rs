@@ -59,3 +59,22 @@ impl Checks {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_check_fails_the_scenario_and_says_what_was_found() {
+        let mut checks = Checks::new("wire");
+        checks.equal("records accepted", 3, 3);
+        checks.within("idle sync bodies, bytes", 250.0, 1_000.0);
+        assert!(checks.passed());
+        checks.within("idle sync bodies, bytes", 0.0, 1_000.0);
+        checks.within("new JSEA bodies, bytes", f64::NAN, 64_000.0);
+        checks.equal("records accepted", 2, 3);
+        assert!(!checks.passed());
+        assert_eq!(checks.failures.len(), 3);
+        assert!(checks.failures[2].contains("records accepted: 2, expected 3"));
+    }
+}

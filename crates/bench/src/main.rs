@@ -151,8 +151,14 @@ async fn bench() {
                     }
                 }
             }
-            println!("smoke: {passed} passed, {} failed {failed:?}", failed.len());
-            if !failed.is_empty() {
+            if failed.is_empty() {
+                println!("smoke: {passed} passed, 0 failed");
+            } else {
+                println!(
+                    "smoke: {passed} passed, {} failed: {}",
+                    failed.len(),
+                    failed.join(", ")
+                );
                 std::process::exit(1);
             }
         }
