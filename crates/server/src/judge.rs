@@ -133,14 +133,21 @@ impl From<JudgeError> for StoreError {
     }
 }
 
-/// Judges a queued record again from what is stored now. Idempotent: judging twice writes the
-/// same. Returns false when the record changed meanwhile (it stays queued for the next round).
+/// Judges a queued record again from what is stored now, and writes the judgement. Idempotent:
+/// judging twice writes the same. Returns false when the record changed meanwhile (it stays
+/// queued for the next round).
 pub fn rejudge(store: &dyn RecordStore, item: &Rejudge) -> StoreResult<bool> {
+    let judgement = judge_again(store, item)?;
+    Ok(store.write_judgements(&judgement.into_iter().collect::<Vec<_>>())? == 1)
+}
+
+/// A queued record's new judgement, from what is stored now; `None` if it is no longer stored.
+fn judge_again(store: &dyn RecordStore, item: &Rejudge) -> StoreResult<Option<Judgement>> {
     // The feed position first, then the document: a push landing between makes the document
-    // newer than the position, and the write below is refused rather than going back in time.
+    // newer than the position, and the write is refused rather than going back in time.
     let seq = store.record_seq(&item.tenant_id, &item.doc_id)?;
     let Some(stored) = store.document(&item.tenant_id, &item.doc_id)? else {
-        return Ok(false);
+        return Ok(None);
     };
     let doc = RecordDocument::load_chunks(
         &stored.snapshot,
@@ -152,14 +159,14 @@ pub fn rejudge(store: &dyn RecordStore, item: &Rejudge) -> StoreResult<bool> {
         .record()
         .map_err(|e| StoreError::Backend(format!("stored record {} does not read: {e}", item.doc_id)))?;
     let verdict = judge(store, &stored.tenant_id, &doc, &record, &[])?;
-    store.write_judgement(&Judgement {
+    Ok(Some(Judgement {
         tenant_id: item.tenant_id.clone(),
         doc_id: item.doc_id.clone(),
         seq,
         projection: verdict.projection,
         flags: verdict.flags,
         stamps: verdict.stamps,
-    })
+    }))
 }
 
 /// Records judged again per round; the worker sleeps between rounds only when the queue is empty.
@@ -246,13 +253,15 @@ fn work(store: &dyn RecordStore, signal: &(Mutex<Wake>, Condvar)) {
     }
 }
 
-/// One bounded round: judges up to [`BATCH`] queued records. Returns how many it looked at.
+/// One bounded round: judges up to [`BATCH`] queued records, reading each, then writes every
+/// judgement in one transaction (a queue of thousands after an upgrade costs the writer a commit
+/// per round, not one per record). Returns how many it looked at.
 pub fn drain_once(store: &dyn RecordStore) -> StoreResult<usize> {
     let queued = store.rejudge_queue(BATCH)?;
+    let mut judgements = Vec::with_capacity(queued.len());
     for item in &queued {
-        match rejudge(store, item) {
-            Ok(_) => {}
-            // The store failing (a full disk) leaves the queue as it is for the next round.
+        match judge_again(store, item) {
+            Ok(judgement) => judgements.extend(judgement),
             Err(e @ StoreError::CannotWrite { .. }) => return Err(e),
             Err(e) => {
                 // A record that cannot be read cannot be judged however often it is tried: it
@@ -262,6 +271,8 @@ pub fn drain_once(store: &dyn RecordStore) -> StoreResult<usize> {
             }
         }
     }
+    // The store failing (a full disk) leaves the queue as it is for the next round.
+    store.write_judgements(&judgements)?;
     Ok(queued.len())
 }
 

@@ -372,9 +372,10 @@ pub trait RecordStore: Send + Sync + 'static {
     fn awaits_rejudging(&self, tenant_id: &str, doc_id: &str) -> StoreResult<bool>;
     /// The latest feed position of a record (what a judgement was made from).
     fn record_seq(&self, tenant_id: &str, doc_id: &str) -> StoreResult<u64>;
-    /// Writes a new judgement and takes the record off the queue, unless the record changed
-    /// since it was read (then the change's own judgement stands). Returns whether it was written.
-    fn write_judgement(&self, judgement: &Judgement) -> StoreResult<bool>;
+    /// Writes new judgements and takes their records off the queue, in one transaction, except
+    /// for records changed since they were read (the change's own judgement stands; they stay
+    /// queued). Returns how many were written.
+    fn write_judgements(&self, judgements: &[Judgement]) -> StoreResult<usize>;
     /// Takes a record off the queue without judging it (it cannot be read).
     fn dequeue_rejudge(&self, tenant_id: &str, doc_id: &str) -> StoreResult<()>;
 }

@@ -1148,42 +1148,17 @@ impl RecordStore for SqliteStore {
         Ok(seq.unwrap_or(0) as u64)
     }
 
-    fn write_judgement(&self, judgement: &Judgement) -> StoreResult<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let (tenant_id, doc_id) = (judgement.tenant_id.as_str(), judgement.doc_id.as_str());
-        let current: Option<i64> = tx
-            .query_row(
-                "SELECT (SELECT max(seq) FROM feed WHERE tenant_id = ?1 AND doc_id = ?2) FROM documents
-                 WHERE tenant_id = ?1 AND id = ?2",
-                [tenant_id, doc_id],
-                |r| Ok(r.get::<_, Option<i64>>(0)?.unwrap_or(0)),
-            )
-            .optional()?;
-        let Some(seq) = current else {
-            tx.execute(
-                "DELETE FROM rejudge_queue WHERE tenant_id = ?1 AND doc_id = ?2",
-                [tenant_id, doc_id],
-            )?;
-            tx.commit()?;
-            return Ok(false);
-        };
-        if seq as u64 != judgement.seq {
-            return Ok(false);
+    fn write_judgements(&self, judgements: &[Judgement]) -> StoreResult<usize> {
+        if judgements.is_empty() {
+            return Ok(0);
         }
-        write_verdict(
-            &tx,
-            tenant_id,
-            &judgement.projection,
-            &judgement.flags,
-            &judgement.stamps,
-        )?;
-        tx.execute(
-            "DELETE FROM rejudge_queue WHERE tenant_id = ?1 AND doc_id = ?2",
-            [tenant_id, doc_id],
-        )?;
-        tx.commit()?;
-        Ok(true)
+        let mut conn = self.conn();
+        // A judgement can always be made again from the stored records, and its queue entry
+        // goes with it: losing the last ones to a power cut only queues them again. No flush.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let written = Self::write_judgements_in(&mut conn, judgements);
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        written
     }
 
     fn dequeue_rejudge(&self, tenant_id: &str, doc_id: &str) -> StoreResult<()> {
@@ -1211,6 +1186,42 @@ impl RecordStore for SqliteStore {
 }
 
 impl SqliteStore {
+    fn write_judgements_in(conn: &mut Connection, judgements: &[Judgement]) -> StoreResult<usize> {
+        let tx = conn.transaction()?;
+        let mut written = 0;
+        for judgement in judgements {
+            let (tenant_id, doc_id) = (judgement.tenant_id.as_str(), judgement.doc_id.as_str());
+            let current: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT (SELECT max(seq) FROM feed WHERE tenant_id = ?1 AND doc_id = ?2) FROM documents
+                     WHERE tenant_id = ?1 AND id = ?2",
+                )?
+                .query_row([tenant_id, doc_id], |r| {
+                    Ok(r.get::<_, Option<i64>>(0)?.unwrap_or(0))
+                })
+                .optional()?;
+            match current {
+                // Changed since it was read: judged again next round.
+                Some(seq) if seq as u64 != judgement.seq => continue,
+                Some(_) => {
+                    write_verdict(
+                        &tx,
+                        tenant_id,
+                        &judgement.projection,
+                        &judgement.flags,
+                        &judgement.stamps,
+                    )?;
+                    written += 1;
+                }
+                None => {}
+            }
+            tx.prepare_cached("DELETE FROM rejudge_queue WHERE tenant_id = ?1 AND doc_id = ?2")?
+                .execute([tenant_id, doc_id])?;
+        }
+        tx.commit()?;
+        Ok(written)
+    }
+
     fn commit_sync_in(conn: &mut Connection, write: &SyncWrite<'_>) -> StoreResult<usize> {
         let tx = conn.transaction()?;
         let anchor = write.anchor;
