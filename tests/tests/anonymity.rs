@@ -204,6 +204,27 @@ async fn an_anonymous_near_miss_names_no_one_on_any_read_path() {
     assert!(owner.anonymous);
     assert_eq!(owner.user_id, reporter_id);
 
+    // The reporter adds to the report later, still anonymously, through the report's own actor.
+    reporter
+        .store
+        .edit(&id, |r| {
+            if let Body::NearMiss(n) = &mut r.body {
+                n.immediate_actions = Some("Stopped the entry and re-briefed the crew".into());
+            }
+            Ok(())
+        })
+        .expect("an anonymous edit");
+    let report = reporter.sync().await;
+    assert_eq!(report.accepted, 1, "{report:?}");
+    let (status, detail) = get_json(&format!("{}/v1/records/{id}", server.url), &token(&admin)).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(
+        detail["record"]["body"]["immediate_actions"],
+        "Stopped the entry and re-briefed the crew"
+    );
+    names_no_one("the admin's detail after the edit", &detail);
+    assert_eq!(reporter.store.record(&id).expect("view").authors.len(), 1);
+
     // The reporter cannot name themselves afterwards: the history would say who it was.
     let named_now = reporter.store.edit(&id, |r| {
         if let Body::NearMiss(n) = &mut r.body {
