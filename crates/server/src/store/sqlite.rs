@@ -289,7 +289,7 @@ impl SqliteStore {
             pool.open -= idle.len();
         }
         let reopened = Connection::open_in_memory()
-            .map(|placeholder| drop(std::mem::replace(conn, placeholder)))
+            .map(|stand_in| drop(std::mem::replace(conn, stand_in)))
             .and_then(|()| Connection::open(&self.path))
             .and_then(|fresh| {
                 configure_writer(&fresh)?;
