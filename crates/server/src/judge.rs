@@ -275,9 +275,3 @@ pub fn drain_once(store: &dyn RecordStore) -> StoreResult<usize> {
     store.write_judgements(&judgements)?;
     Ok(queued.len())
 }
-
-/// Judges the whole queue now (tests, and the detail of a queued record).
-pub fn drain(store: &dyn RecordStore) -> StoreResult<()> {
-    while drain_once(store)? == BATCH as usize {}
-    Ok(())
-}
