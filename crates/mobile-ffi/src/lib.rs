@@ -9,12 +9,14 @@
 //! | --- | --- |
 //! | `error.rs` | `MusterError`, the one public error, mapped from `sync_core::Error` |
 //! | `types.rs` | records and enums mirrored from the core (stamps, forms, findings, flags, lists) |
+//! | `fields.rs` | the generic operations any kind is edited with (create from JSON, set a field by path, add or remove a list item, read as JSON) and `record_kinds` |
 //! | `store.rs` | `MusterStore`: the local store, record creation, fine-grained edits, lifecycle, reads; `recover_store` for a damaged one |
 //! | `sync.rs` | `MusterSyncClient`: async sign-in and sync, progress observer, cancel |
 
 uniffi::setup_scaffolding!();
 
 pub mod error;
+pub mod fields;
 pub mod store;
 pub mod sync;
 pub mod types;

@@ -111,9 +111,21 @@ macro_rules! mirror_enum {
     };
 }
 
-mirror_enum! {
-    /// The kinds of field record (mirrors `sync_core::Kind`).
-    RecordKind <=> sync_core::Kind { Jsea, PreStart, NearMiss }
+/// Mirrors every kind the core registers: a kind added there appears here without an edit.
+macro_rules! mirror_record_kind {
+    ($($variant:ident),+) => {
+        mirror_enum! {
+            /// The kinds of field record (mirrors `sync_core::Kind`).
+            RecordKind <=> sync_core::Kind { $($variant),+ }
+        }
+    };
+}
+sync_core::for_each_record_kind!(mirror_record_kind);
+
+impl RecordKind {
+    fn name(self) -> &'static str {
+        sync_core::Kind::from(self).as_str()
+    }
 }
 
 mirror_enum! {
@@ -383,8 +395,8 @@ pub struct Reopening {
     pub stamp: Stamp,
 }
 
-impl From<core::jsea::Reopening> for Reopening {
-    fn from(r: core::jsea::Reopening) -> Self {
+impl From<core::Reopening> for Reopening {
+    fn from(r: core::Reopening) -> Self {
         Self {
             reason: r.reason,
             by_user_id: r.by_user_id,
@@ -549,9 +561,21 @@ impl From<core::NearMiss> for NearMissForm {
 )]
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum RecordBody {
-    Jsea { form: JseaForm },
-    PreStart { form: PreStartForm },
-    NearMiss { form: NearMissForm },
+    Jsea {
+        form: JseaForm,
+    },
+    PreStart {
+        form: PreStartForm,
+    },
+    NearMiss {
+        form: NearMissForm,
+    },
+    /// A kind with no typed form here: its body as JSON (`MusterStore.recordJson` gives the same),
+    /// edited with the generic operations (`setField`, `addListItem`, `removeListItem`).
+    Other {
+        kind: RecordKind,
+        json: String,
+    },
 }
 
 impl From<sync_core::Body> for RecordBody {
@@ -560,6 +584,13 @@ impl From<sync_core::Body> for RecordBody {
             sync_core::Body::Jsea(j) => RecordBody::Jsea { form: j.into() },
             sync_core::Body::PreStart(p) => RecordBody::PreStart { form: p.into() },
             sync_core::Body::NearMiss(n) => RecordBody::NearMiss { form: n.into() },
+            #[allow(unreachable_patterns, reason = "kinds registered after the three with forms")]
+            other => RecordBody::Other {
+                kind: other.kind().into(),
+                json: sync_core::fields::to_json(&other)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+            },
         }
     }
 }
@@ -642,6 +673,10 @@ pub struct RecordSummary {
     pub created_at_ms: i64,
     pub completed_at_ms: Option<i64>,
     pub work_started_at_ms: Option<i64>,
+    pub closed_at_ms: Option<i64>,
+    /// The person responsible, for kinds that assign one.
+    pub assignee: Option<String>,
+    pub due_at_ms: Option<i64>,
     /// Flag codes, sorted.
     pub flags: Vec<String>,
     pub blocking_findings: u32,
@@ -663,6 +698,9 @@ impl From<sync_core::Projection> for RecordSummary {
             created_at_ms: p.created_at_ms,
             completed_at_ms: p.completed_at_ms,
             work_started_at_ms: p.work_started_at_ms,
+            closed_at_ms: p.closed_at_ms,
+            assignee: p.assignee,
+            due_at_ms: p.due_at_ms,
             flags: p.flags,
             blocking_findings: p.blocking_findings,
             conflicts: p.conflicts,
@@ -693,6 +731,24 @@ pub struct ListFilter {
     /// Created before, Unix ms.
     #[uniffi(default)]
     pub created_to_ms: Option<i64>,
+    /// Completed (signed off, reported) at or after, Unix ms.
+    #[uniffi(default)]
+    pub completed_from_ms: Option<i64>,
+    /// Completed before, Unix ms.
+    #[uniffi(default)]
+    pub completed_to_ms: Option<i64>,
+    /// Only records assigned to this person.
+    #[uniffi(default)]
+    pub assignee: Option<String>,
+    /// Only records due before this time, Unix ms.
+    #[uniffi(default)]
+    pub due_before_ms: Option<i64>,
+    /// `true`: closed records only; `false`: open ones only.
+    #[uniffi(default)]
+    pub closed: Option<bool>,
+    /// Only records whose title contains this text.
+    #[uniffi(default)]
+    pub title_contains: Option<String>,
     /// Page size; `None` lists everything.
     #[uniffi(default)]
     pub limit: Option<u32>,
@@ -703,13 +759,19 @@ pub struct ListFilter {
 impl From<ListFilter> for sync_core::ListFilter {
     fn from(f: ListFilter) -> Self {
         Self {
-            kind: f.kind.map(|k| sync_core::Kind::from(k).as_str().to_owned()),
+            kind: f.kind.map(|k| k.name().to_owned()),
             site_id: f.site_id,
             status: f.status,
             flag: f.flag,
             created_by: f.created_by,
             created_from_ms: f.created_from_ms,
             created_to_ms: f.created_to_ms,
+            completed_from_ms: f.completed_from_ms,
+            completed_to_ms: f.completed_to_ms,
+            assignee: f.assignee,
+            due_before_ms: f.due_before_ms,
+            closed: f.closed,
+            title_contains: f.title_contains,
             limit: f.limit,
             offset: f.offset,
         }
@@ -957,4 +1019,14 @@ impl From<sync_core::recovery::RecoveryReport> for RecoveryReport {
             credentials_recovered: r.credentials_recovered,
         }
     }
+}
+
+/// A record kind as the shells list it (from the core's registry).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct KindInfo {
+    pub kind: RecordKind,
+    /// As stored and on the wire (`pre_start`).
+    pub name: String,
+    /// As people read it (`Equipment pre-start`).
+    pub label: String,
 }

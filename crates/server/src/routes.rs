@@ -463,7 +463,7 @@ pub async fn audit_log(
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct RecordQuery {
-    /// `jsea`, `pre_start` or `near_miss`.
+    /// A record kind as stored: `jsea`, `pre_start`, `near_miss`, ….
     pub kind: Option<String>,
     pub site: Option<String>,
     pub status: Option<String>,
@@ -475,6 +475,18 @@ pub struct RecordQuery {
     pub from: Option<i64>,
     /// Created before, Unix ms.
     pub to: Option<i64>,
+    /// Completed (signed off, reported) at or after, Unix ms.
+    pub completed_from: Option<i64>,
+    /// Completed before, Unix ms.
+    pub completed_to: Option<i64>,
+    /// User id of the person responsible, for kinds that assign one.
+    pub assignee: Option<String>,
+    /// Due before, Unix ms.
+    pub due_before: Option<i64>,
+    /// `true`: closed records only; `false`: open ones only.
+    pub closed: Option<bool>,
+    /// Text the title contains.
+    pub title: Option<String>,
     /// Page size, at most 1000 (default 100).
     pub limit: Option<u32>,
     pub offset: Option<u32>,
@@ -505,6 +517,12 @@ pub async fn list_records(
         created_by: q.author,
         created_from_ms: q.from,
         created_to_ms: q.to,
+        completed_from_ms: q.completed_from,
+        completed_to_ms: q.completed_to,
+        assignee: q.assignee,
+        due_before_ms: q.due_before,
+        closed: q.closed,
+        title_contains: q.title,
         limit: Some(limit),
         offset: Some(offset),
     };
@@ -645,21 +663,6 @@ fn withhold_device_clues(stamp: &mut sync_core::Stamp) {
 }
 
 fn for_each_stamp(record: &mut sync_core::Record, mut f: impl FnMut(&mut sync_core::Stamp)) {
-    use sync_core::model::Body;
     f(&mut record.header.created);
-    match &mut record.body {
-        Body::Jsea(j) => {
-            j.signatures.values_mut().for_each(|s| f(&mut s.stamp));
-            j.completed.iter_mut().for_each(&mut f);
-            j.approval.iter_mut().for_each(|a| f(&mut a.stamp));
-            j.work_started.iter_mut().for_each(&mut f);
-            j.closed.iter_mut().for_each(&mut f);
-            j.reopened.iter_mut().for_each(|r| f(&mut r.stamp));
-        }
-        Body::PreStart(p) => {
-            p.sign_off.iter_mut().for_each(|s| f(&mut s.stamp));
-            p.completed.iter_mut().for_each(&mut f);
-        }
-        Body::NearMiss(n) => n.reported.iter_mut().for_each(&mut f),
-    }
+    record.body.spec_mut().for_each_stamp(&mut f);
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 use sync_core::RecordDocument;
 use sync_core::clock::ClockAnchor;
-use sync_core::model::{ANONYMOUS, Body, JseaStatus, Record};
+use sync_core::model::{ANONYMOUS, Body, Record};
 use sync_core::protocol::{
     self, DocPush, DocSyncMessage, DocUpdate, PROTOCOL_VERSION, PushOutcome, PushResult, RejectCode, Role,
     SYNC_CONTENT_TYPE, SyncRequest, SyncResponse,
@@ -750,11 +750,14 @@ pub(crate) fn check_change(
         }
     }
     if after.header.is_anonymous() {
-        let unnamed_near_miss = matches!(&after.body, Body::NearMiss(n) if n.reporter_id.is_none());
-        if !unnamed_near_miss {
+        let spec = after.body.spec();
+        if !spec.may_be_anonymous() || spec.named_author().is_some() {
             return reject(
                 RejectCode::AuthorMismatch,
-                "only a near miss is filed anonymously, and an anonymous report names no reporter",
+                format!(
+                    "a {} is not filed anonymously; only a report that asks no name may be, and it names no author",
+                    after.kind().label()
+                ),
             );
         }
     } else if anonymous {
@@ -778,73 +781,14 @@ pub(crate) fn check_change(
             ),
         );
     }
-    match (&before.map(|b| &b.body), &after.body) {
-        (before, Body::Jsea(a)) => {
-            let b = match before {
-                Some(Body::Jsea(b)) => Some(b),
-                _ => None,
-            };
-            let no_sigs = Default::default();
-            let before_sigs = b.map_or(&no_sigs, |b| &b.signatures);
-            for key in before_sigs.keys().chain(a.signatures.keys()) {
-                let (old, new) = (before_sigs.get(key), a.signatures.get(key));
-                if old != new && (key != who || new.is_some_and(|s| &s.user_id != who)) {
-                    return reject(
-                        RejectCode::SignatureForged,
-                        format!("{} cannot sign or unsign for {key}", author.name),
-                    );
-                }
-            }
-            let approval_changed =
-                b.map(|b| &b.approval) != Some(&a.approval) && !(b.is_none() && a.approval.is_none());
-            if approval_changed {
-                let reopening = a.approval.is_none()
-                    && b.is_some_and(|b| b.reopened != a.reopened || b.completed != a.completed);
-                let supervisor_here = matches!(author.role, Role::Supervisor | Role::Admin)
-                    && may_write_site(author, &after.header.site_id);
-                let in_own_name = a.approval.as_ref().is_none_or(|ap| &ap.by_user_id == who);
-                if !(reopening || (supervisor_here && in_own_name)) {
-                    return reject(
-                        RejectCode::ApprovalNotPermitted,
-                        format!("{} may not approve or reject JSEAs at this site", author.name),
-                    );
-                }
-            }
-            let status_changed = b.map(|b| b.status) != Some(a.status);
-            if status_changed
-                && matches!(a.status, JseaStatus::Approved | JseaStatus::Rejected)
-                && !matches!(author.role, Role::Supervisor | Role::Admin)
-            {
-                return reject(
-                    RejectCode::ApprovalNotPermitted,
-                    format!("{} may not mark a JSEA {}", author.name, a.status),
-                );
-            }
-        }
-        (before, Body::PreStart(a)) => {
-            let old = match before {
-                Some(Body::PreStart(b)) => b.sign_off.as_ref(),
-                _ => None,
-            };
-            if old != a.sign_off.as_ref() && a.sign_off.as_ref().is_some_and(|s| &s.user_id != who) {
-                return reject(
-                    RejectCode::SignatureForged,
-                    format!("{} cannot sign off for someone else", author.name),
-                );
-            }
-        }
-        (before, Body::NearMiss(a)) => {
-            let old = match before {
-                Some(Body::NearMiss(b)) => b.reporter_id.as_ref(),
-                _ => None,
-            };
-            if old != a.reporter_id.as_ref() && a.reporter_id.as_ref().is_some_and(|r| r != who) {
-                return reject(
-                    RejectCode::AuthorMismatch,
-                    format!("{} cannot report in someone else's name", author.name),
-                );
-            }
-        }
+    // What only this kind decides: who may sign, approve, report in whose name.
+    let writer = sync_core::kinds::Writer {
+        user_id: who.clone(),
+        name: author.name.clone(),
+        role: author.role,
+    };
+    if let Err(refusal) = Body::check_write(before.map(|b| &b.body), &after.body, &writer) {
+        return reject(refusal.code, refusal.message);
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::merge_rules;
-use crate::model::{Body, Header, Jsea, Kind, NearMiss, PreStart, Record};
+use crate::model::{Body, Header, Kind, Record};
 
 const HEADER_KEY: &str = "header";
 /// Maps each actor id (hex) that wrote to the document to the user id behind it.
@@ -72,8 +72,10 @@ impl RecordDocument {
     }
 
     pub fn header(&self) -> Result<Header> {
-        let header: Option<Header> = hydrate_prop(&self.doc, automerge::ROOT, HEADER_KEY)
-            .map_err(|e| Error::CorruptDocument(format!("record header unreadable: {e}")))?;
+        let header: Option<Header> = hydrate_accepting_text(&self.doc, HEADER_KEY, |doc| {
+            hydrate_prop(doc, automerge::ROOT, HEADER_KEY)
+        })
+        .map_err(|e| Error::CorruptDocument(format!("record header unreadable: {e}")))?;
         header.ok_or_else(|| Error::CorruptDocument("document has no record header".into()))
     }
 
@@ -100,17 +102,8 @@ impl RecordDocument {
         let key = kind.body_key();
         let unreadable =
             |e: autosurgeon::HydrateError| Error::CorruptDocument(format!("{key} unreadable: {e}"));
-        let body = match kind {
-            Kind::Jsea => Body::Jsea(
-                hydrate_prop::<_, Jsea, _, _>(&self.doc, automerge::ROOT, key).map_err(unreadable)?,
-            ),
-            Kind::PreStart => Body::PreStart(
-                hydrate_prop::<_, PreStart, _, _>(&self.doc, automerge::ROOT, key).map_err(unreadable)?,
-            ),
-            Kind::NearMiss => Body::NearMiss(
-                hydrate_prop::<_, NearMiss, _, _>(&self.doc, automerge::ROOT, key).map_err(unreadable)?,
-            ),
-        };
+        let body = hydrate_accepting_text(&self.doc, key, |doc| Body::hydrate(doc, kind, key))
+            .map_err(unreadable)?;
         Ok(Record { header, body })
     }
 
@@ -148,12 +141,7 @@ impl RecordDocument {
     }
 
     fn write_body(&mut self, body: &Body) -> Result<()> {
-        let key = body.kind().body_key();
-        match body {
-            Body::Jsea(j) => reconcile_prop(&mut self.doc, automerge::ROOT, key, j)?,
-            Body::PreStart(p) => reconcile_prop(&mut self.doc, automerge::ROOT, key, p)?,
-            Body::NearMiss(n) => reconcile_prop(&mut self.doc, automerge::ROOT, key, n)?,
-        }
+        body.reconcile_into(&mut self.doc)?;
         Ok(())
     }
 
@@ -509,4 +497,78 @@ fn display_value(value: &Value<'_>) -> String {
             other => other.to_string(),
         },
     }
+}
+
+/// Hydrates with `read`; where that fails and the root key `key` holds text objects, hydrates
+/// again from a copy of that key with every text object read as a plain string.
+///
+/// Other automerge clients write strings as text objects (the JavaScript library does by
+/// default), and autosurgeon reads a `String` only from a scalar. Documents this core writes hold
+/// none, so they pay only for the first attempt.
+fn hydrate_accepting_text<T>(
+    doc: &AutoCommit,
+    key: &str,
+    read: impl Fn(&AutoCommit) -> std::result::Result<T, autosurgeon::HydrateError>,
+) -> std::result::Result<T, autosurgeon::HydrateError> {
+    let first = read(doc);
+    let Err(error) = first else {
+        return first;
+    };
+    let Ok(Some((Value::Object(obj_type), obj))) = doc.get(automerge::ROOT, key) else {
+        return Err(error);
+    };
+    let mut plain = AutoCommit::new();
+    let copied = (|| -> std::result::Result<bool, automerge::AutomergeError> {
+        let target = plain.put_object(automerge::ROOT, key, obj_type)?;
+        copy_as_plain(doc, &obj, &mut plain, &target)
+    })();
+    match copied {
+        Ok(true) => read(&plain).map_err(|_| error),
+        _ => Err(error),
+    }
+}
+
+/// Copies the object `from` into `to` (an empty object of the same type), text objects as plain
+/// strings. Returns whether any text object was met.
+fn copy_as_plain(
+    doc: &AutoCommit,
+    from: &ObjId,
+    plain: &mut AutoCommit,
+    to: &ObjId,
+) -> std::result::Result<bool, automerge::AutomergeError> {
+    let props: Vec<Prop> = match doc.object_type(from)? {
+        ObjType::Map | ObjType::Table => doc.keys(from).map(Prop::from).collect(),
+        ObjType::List => (0..doc.length(from)).map(Prop::from).collect(),
+        ObjType::Text => return Ok(false),
+    };
+    let mut text_met = false;
+    for (n, prop) in props.into_iter().enumerate() {
+        let Some((value, id)) = doc.get(from, prop.clone())? else {
+            continue;
+        };
+        // A list is rebuilt by inserting at the end; a map by putting each key.
+        let put_object = |plain: &mut AutoCommit, obj_type| match &prop {
+            Prop::Map(k) => plain.put_object(to, k.as_str(), obj_type),
+            Prop::Seq(_) => plain.insert_object(to, n, obj_type),
+        };
+        match value {
+            Value::Object(ObjType::Text) => {
+                text_met = true;
+                let text = ScalarValue::Str(doc.text(&id)?.into());
+                match &prop {
+                    Prop::Map(k) => plain.put(to, k.as_str(), text)?,
+                    Prop::Seq(_) => plain.insert(to, n, text)?,
+                }
+            }
+            Value::Object(obj_type) => {
+                let child = put_object(plain, obj_type)?;
+                text_met |= copy_as_plain(doc, &id, plain, &child)?;
+            }
+            Value::Scalar(scalar) => match &prop {
+                Prop::Map(k) => plain.put(to, k.as_str(), scalar.into_owned())?,
+                Prop::Seq(_) => plain.insert(to, n, scalar.into_owned())?,
+            },
+        }
+    }
+    Ok(text_met)
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::clock::{ClockContext, TrustedTime};
-use crate::model::{ApprovalDecision, Body, Jsea, NearMiss, NearMissStatus, PreStart, Record};
+use crate::model::Record;
 use crate::place::{self, Place, SiteArea};
 use crate::stamp::Stamp;
 
@@ -54,26 +54,30 @@ pub struct Event<'a> {
     pub stamp: &'a Stamp,
 }
 
-/// Where each lifecycle stamp sits in a record's document.
-pub mod paths {
-    pub const CREATED: &str = "header/created";
-    pub const JSEA_COMPLETED: &str = "jsea/completed";
-    pub const JSEA_DECISION: &str = "jsea/approval/stamp";
-    pub const JSEA_WORK_STARTED: &str = "jsea/work_started";
-    pub const JSEA_CLOSED: &str = "jsea/closed";
-    pub const JSEA_REOPENED: &str = "jsea/reopened/stamp";
-    pub const PRE_START_SIGN_OFF: &str = "pre_start/sign_off/stamp";
-    pub const PRE_START_COMPLETED: &str = "pre_start/completed";
-    pub const NEAR_MISS_REPORTED: &str = "near_miss/reported";
-
-    /// A crew member's signature on a JSEA.
-    pub fn jsea_signature(user_id: &str) -> String {
-        format!("jsea/signatures/{user_id}/stamp")
+impl<'a> Event<'a> {
+    pub fn new(
+        name: &'static str,
+        by: Option<&'a String>,
+        path: impl Into<String>,
+        stamp: &'a Stamp,
+    ) -> Self {
+        Self {
+            name,
+            by: by.map(String::as_str),
+            path: path.into(),
+            stamp,
+        }
     }
 }
 
+/// Where each lifecycle stamp sits in a record's document: the header's here, each kind's in
+/// its own folder (`kinds::jsea::paths`).
+pub mod paths {
+    pub const CREATED: &str = "header/created";
+}
+
 /// A near-miss reported more than this long after it happened is flagged late.
-pub const LATE_NEAR_MISS_MS: i64 = 24 * 60 * 60 * 1000;
+pub const LATE_NEAR_MISS_MS: i64 = crate::kinds::near_miss::LATE_REPORT_MS;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Flag {
@@ -85,14 +89,14 @@ pub struct Flag {
 }
 
 impl Flag {
-    fn new(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: &str, message: impl Into<String>) -> Self {
         Self {
             code: code.to_owned(),
             message: message.into(),
             evidence: BTreeMap::new(),
         }
     }
-    fn with(mut self, key: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn with(mut self, key: &str, value: impl Into<String>) -> Self {
         self.evidence.insert(key.to_owned(), value.into());
         self
     }
@@ -125,11 +129,7 @@ pub fn compute_in(record: &Record, context: &Context) -> Vec<Flag> {
     // An anonymous report's evidence must not carry what could link it to a phone (boot id,
     // monotonic clock): the same readings appear in its reporter's other records.
     let anonymous = record.header.is_anonymous();
-    let mut flags = match &record.body {
-        Body::Jsea(j) => jsea_flags(j, context),
-        Body::PreStart(p) => prestart_flags(p),
-        Body::NearMiss(n) => near_miss_flags(n, anonymous),
-    };
+    let mut flags = record.body.spec().flags(context, anonymous);
     let events = lifecycle_events(record);
     if context.clock.is_some() {
         for event in &events {
@@ -150,7 +150,8 @@ pub fn compute_in(record: &Record, context: &Context) -> Vec<Flag> {
         }
     }
     if let Some(site) = &context.site {
-        for event in events.iter().filter(|e| ON_SITE_EVENTS.contains(&e.name)) {
+        let on_site = record.kind().on_site_events();
+        for event in events.iter().filter(|e| on_site.contains(&e.name)) {
             if let Some(flag) = place_flag(event.name, event.stamp, site) {
                 flags.push(flag);
             }
@@ -161,76 +162,17 @@ pub fn compute_in(record: &Record, context: &Context) -> Vec<Flag> {
     flags
 }
 
-/// Events that happen at the work location; approvals and reports may come from elsewhere.
-const ON_SITE_EVENTS: &[&str] = &["created", "signed", "completed", "work_started"];
-
-/// The record's lifecycle events with their stamps, in the order the record lists them.
+/// The record's lifecycle events with their stamps, in the order the record lists them: its
+/// creation, then its kind's events. The one timeline: flags, the record detail and reports read it.
 pub fn lifecycle_events(record: &Record) -> Vec<Event<'_>> {
-    fn event<'r>(name: &'static str, by: Option<&'r String>, path: &str, stamp: &'r Stamp) -> Event<'r> {
-        Event {
-            name,
-            by: by.map(String::as_str),
-            path: path.to_owned(),
-            stamp,
-        }
-    }
     let creator = (!record.header.is_anonymous()).then_some(&record.header.created_by);
-    let mut events = vec![event("created", creator, paths::CREATED, &record.header.created)];
-    match &record.body {
-        Body::Jsea(j) => {
-            events.extend(j.signatures.iter().map(|(key, s)| Event {
-                name: "signed",
-                by: Some(s.user_id.as_str()),
-                path: paths::jsea_signature(key),
-                stamp: &s.stamp,
-            }));
-            events.extend(
-                j.completed
-                    .iter()
-                    .map(|s| event("completed", None, paths::JSEA_COMPLETED, s)),
-            );
-            events.extend(j.approval.iter().map(|a| {
-                event(
-                    a.decision.as_str(),
-                    Some(&a.by_user_id),
-                    paths::JSEA_DECISION,
-                    &a.stamp,
-                )
-            }));
-            events.extend(
-                j.work_started
-                    .iter()
-                    .map(|s| event("work_started", None, paths::JSEA_WORK_STARTED, s)),
-            );
-            events.extend(
-                j.closed
-                    .iter()
-                    .map(|s| event("closed", None, paths::JSEA_CLOSED, s)),
-            );
-            events.extend(
-                j.reopened
-                    .iter()
-                    .map(|r| event("reopened", Some(&r.by_user_id), paths::JSEA_REOPENED, &r.stamp)),
-            );
-        }
-        Body::PreStart(p) => {
-            events.extend(
-                p.sign_off
-                    .iter()
-                    .map(|s| event("signed", Some(&s.user_id), paths::PRE_START_SIGN_OFF, &s.stamp)),
-            );
-            events.extend(
-                p.completed
-                    .iter()
-                    .map(|s| event("completed", None, paths::PRE_START_COMPLETED, s)),
-            );
-        }
-        Body::NearMiss(n) => events.extend(
-            n.reported
-                .iter()
-                .map(|s| event("reported", n.reporter_id.as_ref(), paths::NEAR_MISS_REPORTED, s)),
-        ),
-    }
+    let mut events = vec![Event::new(
+        "created",
+        creator,
+        paths::CREATED,
+        &record.header.created,
+    )];
+    record.body.spec().events(&mut events);
     events
 }
 
@@ -278,7 +220,7 @@ fn place_flag(event: &str, stamp: &Stamp, site: &SiteArea) -> Option<Flag> {
     )
 }
 
-fn describe(stamp: &Stamp) -> String {
+pub(crate) fn describe(stamp: &Stamp) -> String {
     format!(
         "device time {} ms (boot {}, monotonic {} ms)",
         stamp.wall_ms, stamp.boot_id, stamp.monotonic_ms
@@ -286,169 +228,10 @@ fn describe(stamp: &Stamp) -> String {
 }
 
 /// A stamp as evidence in an anonymous report: its device time only.
-fn describe_anonymously(stamp: &Stamp) -> String {
+pub(crate) fn describe_anonymously(stamp: &Stamp) -> String {
     format!("device time {} ms", stamp.wall_ms)
 }
 
-fn minutes(ms: i64) -> String {
+pub(crate) fn minutes(ms: i64) -> String {
     format!("{:.1}", ms as f64 / 60_000.0)
-}
-
-fn jsea_flags(jsea: &Jsea, context: &Context) -> Vec<Flag> {
-    let mut flags = Vec::new();
-    if let Some(started) = &jsea.work_started {
-        let started_at = context.time(paths::JSEA_WORK_STARTED, started);
-        if let Some(completed) = &jsea.completed {
-            let completed_at = context.time(paths::JSEA_COMPLETED, completed);
-            if completed_at.ms > started_at.ms {
-                flags.push(
-                    Flag::new(
-                        codes::COMPLETED_AFTER_WORK_STARTED,
-                        format!(
-                            "completed {} min after work started",
-                            minutes(completed_at.ms - started_at.ms)
-                        ),
-                    )
-                    .with("completed", describe(completed))
-                    .with("work_started", describe(started))
-                    .with("completed_at", completed_at.describe())
-                    .with("work_started_at", started_at.describe())
-                    .with("minutes_late", minutes(completed_at.ms - started_at.ms)),
-                );
-            }
-        }
-        match &jsea.approval {
-            Some(a) if a.decision == ApprovalDecision::Approved => {
-                let approved_at = context.time(paths::JSEA_DECISION, &a.stamp);
-                if approved_at.ms > started_at.ms {
-                    flags.push(
-                        Flag::new(
-                            codes::APPROVED_AFTER_WORK_STARTED,
-                            format!(
-                                "approved by {} {} min after work started",
-                                a.by_name,
-                                minutes(approved_at.ms - started_at.ms)
-                            ),
-                        )
-                        .with("approved", describe(&a.stamp))
-                        .with("work_started", describe(started))
-                        .with("approved_at", approved_at.describe())
-                        .with("work_started_at", started_at.describe())
-                        .with("approver", a.by_user_id.clone()),
-                    );
-                }
-            }
-            Some(a) => flags.push(
-                Flag::new(
-                    codes::WORK_STARTED_WITHOUT_APPROVAL,
-                    "work started although the JSEA was rejected",
-                )
-                .with("work_started", describe(started))
-                .with("rejected_by", a.by_user_id.clone()),
-            ),
-            None => flags.push(
-                Flag::new(
-                    codes::WORK_STARTED_WITHOUT_APPROVAL,
-                    "work started with no supervisor approval",
-                )
-                .with("work_started", describe(started)),
-            ),
-        }
-    }
-    for (si, step) in jsea.steps.iter().enumerate().filter(|(_, s)| !s.removed) {
-        for (hi, hazard) in step.hazards.iter().enumerate().filter(|(_, h)| !h.removed) {
-            if hazard.is_ppe_only() && !hazard.has_justification() {
-                flags.push(
-                    Flag::new(
-                        codes::PPE_ONLY_WITHOUT_JUSTIFICATION,
-                        format!(
-                            "hazard '{}' is controlled by PPE alone with no justification",
-                            hazard.description
-                        ),
-                    )
-                    .with(
-                        "field",
-                        format!("steps[{si}].hazards[{hi}].ppe_only_justification"),
-                    ),
-                );
-            }
-        }
-    }
-    let current = jsea.content_hash();
-    for sig in jsea
-        .signatures
-        .values()
-        .filter(|s| !jsea.still_vouches(&s.content_hash, &current))
-    {
-        flags.push(
-            Flag::new(
-                codes::STALE_SIGNATURE,
-                format!("{} signed a version of the JSEA that has since changed", sig.name),
-            )
-            .with("signer", sig.user_id.clone())
-            .with("signed", describe(&sig.stamp))
-            .with("signed_hash", sig.content_hash.clone())
-            .with("current_hash", current.clone()),
-        );
-    }
-    if let Some(a) = &jsea.approval
-        && !jsea.still_vouches(&a.content_hash, &current)
-    {
-        flags.push(
-            Flag::new(
-                codes::STALE_APPROVAL,
-                format!(
-                    "{} decided on a version of the JSEA that has since changed",
-                    a.by_name
-                ),
-            )
-            .with("approver", a.by_user_id.clone())
-            .with("decided", describe(&a.stamp))
-            .with("approved_hash", a.content_hash.clone())
-            .with("current_hash", current),
-        );
-    }
-    flags
-}
-
-fn prestart_flags(p: &PreStart) -> Vec<Flag> {
-    p.failed_critical_items()
-        .map(|item| {
-            Flag::new(
-                codes::OUT_OF_SERVICE,
-                format!("unit {} out of service: '{}' failed", p.unit.unit_id, item.label),
-            )
-            .with("unit", p.unit.unit_id.clone())
-            .with("item", item.label.clone())
-            .with("defect_note", item.defect_note.clone().unwrap_or_default())
-        })
-        .collect()
-}
-
-fn near_miss_flags(n: &NearMiss, anonymous: bool) -> Vec<Flag> {
-    let mut flags = Vec::new();
-    if n.status == NearMissStatus::Reported
-        && let Some(reported) = &n.reported
-        && reported.wall_ms - n.occurred_at_ms > LATE_NEAR_MISS_MS
-    {
-        flags.push(
-            Flag::new(
-                codes::LATE_NEAR_MISS,
-                format!(
-                    "reported {:.1} h after it happened",
-                    (reported.wall_ms - n.occurred_at_ms) as f64 / 3_600_000.0
-                ),
-            )
-            .with("occurred_at_ms", n.occurred_at_ms.to_string())
-            .with(
-                "reported",
-                if anonymous {
-                    describe_anonymously(reported)
-                } else {
-                    describe(reported)
-                },
-            ),
-        );
-    }
-    flags
 }

@@ -7,10 +7,13 @@
 pub mod clock;
 pub mod document;
 pub mod error;
+pub mod fields;
 pub mod flags;
+pub mod kinds;
 pub mod lifecycle;
-mod merge_rules;
+pub mod merge_rules;
 pub mod model;
+pub mod parts;
 pub mod place;
 pub mod projection;
 pub mod protocol;

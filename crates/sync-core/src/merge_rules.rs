@@ -34,20 +34,11 @@ pub(crate) fn apply(doc: &AutoCommit, body: &mut Body) -> Result<()> {
     let Some(body_obj) = child(doc, &automerge::ROOT, body.kind().body_key())? else {
         return Ok(());
     };
-    match body {
-        Body::NearMiss(near_miss) => {
-            if let Some(highest) = highest_severity(doc, &body_obj)? {
-                near_miss.potential_severity = highest;
-            }
-        }
-        Body::PreStart(pre_start) => failures_stand(doc, &body_obj, pre_start)?,
-        Body::Jsea(jsea) => apply_to_jsea(doc, &body_obj, jsea)?,
-    }
-    Ok(())
+    body.spec_mut().apply_merge_rules(doc, &body_obj)
 }
 
 /// The highest potential severity any author gave, where they disagreed.
-fn highest_severity(doc: &AutoCommit, near_miss: &ObjId) -> Result<Option<Severity>> {
+pub(crate) fn highest_severity(doc: &AutoCommit, near_miss: &ObjId) -> Result<Option<Severity>> {
     const KEY: &str = "potential_severity";
     if !holds_concurrent_values(doc, near_miss, KEY) {
         return Ok(None);
@@ -60,7 +51,7 @@ fn highest_severity(doc: &AutoCommit, near_miss: &ObjId) -> Result<Option<Severi
 }
 
 /// A checklist item that any author failed reads as failed, whatever others answered meanwhile.
-fn failures_stand(doc: &AutoCommit, pre_start: &ObjId, p: &mut PreStart) -> Result<()> {
+pub(crate) fn failures_stand(doc: &AutoCommit, pre_start: &ObjId, p: &mut PreStart) -> Result<()> {
     let Some(items) = child(doc, pre_start, "items")? else {
         return Ok(());
     };
@@ -78,7 +69,7 @@ fn failures_stand(doc: &AutoCommit, pre_start: &ObjId, p: &mut PreStart) -> Resu
     Ok(())
 }
 
-fn apply_to_jsea(doc: &AutoCommit, jsea_obj: &ObjId, jsea: &mut Jsea) -> Result<()> {
+pub(crate) fn apply_to_jsea(doc: &AutoCommit, jsea_obj: &ObjId, jsea: &mut Jsea) -> Result<()> {
     let Some(steps) = child(doc, jsea_obj, "steps")? else {
         return Ok(());
     };
@@ -264,7 +255,7 @@ impl autosurgeon::ReadDoc for AtHeads<'_> {
 
 /// A field the rules guard, named by the ids of the items it sits in.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Field {
+pub enum Field {
     PotentialSeverity,
     ChecklistResult { item: String },
     RiskSeverity { hazard: String },
@@ -285,7 +276,7 @@ impl Field {
 
 /// A guarded field's value.
 #[derive(Debug, Clone, PartialEq)]
-enum Guarded {
+pub enum Guarded {
     Severity(Severity),
     Result(Option<ItemResult>),
     Rating(u8),
@@ -305,72 +296,11 @@ impl Guarded {
     }
 }
 
-/// Every guarded field of `body` with its value.
+/// Every guarded field of `body` with its value, as its kind names them.
 fn guarded_fields(body: &Body) -> BTreeMap<Field, Guarded> {
     let mut fields = BTreeMap::new();
-    match body {
-        Body::NearMiss(n) => {
-            fields.insert(Field::PotentialSeverity, Guarded::Severity(n.potential_severity));
-        }
-        Body::PreStart(p) => {
-            for item in &p.items {
-                let field = Field::ChecklistResult {
-                    item: item.id.clone(),
-                };
-                fields.insert(field, Guarded::Result(item.result));
-            }
-        }
-        Body::Jsea(j) => {
-            for step in &j.steps {
-                let field = Field::StepRemoved {
-                    step: step.id.clone(),
-                };
-                fields.insert(field, Guarded::Removed(step.removed));
-                for hazard in &step.hazards {
-                    let id = || hazard.id.clone();
-                    fields.insert(
-                        Field::RiskSeverity { hazard: id() },
-                        Guarded::Rating(hazard.risk.severity),
-                    );
-                    fields.insert(
-                        Field::RiskLikelihood { hazard: id() },
-                        Guarded::Rating(hazard.risk.likelihood),
-                    );
-                    fields.insert(
-                        Field::HazardRemoved { hazard: id() },
-                        Guarded::Removed(hazard.removed),
-                    );
-                    for control in &hazard.controls {
-                        let field = Field::ControlRemoved {
-                            hazard: id(),
-                            control: control.id.clone(),
-                        };
-                        fields.insert(field, Guarded::Removed(control.removed));
-                    }
-                }
-            }
-        }
-    }
+    body.spec().guarded_fields(&mut fields);
     fields
-}
-
-/// Sets the removal mark `field` names in `body`.
-fn set_removal_mark(body: &mut Body, field: &Field, removed: bool) {
-    let Body::Jsea(j) = body else {
-        return;
-    };
-    let mark = match field {
-        Field::StepRemoved { step } => j.step_mut(step).map(|s| &mut s.removed),
-        Field::HazardRemoved { hazard } => j.hazard_mut(hazard).map(|h| &mut h.removed),
-        Field::ControlRemoved { hazard, control } => j
-            .hazard_mut(hazard)
-            .and_then(|h| h.controls.iter_mut().find(|c| c.id == *control))
-            .map(|c| &mut c.removed),
-        _ => None,
-    };
-    if let Some(mark) = mark {
-        *mark = removed;
-    }
 }
 
 /// The body to reconcile into the document after a person's edit: `edited`, except for removal
@@ -397,7 +327,7 @@ pub(crate) fn body_to_write(doc: &AutoCommit, stored: &Body, read: &Body, edited
         if set_aside {
             let (obj, prop) = locate(doc, &body_obj, &field)?;
             if doc.get_all(&obj, prop)?.len() == 1 {
-                set_removal_mark(&mut body, &field, true);
+                body.spec_mut().set_removal_mark(&field, true);
             }
         }
     }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::flags::Flag;
-use crate::model::{Body, Record};
+use crate::model::Record;
 use crate::validate::Finding;
 
 /// One record as a list row.
@@ -19,8 +19,13 @@ pub struct Projection {
     pub created_by: String,
     /// Device wall time of the creation stamp, Unix ms.
     pub created_at_ms: i64,
+    /// When it was completed, signed off or reported (device wall time, Unix ms).
     pub completed_at_ms: Option<i64>,
     pub work_started_at_ms: Option<i64>,
+    pub closed_at_ms: Option<i64>,
+    /// The person responsible, for kinds that assign one.
+    pub assignee: Option<String>,
+    pub due_at_ms: Option<i64>,
     /// Flag codes, sorted.
     pub flags: Vec<String>,
     pub blocking_findings: u32,
@@ -30,11 +35,7 @@ pub struct Projection {
 
 impl Projection {
     pub fn of(record: &Record, flags: &[Flag], findings: &[Finding], conflicts: usize) -> Self {
-        let (completed, work_started) = match &record.body {
-            Body::Jsea(j) => (j.completed.as_ref(), j.work_started.as_ref()),
-            Body::PreStart(p) => (p.completed.as_ref(), None),
-            Body::NearMiss(n) => (n.reported.as_ref(), None),
-        };
+        let fields = record.body.spec().fields();
         let mut codes: Vec<String> = flags.iter().map(|f| f.code.clone()).collect();
         codes.dedup();
         Self {
@@ -47,8 +48,11 @@ impl Projection {
             title: record.body.title(),
             created_by: record.header.created_by.clone(),
             created_at_ms: record.header.created.wall_ms,
-            completed_at_ms: completed.map(|s| s.wall_ms),
-            work_started_at_ms: work_started.map(|s| s.wall_ms),
+            completed_at_ms: fields.completed.map(|s| s.wall_ms),
+            work_started_at_ms: fields.work_started.map(|s| s.wall_ms),
+            closed_at_ms: fields.closed.map(|s| s.wall_ms),
+            assignee: fields.assignee.map(str::to_owned),
+            due_at_ms: fields.due_ms,
             flags: codes,
             blocking_findings: findings.iter().filter(|f| f.is_blocking()).count() as u32,
             conflicts: conflicts as u32,
@@ -70,6 +74,18 @@ pub struct ListFilter {
     pub created_from_ms: Option<i64>,
     /// Created before, Unix ms.
     pub created_to_ms: Option<i64>,
+    /// Completed (signed off, reported) at or after, Unix ms.
+    pub completed_from_ms: Option<i64>,
+    /// Completed before, Unix ms.
+    pub completed_to_ms: Option<i64>,
+    /// Only records assigned to this person.
+    pub assignee: Option<String>,
+    /// Only records due before this time, Unix ms (overdue lists).
+    pub due_before_ms: Option<i64>,
+    /// `Some(true)`: only closed records; `Some(false)`: only open ones.
+    pub closed: Option<bool>,
+    /// Only records whose title contains this text (case-insensitive for ASCII).
+    pub title_contains: Option<String>,
     /// Page size; `None` lists everything.
     pub limit: Option<u32>,
     pub offset: Option<u32>,
@@ -78,7 +94,8 @@ pub struct ListFilter {
 /// The projection's columns, in the order [`Projection::from_row`] reads them. The device store
 /// and the server's SQLite record store both keep projections in a `records` table with these.
 pub const PROJECTION_COLUMNS: &str = "id, kind, tenant_id, site_id, job_id, status, title, created_by, created_at_ms, \
-     completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash";
+     completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash, closed_at_ms, assignee, \
+     due_at_ms";
 
 impl Projection {
     /// Reads a row selected with [`PROJECTION_COLUMNS`].
@@ -100,6 +117,9 @@ impl Projection {
             blocking_findings: r.get(12)?,
             conflicts: r.get(13)?,
             content_hash: r.get(14)?,
+            closed_at_ms: r.get(15)?,
+            assignee: r.get(16)?,
+            due_at_ms: r.get(17)?,
         })
     }
 }
@@ -132,11 +152,33 @@ impl ListFilter {
         if let Some(v) = self.created_to_ms {
             push(" AND created_at_ms < ?", v.into());
         }
+        if let Some(v) = self.completed_from_ms {
+            push(" AND completed_at_ms >= ?", v.into());
+        }
+        if let Some(v) = self.completed_to_ms {
+            push(" AND completed_at_ms < ?", v.into());
+        }
+        if let Some(v) = &self.assignee {
+            push(" AND assignee = ?", v.clone().into());
+        }
+        if let Some(v) = self.due_before_ms {
+            push(" AND due_at_ms < ?", v.into());
+        }
+        if let Some(v) = &self.title_contains {
+            // LIKE's wildcards in the person's text are matched literally.
+            let escaped = v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            push(" AND title LIKE ? ESCAPE '\\'", format!("%{escaped}%").into());
+        }
         if let Some(v) = &self.flag {
             push(
                 " AND id IN (SELECT record_id FROM record_flags WHERE code = ?)",
                 v.clone().into(),
             );
+        }
+        match self.closed {
+            Some(true) => sql.push_str(" AND closed_at_ms IS NOT NULL"),
+            Some(false) => sql.push_str(" AND closed_at_ms IS NULL"),
+            None => {}
         }
         sql
     }

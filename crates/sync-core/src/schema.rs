@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 pub const APPLICATION_ID: i32 = 0x4D55_5354;
 
 /// The schema version this build writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The oldest version [`upgrade`] can bring forward.
 pub const OLDEST_UPGRADABLE: u32 = 1;
@@ -88,15 +88,33 @@ CREATE TABLE rejections (
 ) STRICT;
 "#;
 
-/// The whole schema at [`VERSION`], used to create a new store.
+/// Version 3: the projection's columns for every kind, not only a JSEA's: when a record was
+/// closed, who it is assigned to and when it is due. Rows are projected again from their
+/// documents by the upgrade.
+const V3_GENERIC_PROJECTION: &str = r#"
+ALTER TABLE records ADD COLUMN closed_at_ms INTEGER;
+ALTER TABLE records ADD COLUMN assignee TEXT;
+ALTER TABLE records ADD COLUMN due_at_ms INTEGER;
+CREATE INDEX records_by_assignee ON records (assignee, due_at_ms) WHERE assignee IS NOT NULL;
+CREATE INDEX records_by_due ON records (due_at_ms) WHERE due_at_ms IS NOT NULL;
+"#;
+
+/// The whole schema at [`VERSION`], used to create a new store. Built from the same steps an
+/// upgrade takes, so an upgraded store's schema is a new store's, byte for byte.
 pub fn current() -> String {
-    format!("{V1}{V2_REJECTIONS}")
+    format!("{V1}{V2_REJECTIONS}{V3_GENERIC_PROJECTION}")
+}
+
+fn concat_v2() -> &'static str {
+    static V2: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    V2.get_or_init(|| format!("{V1}{V2_REJECTIONS}"))
 }
 
 /// The schema as it was at an older `version`, for upgrade tests.
 pub fn historical(version: u32) -> Option<&'static str> {
     match version {
         1 => Some(V1),
+        2 => Some(concat_v2()),
         _ => None,
     }
 }
@@ -126,6 +144,10 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<()> {
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
     match version {
         1 => tx.execute_batch(V2_REJECTIONS)?,
+        2 => {
+            tx.execute_batch(V3_GENERIC_PROJECTION)?;
+            crate::store::reproject_all(tx)?;
+        }
         _ => {
             return Err(Error::Invalid(format!(
                 "no migration from schema version {version}"

@@ -7,7 +7,7 @@ use super::{StoreError, StoreResult};
 
 /// Marks a file as a Muster server store (`PRAGMA application_id`, ASCII "MUSV").
 pub const APPLICATION_ID: i32 = 0x4D55_5356;
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Version 1, the first server schema.
 pub const V1: &str = r#"
@@ -287,10 +287,24 @@ ALTER TABLE refresh_tokens ADD COLUMN replaced_by TEXT;
 ALTER TABLE actors ADD COLUMN anonymous INTEGER NOT NULL DEFAULT 0;
 "#;
 
+/// Version 4: the projection's columns for every record kind, not only a JSEA's (when a record
+/// was closed, who it is assigned to, when it is due). Every record is queued to be judged
+/// again, which projects it afresh from its document.
+const V4: &str = r#"
+ALTER TABLE records ADD COLUMN closed_at_ms INTEGER;
+ALTER TABLE records ADD COLUMN assignee TEXT;
+ALTER TABLE records ADD COLUMN due_at_ms INTEGER;
+CREATE INDEX records_by_assignee ON records (tenant_id, assignee, due_at_ms) WHERE assignee IS NOT NULL;
+CREATE INDEX records_by_kind ON records (tenant_id, kind, created_at_ms DESC);
+INSERT OR IGNORE INTO rejudge_queue (tenant_id, doc_id, reason, queued_at_ms)
+    SELECT tenant_id, id, 'the projection gained columns for every kind', 0 FROM documents;
+"#;
+
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> StoreResult<()> {
     match version {
         1 => tx.execute_batch(V2)?,
         2 => tx.execute_batch(V3)?,
+        3 => tx.execute_batch(V4)?,
         _ => {
             return Err(StoreError::Invalid(format!(
                 "no migration from server schema {version}"
@@ -379,6 +393,11 @@ mod tests {
             1
         );
         assert_eq!(count("SELECT count(*) FROM rejudge_queue WHERE doc_id = 'r1'"), 1);
+        assert_eq!(
+            count("SELECT count(*) FROM records WHERE closed_at_ms IS NULL AND assignee IS NULL"),
+            1,
+            "the new projection columns wait for the re-judging that fills them"
+        );
         old.execute(
             "INSERT INTO feed (tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes)
              VALUES ('acme', 'r1', 'jsea', 'site', 'u1', 'd1', x'03')",

@@ -8,7 +8,7 @@ use sync_core::model::ANONYMOUS;
 use sync_core::place::{DEFAULT_MAX_ACCURACY_M, Geofence, SiteArea};
 use sync_core::projection::PROJECTION_COLUMNS;
 use sync_core::protocol::Role;
-use sync_core::{Flag, ListFilter, Projection};
+use sync_core::{Flag, Kind, ListFilter, Projection};
 
 use super::{
     AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, Device, FeedEntry, Judgement, NewUser,
@@ -393,8 +393,8 @@ fn audit_in(
 const DEVICE_COLUMNS: &str = "id, tenant_id, user_id, name, enrolled_at_ms, last_sync_at_ms, revoked_at_ms";
 
 /// SQL condition (and its arguments) limiting feed or record rows to a scope. Workers see their
-/// own records plus shared records (not near-misses, which may be anonymous) at their sites;
-/// supervisors everything at their sites; admins the whole company.
+/// own records plus the kinds shared at a site (`Visibility::Site`; not near misses, which may
+/// be anonymous) at their sites; supervisors everything at their sites; admins the whole company.
 fn scope_sql(scope: &Scope, args: &mut Vec<rusqlite::types::Value>) -> String {
     args.push(scope.tenant_id.clone().into());
     let mut sql = format!("tenant_id = ?{}", args.len());
@@ -411,9 +411,17 @@ fn scope_sql(scope: &Scope, args: &mut Vec<rusqlite::types::Value>) -> String {
         Role::Worker => {
             args.push(scope.user_id.clone().into());
             let user = args.len();
+            let shared: Vec<&str> = Kind::shared_at_site().map(Kind::as_str).collect();
+            args.push(
+                serde_json::to_string(&shared)
+                    .unwrap_or_else(|_| "[]".into())
+                    .into(),
+            );
+            let kinds = args.len();
             args.push(sites.into());
             sql.push_str(&format!(
-                " AND (created_by = ?{user} OR (kind <> 'near_miss' AND site_id IN (SELECT value FROM json_each(?{}))))",
+                " AND (created_by = ?{user} OR (kind IN (SELECT value FROM json_each(?{kinds})) \
+                 AND site_id IN (SELECT value FROM json_each(?{}))))",
                 args.len()
             ));
         }
@@ -1296,8 +1304,9 @@ fn write_verdict(
 ) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO records (id, tenant_id, kind, site_id, job_id, status, title, created_by,
-             created_at_ms, completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             created_at_ms, completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash,
+             closed_at_ms, assignee, due_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
         p.id,
@@ -1314,7 +1323,10 @@ fn write_verdict(
         serde_json::to_string(&p.flags).unwrap_or_default(),
         p.blocking_findings,
         p.conflicts,
-        p.content_hash
+        p.content_hash,
+        p.closed_at_ms,
+        p.assignee,
+        p.due_at_ms
     ])?;
     tx.prepare_cached("DELETE FROM record_flags WHERE tenant_id = ?1 AND record_id = ?2")?
         .execute([tenant_id, &p.id])?;

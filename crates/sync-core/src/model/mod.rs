@@ -1,59 +1,22 @@
 //! Typed record models. Each record is one automerge document: a [`Header`] under the root key
-//! `header` and the kind's body under the key named by [`Kind::body_key`].
-
-pub mod jsea;
-pub mod near_miss;
-pub mod prestart;
+//! `header` and the kind's body under the key named by [`Kind::body_key`]. The kinds themselves,
+//! each with its rules, live in `crate::kinds`; the parts they share in `crate::parts`.
 
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
 use crate::stamp::Stamp;
 
-pub use jsea::{
-    Approval, ApprovalDecision, Control, ControlLevel, Hazard, Jsea, JseaStatus, RiskRating, TaskStep,
+pub use crate::kinds::jsea::{Control, ControlLevel, Hazard, Jsea, JseaStatus, RiskRating, TaskStep};
+pub use crate::kinds::near_miss::{NearMiss, NearMissStatus, Severity};
+pub use crate::kinds::pre_start::{EquipmentUnit, PreStart, PreStartStatus};
+pub use crate::kinds::{Body, Kind};
+pub use crate::parts::{
+    Approval, ApprovalDecision, ChecklistItem, ItemResult, RecordLink, Reopening, Signature,
 };
-pub use near_miss::{NearMiss, NearMissStatus, Severity};
-pub use prestart::{ChecklistItem, EquipmentUnit, ItemResult, PreStart, PreStartStatus};
 
 /// Version of the record document layout. Bumped when a kind's fields change incompatibly.
 pub const SCHEMA_VERSION: u64 = 1;
-
-/// The kinds of record this build understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Jsea,
-    PreStart,
-    NearMiss,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Jsea, Kind::PreStart, Kind::NearMiss];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Jsea => "jsea",
-            Kind::PreStart => "pre_start",
-            Kind::NearMiss => "near_miss",
-        }
-    }
-
-    /// The root key holding this kind's body in the document.
-    pub fn body_key(self) -> &'static str {
-        self.as_str()
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Fields every record carries, written once at creation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
@@ -82,74 +45,6 @@ impl Header {
     /// Whether the record was filed anonymously (only a near miss may be).
     pub fn is_anonymous(&self) -> bool {
         self.created_by == ANONYMOUS
-    }
-}
-
-/// A person's signature, bound to the hash of the content they signed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
-pub struct Signature {
-    pub user_id: String,
-    /// Name as printed on the form at signing time.
-    pub name: String,
-    /// Hex SHA-256 of the record's signable content when signed.
-    pub content_hash: String,
-    pub stamp: Stamp,
-}
-
-/// The body of a record, by kind.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "records are handled one at a time; boxing buys nothing"
-)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Body {
-    Jsea(Jsea),
-    PreStart(PreStart),
-    NearMiss(NearMiss),
-}
-
-impl Body {
-    pub fn kind(&self) -> Kind {
-        match self {
-            Body::Jsea(_) => Kind::Jsea,
-            Body::PreStart(_) => Kind::PreStart,
-            Body::NearMiss(_) => Kind::NearMiss,
-        }
-    }
-
-    /// Status as shown in lists (`draft`, `completed`, …).
-    pub fn status(&self) -> &'static str {
-        match self {
-            Body::Jsea(j) => j.status.as_str(),
-            Body::PreStart(p) => p.status.as_str(),
-            Body::NearMiss(n) => n.status.as_str(),
-        }
-    }
-
-    /// A one-line title for lists.
-    pub fn title(&self) -> String {
-        match self {
-            Body::Jsea(j) => j.task.clone(),
-            Body::PreStart(p) => {
-                let unit = &p.unit;
-                if unit.make_model.is_empty() {
-                    format!("Pre-start {}", unit.unit_id)
-                } else {
-                    format!("Pre-start {} ({})", unit.unit_id, unit.make_model)
-                }
-            }
-            Body::NearMiss(n) => n.what_happened.chars().take(80).collect(),
-        }
-    }
-
-    /// Hex SHA-256 of the content a signature or approval vouches for.
-    pub fn content_hash(&self) -> String {
-        match self {
-            Body::Jsea(j) => j.content_hash(),
-            Body::PreStart(p) => p.content_hash(),
-            Body::NearMiss(n) => n.content_hash(),
-        }
     }
 }
 

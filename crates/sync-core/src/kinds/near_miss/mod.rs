@@ -4,7 +4,11 @@
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
-use super::{hash_json, string_enum};
+mod spec;
+
+pub use spec::{LATE_REPORT_MS, paths};
+
+use crate::model::{hash_json, string_enum};
 use crate::stamp::{GpsFix, Stamp};
 
 string_enum! {

@@ -4,7 +4,12 @@ use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::{Signature, hash_json, string_enum};
+mod spec;
+
+pub use spec::paths;
+
+use crate::model::{hash_json, string_enum};
+use crate::parts::{Approval, Reopening, Signature};
 use crate::stamp::Stamp;
 
 string_enum! {
@@ -27,13 +32,6 @@ string_enum! {
         Engineering => "engineering",
         Administrative => "administrative",
         Ppe => "ppe",
-    }
-}
-
-string_enum! {
-    pub enum ApprovalDecision {
-        Approved => "approved",
-        Rejected => "rejected",
     }
 }
 
@@ -112,25 +110,6 @@ impl TaskStep {
     pub fn active_hazards(&self) -> impl Iterator<Item = &Hazard> {
         self.hazards.iter().filter(|h| !h.removed)
     }
-}
-
-/// A supervisor's decision, bound to the content it approved.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
-pub struct Approval {
-    pub decision: ApprovalDecision,
-    pub by_user_id: String,
-    pub by_name: String,
-    pub comment: Option<String>,
-    pub content_hash: String,
-    pub stamp: Stamp,
-}
-
-/// Why a JSEA was reopened after conditions changed (OHS Code s.7(4)).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
-pub struct Reopening {
-    pub reason: String,
-    pub by_user_id: String,
-    pub stamp: Stamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]

@@ -3,21 +3,18 @@
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
-use super::{Signature, hash_json, string_enum};
+mod spec;
+
+pub use spec::paths;
+
+use crate::model::{hash_json, string_enum};
+use crate::parts::{ChecklistItem, Signature};
 use crate::stamp::Stamp;
 
 string_enum! {
     pub enum PreStartStatus {
         Draft => "draft",
         Completed => "completed",
-    }
-}
-
-string_enum! {
-    pub enum ItemResult {
-        Pass => "pass",
-        Fail => "fail",
-        NotApplicable => "not_applicable",
     }
 }
 
@@ -28,30 +25,6 @@ pub struct EquipmentUnit {
     pub make_model: String,
     pub serial: Option<String>,
     pub hour_meter: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
-pub struct ChecklistItem {
-    #[key]
-    pub id: String,
-    pub label: String,
-    /// A failed critical item puts the unit out of service.
-    pub critical: bool,
-    /// Unanswered until the operator checks it.
-    pub result: Option<ItemResult>,
-    pub defect_note: Option<String>,
-}
-
-impl ChecklistItem {
-    pub fn new(label: impl Into<String>, critical: bool) -> Self {
-        Self {
-            id: super::new_id(),
-            label: label.into(),
-            critical,
-            result: None,
-            defect_note: None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hydrate, Reconcile)]
@@ -79,9 +52,7 @@ impl PreStart {
 
     /// Critical items that failed: any one puts the unit out of service.
     pub fn failed_critical_items(&self) -> impl Iterator<Item = &ChecklistItem> {
-        self.items
-            .iter()
-            .filter(|i| i.critical && i.result == Some(ItemResult::Fail))
+        self.items.iter().filter(|i| i.failed_critically())
     }
 
     pub fn out_of_service(&self) -> bool {

@@ -1,0 +1,202 @@
+//! Every rule about an equipment pre-start: validation, the out-of-service flag, timeline,
+//! lifecycle and who may sign it off.
+
+use automerge::{AutoCommit, ObjId};
+use std::collections::BTreeMap;
+
+use super::{PreStart, PreStartStatus};
+use crate::error::{Error, Result};
+use crate::flags::{Context, Event, Flag, codes};
+use crate::kinds::{
+    EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer, no_such_step,
+};
+use crate::merge_rules::{self, Field, Guarded};
+use crate::parts::{Approval, Reopening, Signature, checklist, is_blank, signatures};
+use crate::stamp::Stamp;
+use crate::validate::Finding;
+
+/// Where each lifecycle stamp sits in a pre-start's document.
+pub mod paths {
+    pub const SIGN_OFF: &str = "pre_start/sign_off/stamp";
+    pub const COMPLETED: &str = "pre_start/completed";
+}
+
+impl KindSpec for PreStart {
+    const NAME: &'static str = "pre_start";
+    const LABEL: &'static str = "Equipment pre-start";
+    const VISIBILITY: Visibility = Visibility::Site;
+    const ON_SITE_EVENTS: &'static [&'static str] = &["created", "signed", "completed"];
+}
+
+impl RecordKind for PreStart {
+    fn status(&self) -> &'static str {
+        self.status.as_str()
+    }
+
+    fn title(&self) -> String {
+        let unit = &self.unit;
+        if unit.make_model.is_empty() {
+            format!("Pre-start {}", unit.unit_id)
+        } else {
+            format!("Pre-start {} ({})", unit.unit_id, unit.make_model)
+        }
+    }
+
+    fn content_hash(&self) -> String {
+        PreStart::content_hash(self)
+    }
+
+    fn validate(&self, out: &mut Vec<Finding>) {
+        if is_blank(&self.unit.unit_id) {
+            out.push(Finding::blocking(
+                "pre_start.unit_required",
+                "unit.unit_id",
+                "name the equipment unit",
+            ));
+        }
+        checklist::validate(&self.items, "pre_start", "items", out);
+        for item in self.failed_critical_items() {
+            out.push(Finding::warning(
+                "pre_start.out_of_service",
+                "unit",
+                format!(
+                    "unit {} is out of service: critical item '{}' failed",
+                    self.unit.unit_id, item.label
+                ),
+            ));
+        }
+        if self.sign_off.is_none() {
+            out.push(Finding::blocking(
+                "pre_start.sign_off_required",
+                "sign_off",
+                "the operator must sign off",
+            ));
+        }
+    }
+
+    fn flags(&self, _context: &Context, _anonymous: bool) -> Vec<Flag> {
+        self.failed_critical_items()
+            .map(|item| {
+                Flag::new(
+                    codes::OUT_OF_SERVICE,
+                    format!(
+                        "unit {} out of service: '{}' failed",
+                        self.unit.unit_id, item.label
+                    ),
+                )
+                .with("unit", self.unit.unit_id.clone())
+                .with("item", item.label.clone())
+                .with("defect_note", item.defect_note.clone().unwrap_or_default())
+            })
+            .collect()
+    }
+
+    fn events<'a>(&'a self, out: &mut Vec<Event<'a>>) {
+        out.extend(
+            self.sign_off
+                .iter()
+                .map(|s| Event::new("signed", Some(&s.user_id), paths::SIGN_OFF, &s.stamp)),
+        );
+        out.extend(
+            self.completed
+                .iter()
+                .map(|s| Event::new("completed", None, paths::COMPLETED, s)),
+        );
+    }
+
+    fn for_each_stamp(&mut self, f: &mut dyn FnMut(&mut Stamp)) {
+        self.sign_off.iter_mut().for_each(|s| f(&mut s.stamp));
+        self.completed.iter_mut().for_each(f);
+    }
+
+    fn fields(&self) -> KindFields<'_> {
+        KindFields {
+            completed: self.completed.as_ref(),
+            ..KindFields::default()
+        }
+    }
+
+    fn evidence(&self) -> Vec<EvidenceRow> {
+        let mut rows = vec![EvidenceRow::new("Unit", self.title())];
+        if let Some(serial) = &self.unit.serial {
+            rows.push(EvidenceRow::new("Serial", serial));
+        }
+        if let Some(hours) = self.unit.hour_meter {
+            rows.push(EvidenceRow::new("Hour meter", format!("{hours}")));
+        }
+        rows.push(EvidenceRow::new("Operator", &self.operator_id));
+        for item in &self.items {
+            let result = item.result.map_or("not checked", |r| r.as_str());
+            let critical = if item.critical { " (critical)" } else { "" };
+            let note = item
+                .defect_note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default();
+            rows.push(EvidenceRow::new(
+                format!("{}{critical}", item.label),
+                format!("{result}{note}"),
+            ));
+        }
+        if let Some(s) = &self.sign_off {
+            rows.push(EvidenceRow::new("Signed off by", &s.name));
+        }
+        rows
+    }
+
+    fn apply_merge_rules(&mut self, doc: &AutoCommit, body: &ObjId) -> Result<()> {
+        merge_rules::failures_stand(doc, body, self)
+    }
+
+    fn guarded_fields(&self, out: &mut BTreeMap<Field, Guarded>) {
+        for item in &self.items {
+            let field = Field::ChecklistResult {
+                item: item.id.clone(),
+            };
+            out.insert(field, Guarded::Result(item.result));
+        }
+    }
+
+    fn complete(&mut self, stamp: Stamp) -> Result<()> {
+        if self.status == PreStartStatus::Completed {
+            return Err(Error::Lifecycle("this pre-start is already completed".into()));
+        }
+        self.status = PreStartStatus::Completed;
+        self.completed = Some(stamp);
+        Ok(())
+    }
+
+    fn sign(&mut self, signature: Signature) -> Result<()> {
+        if self.operator_id != signature.user_id {
+            return Err(Error::Lifecycle(
+                "only the operator who did the check signs it off".into(),
+            ));
+        }
+        self.sign_off = Some(signature);
+        Ok(())
+    }
+
+    fn decide(&mut self, _approval: Approval) -> Result<()> {
+        Err(no_such_step(Self::LABEL, "approve"))
+    }
+
+    fn start_work(&mut self, _stamp: Stamp) -> Result<()> {
+        Err(no_such_step(Self::LABEL, "start work"))
+    }
+
+    fn close(&mut self, _stamp: Stamp) -> Result<()> {
+        Err(no_such_step(Self::LABEL, "close"))
+    }
+
+    fn reopen(&mut self, _reopening: Reopening) -> Result<()> {
+        Err(no_such_step(Self::LABEL, "reopen"))
+    }
+
+    fn check_write(&self, before: Option<&Self>, writer: &Writer) -> Result<(), WriteRefusal> {
+        signatures::check_own_sign_off(
+            before.and_then(|b| b.sign_off.as_ref()),
+            self.sign_off.as_ref(),
+            writer,
+        )
+    }
+}
