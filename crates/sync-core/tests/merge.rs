@@ -774,3 +774,60 @@ fn a_concurrent_removal_and_restoration_reads_as_kept() {
         );
     }
 }
+
+/// Another automerge client (the JavaScript library writes strings as text objects by default)
+/// edits a record: its text fields, in the header, the body and inside list items, still read,
+/// and the record keeps working with this core's own edits.
+#[test]
+fn a_record_whose_strings_are_text_objects_is_readable() {
+    use automerge::{AutoCommit, ObjType};
+    let original = record(Body::Jsea(sample::jsea()));
+    let mut doc = RecordDocument::create(ActorId::random(), "lead", &original, 5_000).unwrap();
+    let mut foreign = AutoCommit::load(&doc.save()).unwrap();
+    let as_text = |doc: &mut AutoCommit, obj: &ObjId, key: &str, text: &str| {
+        let t = doc.put_object(obj, key, ObjType::Text).unwrap();
+        doc.splice_text(&t, 0, 0, text).unwrap();
+    };
+    let (_, header) = foreign.get(automerge::ROOT, "header").unwrap().unwrap();
+    as_text(&mut foreign, &header, "site_id", "site-4-12");
+    let (_, body) = foreign.get(automerge::ROOT, "jsea").unwrap().unwrap();
+    as_text(
+        &mut foreign,
+        &body,
+        "task",
+        "Replace the wellhead valve, by another app",
+    );
+    as_text(&mut foreign, &body, "status", "draft");
+    let (_, steps) = foreign.get(&body, "steps").unwrap().unwrap();
+    let (_, first_step) = foreign.get(&steps, 0).unwrap().unwrap();
+    as_text(&mut foreign, &first_step, "description", "Isolate the line");
+
+    let mut read = RecordDocument::load(&foreign.save(), ActorId::random()).expect("loads");
+    let record = read.record().expect("a record with text objects reads");
+    assert_eq!(record.header, original.header);
+    let Body::Jsea(j) = &record.body else {
+        panic!("a JSEA")
+    };
+    assert_eq!(j.task, "Replace the wellhead valve, by another app");
+    assert_eq!(j.steps[0].description, "Isolate the line");
+    assert!(
+        validate::validate(&record)
+            .iter()
+            .all(|f| f.rule != "jsea.task_required")
+    );
+
+    // This core's next edit writes plain strings again and loses nothing the other app wrote.
+    read.update("lead", 6_000, |r| {
+        let Body::Jsea(j) = &mut r.body else {
+            unreachable!()
+        };
+        j.muster_point = "Gate 2".into();
+        Ok(())
+    })
+    .expect("edit");
+    let Body::Jsea(after) = read.record().expect("reads").body else {
+        panic!("a JSEA")
+    };
+    assert_eq!(after.task, "Replace the wellhead valve, by another app");
+    assert_eq!(after.muster_point, "Gate 2");
+}

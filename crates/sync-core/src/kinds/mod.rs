@@ -7,10 +7,6 @@
 //! document's hydrate and reconcile, to every dispatch below and to [`Kind::ALL`]; the compiler then
 //! names any rule the kind has not stated. ARCHITECTURE.md, "Adding a record kind", walks through it.
 
-pub mod jsea;
-pub mod near_miss;
-pub mod pre_start;
-
 use automerge::{AutoCommit, ObjId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -171,10 +167,13 @@ pub trait RecordKind {
         Self: Sized;
 }
 
-/// Registers the record kinds: `Variant(module::Type),` per kind, in the order lists show them.
-/// (`$d` is a `$` handed in, so the callback macro written here can have variables of its own.)
+/// Registers the record kinds: `Variant(module::Type),` per kind, in the order lists show them;
+/// `module` is the kind's folder. (`$d` is a `$` handed in, so the callback macro written here
+/// can have variables of its own.)
 macro_rules! record_kinds {
-    (($d:tt) $($variant:ident($($path:ident)::+)),+ $(,)?) => {
+    (($d:tt) $($variant:ident($module:ident :: $ty:ident)),+ $(,)?) => {
+        $(pub mod $module;)+
+
         /// Calls `$callback! { Jsea, PreStart, … }` with every registered kind's variant, so other
         /// crates (the FFI's mirrored `RecordKind`) follow the list without being edited.
         #[macro_export]
@@ -192,20 +191,20 @@ macro_rules! record_kinds {
             pub const ALL: &'static [Kind] = &[$(Kind::$variant),+];
 
             pub fn as_str(self) -> &'static str {
-                match self { $(Kind::$variant => <$($path)::+ as KindSpec>::NAME),+ }
+                match self { $(Kind::$variant => <$module::$ty as KindSpec>::NAME),+ }
             }
 
             /// The kind as people read it.
             pub fn label(self) -> &'static str {
-                match self { $(Kind::$variant => <$($path)::+ as KindSpec>::LABEL),+ }
+                match self { $(Kind::$variant => <$module::$ty as KindSpec>::LABEL),+ }
             }
 
             pub fn visibility(self) -> Visibility {
-                match self { $(Kind::$variant => <$($path)::+ as KindSpec>::VISIBILITY),+ }
+                match self { $(Kind::$variant => <$module::$ty as KindSpec>::VISIBILITY),+ }
             }
 
             pub fn on_site_events(self) -> &'static [&'static str] {
-                match self { $(Kind::$variant => <$($path)::+ as KindSpec>::ON_SITE_EVENTS),+ }
+                match self { $(Kind::$variant => <$module::$ty as KindSpec>::ON_SITE_EVENTS),+ }
             }
         }
 
@@ -216,11 +215,11 @@ macro_rules! record_kinds {
         )]
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(tag = "kind", rename_all = "snake_case")]
-        pub enum Body { $($variant($($path)::+)),+ }
+        pub enum Body { $($variant($module::$ty)),+ }
 
         $(
-            impl From<$($path)::+> for Body {
-                fn from(body: $($path)::+) -> Self {
+            impl From<$module::$ty> for Body {
+                fn from(body: $module::$ty) -> Self {
                     Body::$variant(body)
                 }
             }
