@@ -332,4 +332,5 @@ record_kinds! {
     Jsea(jsea::Jsea),
     PreStart(pre_start::PreStart),
     NearMiss(near_miss::NearMiss),
+    TailgateMeeting(tailgate_meeting::TailgateMeeting),
 }

@@ -1,0 +1,184 @@
+//! Every rule about a tailgate meeting.
+
+use automerge::{AutoCommit, ObjId};
+use std::collections::BTreeMap;
+
+use super::{TailgateMeeting, TailgateStatus};
+use crate::error::{Error, Result};
+use crate::flags::{Context, Event, Flag, describe};
+use crate::kinds::{
+    EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer, no_such_step,
+};
+use crate::merge_rules::{Field, Guarded};
+use crate::parts::{Approval, Reopening, SignOn, Signature, is_blank, signatures};
+use crate::stamp::Stamp;
+use crate::validate::Finding;
+
+/// Where each lifecycle stamp sits in a tailgate meeting's document.
+pub mod paths {
+    pub const HELD: &str = "tailgate_meeting/held";
+
+    /// An attendee's signature.
+    pub fn signature(user_id: &str) -> String {
+        format!("tailgate_meeting/signatures/{user_id}/stamp")
+    }
+}
+
+pub mod codes {
+    /// An attendee signed topics that changed after they signed.
+    pub const STALE_SIGNATURE: &str = "tailgate_meeting.stale_signature";
+}
+
+impl KindSpec for TailgateMeeting {
+    const NAME: &'static str = "tailgate_meeting";
+    const LABEL: &'static str = "Tailgate meeting";
+    const VISIBILITY: Visibility = Visibility::Site;
+    const ON_SITE_EVENTS: &'static [&'static str] = &["created", "signed", "held"];
+}
+
+impl RecordKind for TailgateMeeting {
+    fn status(&self) -> &'static str {
+        self.status.as_str()
+    }
+
+    fn title(&self) -> String {
+        self.title.clone()
+    }
+
+    fn content_hash(&self) -> String {
+        TailgateMeeting::content_hash(self)
+    }
+
+    fn validate(&self, out: &mut Vec<Finding>) {
+        if is_blank(&self.title) {
+            out.push(Finding::blocking(
+                "tailgate_meeting.title_required",
+                "title",
+                "say what the meeting was about",
+            ));
+        }
+        if !self.topics.iter().any(|t| !is_blank(t)) {
+            out.push(Finding::blocking(
+                "tailgate_meeting.topics_required",
+                "topics",
+                "list at least one topic covered",
+            ));
+        }
+        if self.signatures.is_empty() {
+            out.push(Finding::blocking(
+                "tailgate_meeting.signature_required",
+                "signatures",
+                "at least one attendee must sign",
+            ));
+        }
+        let current = self.content_hash();
+        for (user, sig) in &self.signatures {
+            if sig.content_hash != current {
+                out.push(Finding::warning(
+                    "tailgate_meeting.signature_stale",
+                    format!("signatures.{user}"),
+                    format!("{} signed before the topics changed", sig.name),
+                ));
+            }
+        }
+    }
+
+    fn flags(&self, _context: &Context, _anonymous: bool) -> Vec<Flag> {
+        let current = self.content_hash();
+        self.signatures
+            .values()
+            .filter(|s| s.content_hash != current)
+            .map(|sig| {
+                Flag::new(
+                    codes::STALE_SIGNATURE,
+                    format!("{} signed topics that have since changed", sig.name),
+                )
+                .with("signer", sig.user_id.clone())
+                .with("signed", describe(&sig.stamp))
+                .with("signed_hash", sig.content_hash.clone())
+                .with("current_hash", current.clone())
+            })
+            .collect()
+    }
+
+    fn events<'a>(&'a self, out: &mut Vec<Event<'a>>) {
+        out.extend(self.signatures.iter().map(|(key, s)| {
+            Event::new("signed", Some(&s.user_id), paths::signature(key), &s.stamp)
+        }));
+        out.extend(self.held.iter().map(|s| Event::new("held", None, paths::HELD, s)));
+    }
+
+    fn for_each_stamp(&mut self, f: &mut dyn FnMut(&mut Stamp)) {
+        self.signatures.values_mut().for_each(|s| f(&mut s.stamp));
+        self.held.iter_mut().for_each(f);
+    }
+
+    fn fields(&self) -> KindFields<'_> {
+        KindFields {
+            completed: self.held.as_ref(),
+            ..KindFields::default()
+        }
+    }
+
+    fn evidence(&self) -> Vec<EvidenceRow> {
+        let mut rows = vec![EvidenceRow::new("Title", &self.title)];
+        rows.extend(self.topics.iter().map(|t| EvidenceRow::new("Topic", t)));
+        let current = self.content_hash();
+        for sig in self.signatures.values() {
+            let state = if sig.content_hash == current {
+                "valid"
+            } else {
+                "stale: the topics changed after signing"
+            };
+            rows.push(EvidenceRow::new("Attended", format!("{} ({state})", sig.name)));
+        }
+        rows
+    }
+
+    fn apply_merge_rules(&mut self, _doc: &AutoCommit, _body: &ObjId) -> Result<()> {
+        // Nothing here can be made to look safer by a merge: topics and signatures only add up.
+        Ok(())
+    }
+
+    fn guarded_fields(&self, _out: &mut BTreeMap<Field, Guarded>) {}
+
+    fn complete(&mut self, stamp: Stamp) -> Result<()> {
+        if self.status == TailgateStatus::Held {
+            return Err(Error::Lifecycle("this meeting is already recorded as held".into()));
+        }
+        self.status = TailgateStatus::Held;
+        self.held = Some(stamp);
+        Ok(())
+    }
+
+    /// An attendee signs, before or after the meeting is recorded (someone arriving late signs
+    /// when they are briefed).
+    fn sign(&mut self, signature: Signature) -> Result<()> {
+        SignOn {
+            crew: &mut self.crew,
+            signatures: &mut self.signatures,
+        }
+        .sign(signature);
+        Ok(())
+    }
+
+    fn decide(&mut self, _approval: Approval) -> Result<()> {
+        Err(no_such_step(Self::LABEL, "approve"))
+    }
+
+    fn start_work(&mut self, _stamp: Stamp) -> Result<()> {
+        Err(no_such_step(Self::LABEL, "start work"))
+    }
+
+    fn close(&mut self, _stamp: Stamp) -> Result<()> {
+        Err(no_such_step(Self::LABEL, "close"))
+    }
+
+    fn reopen(&mut self, _reopening: Reopening) -> Result<()> {
+        Err(no_such_step(Self::LABEL, "reopen"))
+    }
+
+    fn check_write(&self, before: Option<&Self>, writer: &Writer) -> Result<(), WriteRefusal> {
+        signatures::check_own_signatures(before.map(|b| &b.signatures), &self.signatures, writer)
+    }
+}
