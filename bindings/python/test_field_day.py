@@ -10,6 +10,7 @@ back as MusterError, never a crash. Every store is a real SQLite file in a tempo
 """
 
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from muster_mobile import (  # noqa: E402
     SyncObserver,
     SyncSettings,
     core_version,
+    record_kinds,
 )
 
 URL = os.environ.get("MUSTER_URL", "http://127.0.0.1:8080")
@@ -310,6 +312,39 @@ class FieldDay(unittest.TestCase):
         self.assertIsNone(phone.store.record(jsea).header.created.fix)
         self.assertEqual(phone.store.record(jsea).header.job_id, "job-7")
         self.assertTrue(core_version())
+
+    def test_a_kind_with_no_typed_form_is_filled_through_the_generic_operations(self):
+        asyncio.run(self.generic_kind())
+
+    async def generic_kind(self):
+        phone = Phone(self.folder, "talk")
+        user = await phone.login("lead@demo.muster")
+        kinds = {k.name: k for k in record_kinds()}
+        self.assertIn("tailgate_meeting", kinds)
+        self.assertEqual(kinds["tailgate_meeting"].kind, RecordKind.TAILGATE_MEETING)
+        body = {"title": "Lifting over the live line", "topics": ["Exclusion zone"], "crew": [],
+                "signatures": {}, "status": "draft", "held": None}
+        talk = phone.store.create_record(RecordKind.TAILGATE_MEETING, user.sites[0], None, json.dumps(body), phone.stamp())
+        phone.store.set_field(talk, "title", json.dumps("Lifting over the live line, pad 7"))
+        phone.store.add_list_item(talk, "topics", json.dumps("Radio check before each lift"))
+        with self.assertRaises(MusterError.Invalid) as wrong_type:
+            phone.store.set_field(talk, "topics", json.dumps(5))
+        self.assertIn("invalid type", wrong_type.exception.reason)
+        with self.assertRaises(MusterError.NotAllowedNow):
+            phone.store.set_field(talk, "status", json.dumps("held"))
+        with self.assertRaises(MusterError.Blocked):
+            phone.store.complete(talk, phone.stamp())
+        phone.store.sign(talk, phone.stamp())
+        phone.store.complete(talk, phone.stamp())
+        view = phone.store.record(talk)
+        self.assertTrue(view.body.is_other(), view.body)
+        self.assertEqual(view.status, "held")
+        stored = json.loads(phone.store.record_json(talk))
+        self.assertEqual(stored["topics"], ["Exclusion zone", "Radio check before each lift"])
+        self.assertEqual(list(stored["signatures"]), [user.id])
+        report = await phone.sync()
+        self.assertEqual(report.accepted, 1, report)
+        self.assertIn(talk, [r.id for r in phone.store.list(ListFilter(kind=RecordKind.TAILGATE_MEETING))])
 
     def test_sync_reports_offline_and_can_be_cancelled_without_losing_anything(self):
         asyncio.run(self.offline_and_cancel())

@@ -90,6 +90,7 @@ fn filled_store(path: &Path) -> Original {
                         Body::Jsea(j) => j.muster_point = format!("Gate {i}.{round}"),
                         Body::PreStart(p) => p.unit.hour_meter = Some(1_000.0 + i as f64 + round as f64),
                         Body::NearMiss(n) => n.what_happened = format!("Swinging load, report {i}.{round}"),
+                        other => unreachable!("the fixture makes only the first three kinds: {other:?}"),
                     }
                     Ok(())
                 })

@@ -480,3 +480,39 @@ fn an_update_that_builds_on_missing_history_is_set_aside_for_reconciliation() {
     assert!(b.record(&id).is_err(), "nothing half-applied");
     assert_eq!(b.cursor_with_check().unwrap(), (7, 99));
 }
+
+/// A version 2 store's records gain the new projection columns from their documents when the
+/// store is upgraded: a closed JSEA lists as closed at once, before any further edit.
+#[test]
+fn upgrading_to_the_generic_projection_projects_every_record_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let id = {
+        let mut store = open(&dir, "v2.db", "lead");
+        let id = store
+            .create("site-a", None, Body::Jsea(sample::jsea()), stamp(1))
+            .unwrap();
+        store.close(&id, stamp(2)).unwrap();
+        id
+    };
+    {
+        // Back to version 2's shape: without the columns version 3 added.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP INDEX records_by_assignee; DROP INDEX records_by_due;
+             ALTER TABLE records DROP COLUMN closed_at_ms; ALTER TABLE records DROP COLUMN assignee;
+             ALTER TABLE records DROP COLUMN due_at_ms; PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let closed = store
+        .list(&sync_core::ListFilter {
+            closed: Some(true),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].id, id);
+    assert_eq!(closed[0].closed_at_ms, Some(stamp(2).wall_ms));
+}
