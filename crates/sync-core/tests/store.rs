@@ -418,7 +418,7 @@ fn an_upgraded_store_matches_a_new_one() {
         let old = dir.path().join(format!("v{version}.db"));
         {
             let conn = rusqlite::Connection::open(&old).unwrap();
-            conn.execute_batch(schema::historical(version).unwrap()).unwrap();
+            conn.execute_batch(&schema::historical(version).unwrap()).unwrap();
             conn.pragma_update(None, "application_id", schema::APPLICATION_ID)
                 .unwrap();
             conn.pragma_update(None, "user_version", version).unwrap();

@@ -101,15 +101,26 @@ impl EvidenceRow {
 }
 
 /// A lifecycle step the kind does not have.
-pub(crate) fn no_such_step(label: &str, step: &str) -> Error {
+fn no_such_step(label: &str, step: &str) -> Error {
     Error::Lifecycle(format!("{label} records have no '{step}' step"))
 }
 
-/// Every rule about one kind's records. Only the rules with a safe default (nobody may be
-/// anonymous, nothing guarded needs a removal mark, a signature vouches only for the exact hash)
-/// have one; every other rule, down to the lifecycle steps a kind lacks (which refuse with
-/// [`no_such_step`]), must be stated, so a new kind cannot silently skip one.
-pub trait RecordKind {
+/// A kind's label from a body of it, so [`RecordKind`]'s defaults can name the kind.
+pub trait KindLabel {
+    fn kind_label(&self) -> &'static str;
+}
+
+impl<T: KindSpec> KindLabel for T {
+    fn kind_label(&self) -> &'static str {
+        T::LABEL
+    }
+}
+
+/// Every rule about one kind's records. Only the rules with a safe default have one: nobody may
+/// be anonymous, nothing guarded needs a removal mark, a signature vouches only for the exact
+/// hash, and a lifecycle step the kind does not override is refused. Every other rule must be
+/// stated, so a new kind cannot silently skip one.
+pub trait RecordKind: KindLabel {
     /// Status as shown in lists (`draft`, `completed`, …).
     fn status(&self) -> &'static str;
     /// A one-line title for lists.
@@ -154,11 +165,21 @@ pub trait RecordKind {
 
     /// Marks the record done (completed, reported). Blocking findings are checked before.
     fn complete(&mut self, stamp: Stamp) -> Result<()>;
-    fn sign(&mut self, _signature: Signature) -> Result<()>;
-    fn decide(&mut self, _approval: Approval) -> Result<()>;
-    fn start_work(&mut self, _stamp: Stamp) -> Result<()>;
-    fn close(&mut self, _stamp: Stamp) -> Result<()>;
-    fn reopen(&mut self, _reopening: Reopening) -> Result<()>;
+    fn sign(&mut self, _signature: Signature) -> Result<()> {
+        Err(no_such_step(self.kind_label(), "sign"))
+    }
+    fn decide(&mut self, _approval: Approval) -> Result<()> {
+        Err(no_such_step(self.kind_label(), "approve"))
+    }
+    fn start_work(&mut self, _stamp: Stamp) -> Result<()> {
+        Err(no_such_step(self.kind_label(), "start work"))
+    }
+    fn close(&mut self, _stamp: Stamp) -> Result<()> {
+        Err(no_such_step(self.kind_label(), "close"))
+    }
+    fn reopen(&mut self, _reopening: Reopening) -> Result<()> {
+        Err(no_such_step(self.kind_label(), "reopen"))
+    }
 
     /// Whether `writer` may turn `before` (absent for a new record) into this body. The
     /// record-wide rules (company, site, header, anonymity) are checked before.

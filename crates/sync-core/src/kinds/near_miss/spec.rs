@@ -7,10 +7,10 @@ use super::{NearMiss, NearMissStatus};
 use crate::error::{Error, Result};
 use crate::flags::{Context, Event, Flag, codes, describe, describe_anonymously};
 use crate::kinds::{
-    EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer, no_such_step,
+    EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer,
 };
 use crate::merge_rules::{self, Field, Guarded};
-use crate::parts::{Approval, Reopening, Signature, is_blank};
+use crate::parts::is_blank;
 use crate::protocol::RejectCode;
 use crate::stamp::Stamp;
 use crate::validate::Finding;
@@ -164,26 +164,6 @@ impl RecordKind for NearMiss {
         self.status = NearMissStatus::Reported;
         self.reported = Some(stamp);
         Ok(())
-    }
-
-    fn sign(&mut self, _signature: Signature) -> Result<()> {
-        Err(Error::Lifecycle("near-miss reports are not signed".into()))
-    }
-
-    fn decide(&mut self, _approval: Approval) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "approve"))
-    }
-
-    fn start_work(&mut self, _stamp: Stamp) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "start work"))
-    }
-
-    fn close(&mut self, _stamp: Stamp) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "close"))
-    }
-
-    fn reopen(&mut self, _reopening: Reopening) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "reopen"))
     }
 
     fn check_write(&self, before: Option<&Self>, writer: &Writer) -> Result<(), WriteRefusal> {

@@ -8,10 +8,10 @@ use super::{PreStart, PreStartStatus};
 use crate::error::{Error, Result};
 use crate::flags::{Context, Event, Flag, codes};
 use crate::kinds::{
-    EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer, no_such_step,
+    EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer,
 };
 use crate::merge_rules::{self, Field, Guarded};
-use crate::parts::{Approval, Reopening, Signature, checklist, is_blank, signatures};
+use crate::parts::{Signature, checklist, is_blank, signatures};
 use crate::stamp::Stamp;
 use crate::validate::Finding;
 
@@ -174,22 +174,6 @@ impl RecordKind for PreStart {
         }
         self.sign_off = Some(signature);
         Ok(())
-    }
-
-    fn decide(&mut self, _approval: Approval) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "approve"))
-    }
-
-    fn start_work(&mut self, _stamp: Stamp) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "start work"))
-    }
-
-    fn close(&mut self, _stamp: Stamp) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "close"))
-    }
-
-    fn reopen(&mut self, _reopening: Reopening) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "reopen"))
     }
 
     fn check_write(&self, before: Option<&Self>, writer: &Writer) -> Result<(), WriteRefusal> {

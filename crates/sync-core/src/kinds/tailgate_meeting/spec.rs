@@ -7,10 +7,10 @@ use super::{TailgateMeeting, TailgateStatus};
 use crate::error::{Error, Result};
 use crate::flags::{Context, Event, Flag, describe};
 use crate::kinds::{
-    EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer, no_such_step,
+    EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer,
 };
 use crate::merge_rules::{Field, Guarded};
-use crate::parts::{Approval, Reopening, SignOn, Signature, is_blank, signatures};
+use crate::parts::{SignOn, Signature, is_blank, signatures};
 use crate::stamp::Stamp;
 use crate::validate::Finding;
 
@@ -160,22 +160,6 @@ impl RecordKind for TailgateMeeting {
         }
         .sign(signature);
         Ok(())
-    }
-
-    fn decide(&mut self, _approval: Approval) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "approve"))
-    }
-
-    fn start_work(&mut self, _stamp: Stamp) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "start work"))
-    }
-
-    fn close(&mut self, _stamp: Stamp) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "close"))
-    }
-
-    fn reopen(&mut self, _reopening: Reopening) -> Result<()> {
-        Err(no_such_step(Self::LABEL, "reopen"))
     }
 
     fn check_write(&self, before: Option<&Self>, writer: &Writer) -> Result<(), WriteRefusal> {
