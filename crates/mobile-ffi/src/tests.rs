@@ -1,7 +1,8 @@
 //! The facade called as the shells call it, on real SQLite files. The full field day against a
 //! live server runs from Python and Kotlin (scripts/test-bindings.sh).
 
-use crate::types::{ControlLevel, GpsFix, ListFilter, RecordBody, RecordKind, Stamp};
+use crate::kinds::jsea::ControlLevel;
+use crate::types::{GpsFix, ListFilter, RecordBody, RecordKind, Stamp};
 use crate::{MusterError, MusterStore};
 
 fn stamp(wall_ms: i64) -> Stamp {
@@ -128,7 +129,7 @@ fn wrong_kind_unknown_ids_and_foreign_files_are_public_errors() {
             None,
             "Load swung toward a worker".into(),
             1_790_000_000_000,
-            crate::types::Severity::High,
+            crate::kinds::near_miss::Severity::High,
             false,
             stamp(1_790_000_100_000),
         )
@@ -177,7 +178,7 @@ fn a_damaged_store_is_refused_then_recovered_in_place_with_its_unsynced_edits() 
             None,
             "Pipe rolled off the rack".into(),
             1_790_000_000_000,
-            crate::types::Severity::Medium,
+            crate::kinds::near_miss::Severity::Medium,
             true,
             stamp(1_790_000_100_000),
         )

@@ -105,6 +105,11 @@ fn no_such_step(label: &str, step: &str) -> Error {
     Error::Lifecycle(format!("{label} records have no '{step}' step"))
 }
 
+/// A kind's body type, reached from a [`Body`] that holds one (generated for every kind).
+pub trait KindBody: KindSpec + Sized {
+    fn of_mut(body: &mut Body) -> Option<&mut Self>;
+}
+
 /// A kind's label from a body of it, so [`RecordKind`]'s defaults can name the kind.
 pub trait KindLabel {
     fn kind_label(&self) -> &'static str;
@@ -242,6 +247,16 @@ macro_rules! record_kinds {
             impl From<$module::$ty> for Body {
                 fn from(body: $module::$ty) -> Self {
                     Body::$variant(body)
+                }
+            }
+
+            impl KindBody for $module::$ty {
+                fn of_mut(body: &mut Body) -> Option<&mut Self> {
+                    match body {
+                        Body::$variant(b) => Some(b),
+                        #[allow(unreachable_patterns, reason = "a build with one kind")]
+                        _ => None,
+                    }
                 }
             }
         )+
