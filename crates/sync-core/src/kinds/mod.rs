@@ -2,7 +2,7 @@
 //! [`RecordKind`] and [`KindSpec`] implementations that hold every rule about it. Phone and server
 //! both read the rules from here, so they cannot disagree.
 //!
-//! Adding a kind: write its folder (see `near_miss/` for the smallest), then add one line to the
+//! Adding a kind: write its folder (`tailgate_meeting/` is the smallest), then add one line to the
 //! `record_kinds!` list at the end of this file. That line adds it to [`Kind`] and [`Body`], to the
 //! document's hydrate and reconcile, to every dispatch below and to [`Kind::ALL`]; the compiler then
 //! names any rule the kind has not stated. ARCHITECTURE.md, "Adding a record kind", walks through it.
