@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's one test command: formatting, lints, every Rust test in the workspace, the
 # generated Swift/Kotlin/Python bindings against a live server, and a smoke run of the benchmarks.
-# Usage: scripts/test.sh   (from anywhere in the checkout; installs what the binding tests need)
+# Usage: scripts/test.sh   (from anywhere in the checkout; installs what the browser and binding
+# tests need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,9 @@ cargo fmt --all -- --check
 
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== chromium (the web-page tests drive it)"
+scripts/install-chromium.sh
 
 echo "== cargo test"
 cargo test --workspace --locked

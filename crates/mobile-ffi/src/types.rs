@@ -479,6 +479,8 @@ impl From<ListFilter> for sync_core::ListFilter {
             title_contains: f.title_contains,
             limit: f.limit,
             offset: f.offset,
+            flagged: None,
+            order: sync_core::ListOrder::default(),
         }
     }
 }

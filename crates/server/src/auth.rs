@@ -276,6 +276,17 @@ impl Caller {
         }
     }
 
+    /// The same person for the service layer.
+    pub fn principal(&self) -> crate::service::Principal {
+        crate::service::Principal {
+            tenant_id: self.claims.tenant.clone(),
+            user_id: self.claims.sub.clone(),
+            name: self.name.clone(),
+            role: self.claims.role,
+            sites: self.sites.clone(),
+        }
+    }
+
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.claims.role == Role::Admin {
             Ok(())

@@ -132,3 +132,23 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
 #[derive(Debug, Clone, axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct QueryParams<T>(pub T);
+
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError;
+        match e {
+            ServiceError::Unauthenticated { code, message } => ApiError::unauthorized(code, message),
+            ServiceError::Forbidden(message) => ApiError::forbidden(message),
+            ServiceError::NotFound(message) => ApiError::not_found(message),
+            ServiceError::Invalid { code, message } => ApiError::bad_request(code, message),
+            ServiceError::Conflict(message) => ApiError::conflict(message),
+            ServiceError::TooManyRequests {
+                code,
+                message,
+                retry_after_secs,
+            } => ApiError::too_many_requests(code, message, retry_after_secs),
+            ServiceError::Store(e) => e.into(),
+            ServiceError::Internal(detail) => ApiError::internal(detail),
+        }
+    }
+}

@@ -11,8 +11,10 @@ pub mod judge;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
+pub mod service;
 pub mod store;
 pub mod sync;
+pub mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -43,6 +45,17 @@ pub struct Settings {
     /// Create the demo company (once) and print how to sign in.
     #[arg(long, env = "MUSTER_DEMO")]
     pub demo: bool,
+    /// On a first run, create the company and its first admin with this email (a password is
+    /// generated and printed once) instead of printing a set-up link.
+    #[arg(long, env = "MUSTER_INIT_ADMIN", value_name = "EMAIL")]
+    pub init_admin: Option<String>,
+    /// The company's name for `--init-admin`.
+    #[arg(long, env = "MUSTER_COMPANY_NAME", default_value = "My company")]
+    pub company_name: String,
+    /// Mark the browser session cookie Secure (set this when browsers reach the server over
+    /// HTTPS, e.g. through a TLS-terminating proxy; `X-Forwarded-Proto: https` also sets it).
+    #[arg(long, env = "MUSTER_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 /// Shared state of the running server.
@@ -69,6 +82,10 @@ pub struct AppState {
     pub(crate) passwords: Arc<auth::PasswordWorkers>,
     /// Judges records again, in the background, when facts arrive after them.
     pub rejudge: Arc<judge::Rejudger>,
+    /// The first run's one-time set-up token, while the store has no company.
+    pub setup: Arc<service::setup::SetupGate>,
+    /// Mark session cookies Secure (browsers reach the server over HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -96,6 +113,8 @@ impl AppState {
             doc_locks: Arc::default(),
             sync_slots: Arc::new(tokio::sync::Semaphore::new(cores() * 2)),
             passwords: Arc::new(auth::PasswordWorkers::start(PASSWORD_THREADS)),
+            setup: Arc::default(),
+            secure_cookies: false,
         }
     }
 
@@ -143,6 +162,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/admin/audit", get(routes::audit_log))
         .route("/v1/sites", get(routes::list_sites))
         .route("/v1/records", get(routes::list_records))
+        .route("/v1/records.csv", get(routes::export_records))
+        .route(
+            "/v1/admin/users/{id}",
+            axum::routing::patch(routes::change_user),
+        )
         .route("/v1/records/{id}", get(routes::record_detail))
         .route("/v1/sync/limits", get(routes::limits))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
@@ -154,6 +178,7 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::serve))
         .merge(json)
         .merge(sync)
+        .merge(web::routes(state.clone()))
         .fallback(unknown_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), time_limit))
@@ -279,6 +304,46 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// On an empty store: creates the company for `--init-admin`, or prints the one-time set-up link.
+async fn first_run(state: &AppState, settings: &Settings, base_url: &str) -> Result<(), String> {
+    if let Some(email) = &settings.init_admin {
+        let store = state.store.clone();
+        let empty = tokio::task::spawn_blocking(move || store.is_empty())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if !empty {
+            println!("--init-admin ignored: this record store already has a company; sign in at {base_url}/signin");
+            return Ok(());
+        }
+        let password = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            rand::random::<[u8; 12]>(),
+        );
+        let admin = service::people::NewPerson {
+            email: email.clone(),
+            name: "Office admin".into(),
+            role: sync_core::protocol::Role::Admin,
+            password: password.clone(),
+            sites: Vec::new(),
+        };
+        service::setup::create_first(state, &settings.company_name, admin)
+            .await
+            .map_err(|e| format!("cannot create the first admin: {e}"))?;
+        println!("\nCreated {:?} with office admin {email}.", settings.company_name);
+        println!("Sign in at {base_url}/signin with the password {password} (shown once; change it on the People page).\n");
+        return Ok(());
+    }
+    if let Some(token) = service::setup::open_if_empty(state)
+        .await
+        .map_err(|e| format!("cannot read the record store: {e}"))?
+    {
+        println!("\nThis Muster server has no company yet. Open this link once to create it and its first admin:");
+        println!("  {base_url}/setup?token={token}\n");
+    }
+    Ok(())
+}
+
 /// The runtime the server runs on. Blocking work (store reads and writes, sync exchanges) is
 /// bounded by the read connections, the writer and the sync slots, so a few dozen blocking
 /// threads serve it all; tokio's default of 512 let a burst of phones grow 135 threads, each
@@ -308,15 +373,19 @@ pub fn serve(settings: Settings) -> Result<(), String> {
 pub async fn run(settings: Settings) -> Result<(), String> {
     let store = open_store(&settings)?;
     let secret = signing_secret(&settings)?;
-    let state = AppState::new(store, &secret);
+    let mut state = AppState::new(store, &secret);
+    state.secure_cookies = settings.secure_cookies;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("listening on http://{address}");
     let server = tokio::spawn(launch_with_listener(state.clone(), listener, shutdown_signal()));
+    let base_url = format!("http://{address}");
     if settings.demo {
-        demo::ensure(&state, &format!("http://{address}"), &settings.data_dir).await?;
+        demo::ensure(&state, &base_url, &settings.data_dir).await?;
+    } else {
+        first_run(&state, &settings, &base_url).await?;
     }
     server
         .await

@@ -245,6 +245,22 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 impl Refused {
     /// The HTTP answer: 429, `Retry-After`, and what was wrong in words.
     pub fn into_error(self, limits: &RateLimits) -> ApiError {
+        let (code, message, seconds) = self.describe(limits);
+        ApiError::too_many_requests(code, message, seconds)
+    }
+
+    /// The same refusal for the service layer (the sign-in page shows it).
+    pub fn into_service_error(self, limits: &RateLimits) -> crate::service::ServiceError {
+        let (code, message, retry_after_secs) = self.describe(limits);
+        crate::service::ServiceError::TooManyRequests {
+            code,
+            message,
+            retry_after_secs,
+        }
+    }
+
+    /// Code, message and whole seconds to wait.
+    fn describe(self, limits: &RateLimits) -> (&'static str, String, u64) {
         let (code, wait, message) = match self {
             Refused::Device(wait) => (
                 "rate_limited",
@@ -274,7 +290,7 @@ impl Refused {
             ),
         };
         let seconds = retry_after_secs(wait);
-        ApiError::too_many_requests(code, format!("{message}; try again in {seconds} s"), seconds)
+        (code, format!("{message}; try again in {seconds} s"), seconds)
     }
 }
 

@@ -1,18 +1,23 @@
-//! JSON endpoints: sign-in, admin, the office's read API, limits and health.
+//! JSON endpoints: sign-in, admin, the office's read API, limits and health. Thin over the
+//! service layer (`crate::service`), which the pages share.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sync_core::protocol::{Limits, LoginRequest, RefreshRequest, Role, TokenResponse};
-use sync_core::{Flag, ListFilter, Projection};
+use sync_core::{ListFilter, ListOrder, Projection};
 
 use crate::AppState;
 use crate::auth::{self, Caller, Claims, REFRESH_TTL_MS};
 use crate::error::{ApiError, ApiResult, JsonBody, QueryParams};
 use crate::ratelimit::ClientAddress;
+use crate::service::people::{NewPerson, PersonChange};
+use crate::service::{audit, devices, export, identity, people, records, sites};
 use crate::store::sqlite::now_ms;
-use crate::store::{AuditEntry, Device, NewUser, RefreshUse, Site, StoreError};
+use crate::store::{AuditEntry, Device, RefreshUse, Site, StoreError};
+
+pub use crate::service::records::{RecordDetail, TimelineEvent, WITHHELD, detail_of};
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
@@ -69,41 +74,13 @@ pub async fn login(
     ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let limiters = state.limiters();
-    // A locked account or address is refused before its password is checked, so guessing stops.
-    limiters
-        .login_allowed(&state.rate_limits, &request.email, address)
-        .map_err(|refused| refused.into_error(&state.rate_limits))?;
     if request.device_id.trim().is_empty() || request.device_id.len() > 64 {
         return Err(ApiError::bad_request(
             "invalid_device_id",
             "device_id must be 1 to 64 characters",
         ));
     }
-    let store = state.store.clone();
-    let email = request.email.clone();
-    let user = blocking(move || store.user_by_email(&email)).await?;
-    let password = request.password.clone();
-    let bad = || {
-        limiters.login_failed(&state.rate_limits, &request.email, address);
-        ApiError::unauthorized("bad_credentials", "email or password is wrong")
-    };
-    let Some(user) = user else {
-        // Spend the same time as a real check so response timing does not reveal accounts.
-        let _ = state
-            .passwords
-            .run(move || auth::check_against_nobody(&password))
-            .await;
-        return Err(bad());
-    };
-    let hash = user.password_hash.clone();
-    let ok = state
-        .passwords
-        .run(move || auth::verify_password(&password, &hash))
-        .await?;
-    if !ok || user.disabled {
-        return Err(bad());
-    }
+    let user = identity::check_password(&state, &request.email, &request.password, address).await?;
     let store = state.store.clone();
     let (tenant, user_id, device_id, name) = (
         user.tenant_id.clone(),
@@ -232,58 +209,64 @@ impl From<crate::store::User> for UserView {
 
 /// Creates a user in the admin's company.
 #[utoipa::path(post, path = "/v1/admin/users", tag = "admin", request_body = CreateUser,
-    responses((status = 201, body = UserView), (status = 403, body = sync_core::protocol::ErrorBody), (status = 409, body = sync_core::protocol::ErrorBody)),
+    responses((status = 201, body = UserView), (status = 400, body = sync_core::protocol::ErrorBody), (status = 403, body = sync_core::protocol::ErrorBody), (status = 409, body = sync_core::protocol::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    caller.require_admin()?;
-    if !body.email.contains('@') || body.name.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_user",
-            "a user needs a name and an email address",
-        ));
-    }
-    if body.password.chars().count() < 10 {
-        return Err(ApiError::bad_request(
-            "weak_password",
-            "passwords need at least 10 characters",
-        ));
-    }
-    let password = body.password.clone();
-    let password_hash = state
-        .passwords
-        .run(move || auth::hash_password(&password))
-        .await??;
-    let store = state.store.clone();
-    let tenant = caller.claims.tenant.clone();
-    let by = caller.claims.sub.clone();
-    let user = blocking(move || {
-        store.create_user(
-            &tenant,
-            NewUser {
-                email: body.email,
-                name: body.name,
-                role: body.role,
-                password_hash,
-                sites: body.sites,
-            },
-            &by,
-        )
-    })
-    .await?;
+    let person = NewPerson {
+        email: body.email,
+        name: body.name,
+        role: body.role,
+        password: body.password,
+        sites: body.sites,
+    };
+    let user = people::add(&state, &caller.principal(), person).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
 /// The company's users.
 #[utoipa::path(get, path = "/v1/admin/users", tag = "admin", responses((status = 200, body = Vec<UserView>)), security(("bearer" = [])))]
 pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserView>>> {
-    caller.require_admin()?;
-    let store = state.store.clone();
-    let users = blocking(move || store.users(&caller.claims.tenant)).await?;
+    let users = people::list(&state, &caller.principal()).await?;
     Ok(Json(users.into_iter().map(Into::into).collect()))
+}
+
+/// What an admin changes about a person; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeUser {
+    pub role: Option<Role>,
+    /// Site ids the person works at or supervises (replaces the list).
+    pub sites: Option<Vec<String>>,
+    /// `true` disables the account: its phones can no longer refresh and its browser sessions end.
+    pub disabled: Option<bool>,
+    /// A new password (at least 10 characters); the person's browser sessions end.
+    #[schema(min_length = 10)]
+    pub password: Option<String>,
+}
+
+/// Changes a person's role, sites, enabled state or password.
+#[utoipa::path(patch, path = "/v1/admin/users/{id}", tag = "admin", request_body = ChangeUser,
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserView), (status = 400, body = sync_core::protocol::ErrorBody), (status = 403, body = sync_core::protocol::ErrorBody), (status = 404, body = sync_core::protocol::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn change_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ChangeUser>,
+) -> ApiResult<Json<UserView>> {
+    let change = PersonChange {
+        role: body.role,
+        sites: body.sites,
+        disabled: body.disabled,
+        password: body.password,
+    };
+    let user = people::change(&state, &caller.principal(), &id, change).await?;
+    Ok(Json(user.into()))
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -328,20 +311,6 @@ pub struct SiteBoundary {
     pub max_accuracy_m: Option<f64>,
 }
 
-fn check_boundary(geofence: Option<&sync_core::place::Geofence>, max_accuracy_m: f64) -> ApiResult<()> {
-    if let Some(g) = geofence {
-        g.validate()
-            .map_err(|m| ApiError::bad_request("invalid_geofence", m))?;
-    }
-    if !(max_accuracy_m.is_finite() && max_accuracy_m > 0.0) {
-        return Err(ApiError::bad_request(
-            "invalid_geofence",
-            "max_accuracy_m must be a positive number of metres",
-        ));
-    }
-    Ok(())
-}
-
 /// Sets or clears a site's boundary and accuracy threshold. Records synced afterwards are judged
 /// against it.
 #[utoipa::path(put, path = "/v1/admin/sites/{id}/boundary", tag = "admin", request_body = SiteBoundary,
@@ -354,30 +323,8 @@ pub async fn set_site_boundary(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<SiteBoundary>,
 ) -> ApiResult<StatusCode> {
-    caller.require_admin()?;
-    let max = body
-        .max_accuracy_m
-        .unwrap_or(sync_core::place::DEFAULT_MAX_ACCURACY_M);
-    check_boundary(body.geofence.as_ref(), max)?;
-    let store = state.store.clone();
-    let found = blocking(move || {
-        store.set_site_area(
-            &caller.claims.tenant,
-            &id,
-            body.geofence.as_ref(),
-            max,
-            &caller.claims.sub,
-        )
-    })
-    .await?;
-    if found {
-        state.rejudge.wake();
-    }
-    if found {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("no such site in this company"))
-    }
+    sites::set_boundary(&state, &caller.principal(), &id, body.geofence, body.max_accuracy_m).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Creates a site (a lease, yard or job location).
@@ -387,41 +334,20 @@ pub async fn create_site(
     caller: Caller,
     JsonBody(body): JsonBody<CreateSite>,
 ) -> ApiResult<(StatusCode, Json<Site>)> {
-    caller.require_admin()?;
-    let max = body
-        .max_accuracy_m
-        .unwrap_or(sync_core::place::DEFAULT_MAX_ACCURACY_M);
-    check_boundary(body.geofence.as_ref(), max)?;
-    let store = state.store.clone();
-    let site = blocking(move || {
-        let (tenant, by) = (&caller.claims.tenant, &caller.claims.sub);
-        let mut site = store.create_site(tenant, &body.name, by)?;
-        if body.geofence.is_some() || body.max_accuracy_m.is_some() {
-            store.set_site_area(tenant, &site.id, body.geofence.as_ref(), max, by)?;
-            site.geofence = body.geofence;
-            site.max_accuracy_m = max;
-        }
-        Ok(site)
-    })
-    .await?;
+    let site = sites::create(&state, &caller.principal(), body.name, body.geofence, body.max_accuracy_m).await?;
     Ok((StatusCode::CREATED, Json(site)))
 }
 
 /// The company's sites.
 #[utoipa::path(get, path = "/v1/sites", tag = "records", responses((status = 200, body = Vec<Site>)), security(("bearer" = [])))]
 pub async fn list_sites(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Site>>> {
-    let store = state.store.clone();
-    Ok(Json(blocking(move || store.sites(&caller.claims.tenant)).await?))
+    Ok(Json(sites::list(&state, &caller.principal()).await?))
 }
 
 /// Enrolled devices.
 #[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", responses((status = 200, body = Vec<Device>)), security(("bearer" = [])))]
 pub async fn list_devices(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Device>>> {
-    caller.require_admin()?;
-    let store = state.store.clone();
-    Ok(Json(
-        blocking(move || store.devices(&caller.claims.tenant)).await?,
-    ))
+    Ok(Json(devices::list(&state, &caller.principal()).await?))
 }
 
 /// Revokes a device: its tokens stop working at once.
@@ -432,14 +358,8 @@ pub async fn revoke_device(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require_admin()?;
-    let store = state.store.clone();
-    let found = blocking(move || store.revoke_device(&caller.claims.tenant, &id, &caller.claims.sub)).await?;
-    if found {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("no such device in this company"))
-    }
+    devices::revoke(&state, &caller.principal(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
@@ -454,11 +374,7 @@ pub async fn audit_log(
     caller: Caller,
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
-    caller.require_admin()?;
-    let store = state.store.clone();
-    Ok(Json(
-        blocking(move || store.audit_log(&caller.claims.tenant, q.limit.unwrap_or(100).min(1000))).await?,
-    ))
+    Ok(Json(audit::log(&state, &caller.principal(), q.limit.unwrap_or(100)).await?))
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -487,9 +403,51 @@ pub struct RecordQuery {
     pub closed: Option<bool>,
     /// Text the title contains.
     pub title: Option<String>,
+    /// `true`: flagged records only; `false`: unflagged ones only.
+    pub flagged: Option<bool>,
+    /// `newest_created` (default), `oldest_created`, `newest_completed`, `oldest_completed` or
+    /// `title`.
+    pub sort: Option<String>,
     /// Page size, at most 1000 (default 100).
     pub limit: Option<u32>,
     pub offset: Option<u32>,
+}
+
+impl RecordQuery {
+    /// The store's filter for these parameters (paging aside).
+    fn filter(&self) -> ApiResult<ListFilter> {
+        let order = match self.sort.as_deref() {
+            None => ListOrder::default(),
+            Some(text) => ListOrder::parse(text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!(
+                        "sort must be one of {}",
+                        ListOrder::ALL.map(ListOrder::as_str).join(", ")
+                    ),
+                )
+            })?,
+        };
+        Ok(ListFilter {
+            kind: self.kind.clone(),
+            site_id: self.site.clone(),
+            status: self.status.clone(),
+            flag: self.flag.clone(),
+            flagged: self.flagged,
+            created_by: self.author.clone(),
+            created_from_ms: self.from,
+            created_to_ms: self.to,
+            completed_from_ms: self.completed_from,
+            completed_to_ms: self.completed_to,
+            assignee: self.assignee.clone(),
+            due_before_ms: self.due_before,
+            closed: self.closed,
+            title_contains: self.title.clone(),
+            limit: None,
+            offset: None,
+            order,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -507,28 +465,14 @@ pub async fn list_records(
     caller: Caller,
     QueryParams(q): QueryParams<RecordQuery>,
 ) -> ApiResult<Json<RecordPage>> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100).clamp(1, records::MAX_PAGE);
     let offset = q.offset.unwrap_or(0);
     let filter = ListFilter {
-        kind: q.kind,
-        site_id: q.site,
-        status: q.status,
-        flag: q.flag,
-        created_by: q.author,
-        created_from_ms: q.from,
-        created_to_ms: q.to,
-        completed_from_ms: q.completed_from,
-        completed_to_ms: q.completed_to,
-        assignee: q.assignee,
-        due_before_ms: q.due_before,
-        closed: q.closed,
-        title_contains: q.title,
         limit: Some(limit),
         offset: Some(offset),
+        ..q.filter()?
     };
-    let store = state.store.clone();
-    let scope = caller.scope();
-    let records = blocking(move || store.list_records(&scope, &filter)).await?;
+    let records = records::list(&state, &caller.principal(), filter).await?;
     Ok(Json(RecordPage {
         records,
         limit,
@@ -536,48 +480,18 @@ pub async fn list_records(
     }))
 }
 
-/// One event in a record's life, with its stamp.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TimelineEvent {
-    /// `created`, `signed`, `completed`, `approved`, `rejected`, `work_started`, `closed`, `reopened`, `reported`.
-    pub event: String,
-    /// User id, where the event names one.
-    pub by: Option<String>,
-    #[schema(value_type = Object)]
-    pub stamp: sync_core::Stamp,
-    /// The stamp's time corrected with the device's clock anchors, or marked unverified.
-    #[schema(value_type = Object)]
-    pub time: sync_core::clock::TrustedTime,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct RecordDetail {
-    #[schema(value_type = Object)]
-    pub record: sync_core::Record,
-    pub timeline: Vec<TimelineEvent>,
-    #[schema(value_type = Vec<Object>)]
-    pub flags: Vec<Flag>,
-    #[schema(value_type = Vec<Object>)]
-    pub findings: Vec<sync_core::Finding>,
-    #[schema(value_type = Vec<Object>)]
-    pub conflicts: Vec<sync_core::Conflict>,
-    /// Actor id → user id of everyone who wrote to the record.
-    pub authors: std::collections::BTreeMap<String, String>,
-}
-
-/// The record's events in time order, each with its time corrected as the flags saw it.
-fn timeline(record: &sync_core::Record, context: &sync_core::flags::Context) -> Vec<TimelineEvent> {
-    let mut events: Vec<TimelineEvent> = sync_core::flags::lifecycle_events(record)
-        .into_iter()
-        .map(|event| TimelineEvent {
-            event: event.name.to_owned(),
-            by: event.by.map(str::to_owned),
-            time: context.time(&event.path, event.stamp),
-            stamp: event.stamp.clone(),
-        })
-        .collect();
-    events.sort_by_key(|e| e.time.ms);
-    events
+/// Every record matching the filters as CSV (paging ignored): one row per record, stable column
+/// names (`id, kind, site, status, title, created_by, created_at, completed_at, work_started_at,
+/// closed_at, assignee, due_at, flags`), ISO-8601 times with the site's offset, UTF-8 with a BOM.
+#[utoipa::path(get, path = "/v1/records.csv", tag = "records", params(RecordQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = sync_core::protocol::ErrorBody)), security(("bearer" = [])))]
+pub async fn export_records(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(q): QueryParams<RecordQuery>,
+) -> ApiResult<axum::response::Response> {
+    let bytes = export::records_csv(&state, &caller.principal(), q.filter()?).await?;
+    Ok(crate::web::csv_response(bytes))
 }
 
 /// One record with its stamps timeline, signatures, flags with evidence, findings and conflicts.
@@ -588,81 +502,5 @@ pub async fn record_detail(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RecordDetail>> {
-    let store = state.store.clone();
-    let scope = caller.scope();
-    let found = blocking(move || {
-        // Another company's record and a missing one look the same from outside.
-        if !store.in_scope(&scope, &id)? {
-            return Ok(None);
-        }
-        detail_of(store.as_ref(), &scope.tenant_id, &id)
-    })
-    .await?;
-    found
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("no such record"))
-}
-
-/// A record's detail as stored: the merged record, its timeline, and its flags, judged with the
-/// same knowledge as the timeline (a record still waiting to be judged again is judged first).
-pub fn detail_of(
-    store: &dyn crate::store::RecordStore,
-    tenant_id: &str,
-    id: &str,
-) -> Result<Option<RecordDetail>, StoreError> {
-    if store.awaits_rejudging(tenant_id, id)? {
-        // Facts arrived since the record was judged: judge it now, as the worker would, so the
-        // flags shown beside this timeline are the ones that list filters find.
-        crate::judge::rejudge(
-            store,
-            &crate::store::Rejudge {
-                tenant_id: tenant_id.to_owned(),
-                doc_id: id.to_owned(),
-                reason: "read before the worker reached it".into(),
-            },
-        )?;
-    }
-    let Some(doc) = store.document(tenant_id, id)? else {
-        return Ok(None);
-    };
-    let flags = store.record_flags(tenant_id, id)?;
-    let loaded = sync_core::RecordDocument::load_chunks(
-        &doc.snapshot,
-        doc.chunks.iter().map(Vec::as_slice),
-        automerge::ActorId::random(),
-    )
-    .map_err(|e| StoreError::Backend(format!("stored record {id} does not load: {e}")))?;
-    let mut view = sync_core::store::view(&loaded, false)
-        .map_err(|e| StoreError::Backend(format!("stored record {id} does not read: {e}")))?;
-    let (context, _) = crate::judge::context(store, &doc.tenant_id, &loaded, &view.record, &[])?;
-    let mut timeline = timeline(&view.record, &context);
-    if view.record.header.is_anonymous() {
-        // The boot id and monotonic clock of an anonymous report's stamps are also in its
-        // reporter's other records: withhold them, keep the corrected times.
-        for_each_stamp(&mut view.record, withhold_device_clues);
-        for event in &mut timeline {
-            withhold_device_clues(&mut event.stamp);
-        }
-    }
-    Ok(Some(RecordDetail {
-        timeline,
-        record: view.record,
-        flags,
-        findings: view.findings,
-        conflicts: view.conflicts,
-        authors: view.authors,
-    }))
-}
-
-/// What an anonymous report's stamps show in place of the reporter's phone's clock readings.
-pub const WITHHELD: &str = "withheld: anonymous report";
-
-fn withhold_device_clues(stamp: &mut sync_core::Stamp) {
-    stamp.boot_id = WITHHELD.to_owned();
-    stamp.monotonic_ms = 0;
-}
-
-fn for_each_stamp(record: &mut sync_core::Record, mut f: impl FnMut(&mut sync_core::Stamp)) {
-    f(&mut record.header.created);
-    record.body.spec_mut().for_each_stamp(&mut f);
+    Ok(Json(records::detail(&state, &caller.principal(), &id).await?))
 }

@@ -597,7 +597,7 @@ fn accept_push(
                     .map_err(|e| Refusal::Reject(RejectCode::Malformed, e.to_string()))?
             }
         };
-        check_change(store, caller, &author, previous.as_ref(), &next)?;
+        check_change(store, &caller.claims.tenant, &author, previous.as_ref(), &next)?;
         previous = Some(next);
     }
 
@@ -709,7 +709,7 @@ fn may_write_site(author: &crate::store::User, site_id: &str) -> bool {
 /// The per-field-group write rules, for one change by `author` turning `before` into `after`.
 pub(crate) fn check_change(
     store: &dyn RecordStore,
-    caller: &Caller,
+    tenant_id: &str,
     author: &Author<'_>,
     before: Option<&Record>,
     after: &Record,
@@ -718,13 +718,13 @@ pub(crate) fn check_change(
     let author = author.user;
     match before {
         None => {
-            if after.header.tenant_id != caller.claims.tenant {
+            if after.header.tenant_id != tenant_id {
                 return reject(RejectCode::WrongTenant, "the record names another company");
             }
             // A company's records name only its own sites, whoever writes them (an admin may
             // write at any site, but only at the company's).
             if store
-                .site(&caller.claims.tenant, &after.header.site_id)?
+                .site(tenant_id, &after.header.site_id)?
                 .is_none()
             {
                 return reject(

@@ -29,7 +29,7 @@ pub use document::{Conflict, RecordDocument};
 pub use error::{Error, Result};
 pub use flags::Flag;
 pub use model::{Body, Header, Kind, Record};
-pub use projection::{ListFilter, Projection};
+pub use projection::{ListFilter, ListOrder, Projection};
 pub use stamp::{GpsFix, Stamp};
 pub use store::{Profile, RecordView, Store};
 pub use validate::{Finding, Level};

@@ -69,6 +69,8 @@ pub struct ListFilter {
     pub status: Option<String>,
     /// Only records carrying this flag code.
     pub flag: Option<String>,
+    /// `Some(true)`: only records carrying any flag; `Some(false)`: only unflagged ones.
+    pub flagged: Option<bool>,
     pub created_by: Option<String>,
     /// Created at or after, Unix ms.
     pub created_from_ms: Option<i64>,
@@ -89,6 +91,57 @@ pub struct ListFilter {
     /// Page size; `None` lists everything.
     pub limit: Option<u32>,
     pub offset: Option<u32>,
+    /// The order of the list (newest created first unless asked).
+    pub order: ListOrder,
+}
+
+/// How a record list is sorted. Ties are broken by record id, so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    #[default]
+    NewestCreated,
+    OldestCreated,
+    /// Most recently completed first; records not completed last.
+    NewestCompleted,
+    /// Completed longest ago first (an approval queue); records not completed last.
+    OldestCompleted,
+    Title,
+}
+
+impl ListOrder {
+    pub const ALL: [ListOrder; 5] = [
+        ListOrder::NewestCreated,
+        ListOrder::OldestCreated,
+        ListOrder::NewestCompleted,
+        ListOrder::OldestCompleted,
+        ListOrder::Title,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListOrder::NewestCreated => "newest_created",
+            ListOrder::OldestCreated => "oldest_created",
+            ListOrder::NewestCompleted => "newest_completed",
+            ListOrder::OldestCompleted => "oldest_completed",
+            ListOrder::Title => "title",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// The `ORDER BY` clause over a `records` table.
+    pub fn sql(self) -> &'static str {
+        match self {
+            ListOrder::NewestCreated => "created_at_ms DESC, id",
+            ListOrder::OldestCreated => "created_at_ms ASC, id",
+            ListOrder::NewestCompleted => "completed_at_ms IS NULL, completed_at_ms DESC, id",
+            ListOrder::OldestCompleted => "completed_at_ms IS NULL, completed_at_ms ASC, id",
+            ListOrder::Title => "title COLLATE NOCASE, id",
+        }
+    }
 }
 
 /// The projection's columns, in the order [`Projection::from_row`] reads them. The device store
@@ -174,6 +227,11 @@ impl ListFilter {
                 " AND id IN (SELECT record_id FROM record_flags WHERE code = ?)",
                 v.clone().into(),
             );
+        }
+        match self.flagged {
+            Some(true) => sql.push_str(" AND flags <> '[]'"),
+            Some(false) => sql.push_str(" AND flags = '[]'"),
+            None => {}
         }
         match self.closed {
             Some(true) => sql.push_str(" AND closed_at_ms IS NOT NULL"),

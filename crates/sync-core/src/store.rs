@@ -431,12 +431,13 @@ impl Store {
         Ok(view)
     }
 
-    /// Lists records from the projection, newest first, never loading a document.
+    /// Lists records from the projection in the filter's order, never loading a document.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Projection>> {
         let mut args = Vec::new();
         let mut sql = format!(
-            "SELECT {PROJECTION_COLUMNS} FROM records WHERE 1=1{} ORDER BY created_at_ms DESC, id",
-            filter.sql_conditions(&mut args)
+            "SELECT {PROJECTION_COLUMNS} FROM records WHERE 1=1{} ORDER BY {}",
+            filter.sql_conditions(&mut args),
+            filter.order.sql()
         );
         if let Some(limit) = filter.limit {
             sql.push_str(&format!(" LIMIT {limit} OFFSET {}", filter.offset.unwrap_or(0)));

@@ -80,6 +80,16 @@ pub struct Site {
     pub geofence: Option<Geofence>,
     /// Fixes less accurate than this cannot place an event on or off the site.
     pub max_accuracy_m: f64,
+    /// The IANA time zone the site's pages show times in (stored times are UTC).
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+}
+
+/// Where a site is unless the office says otherwise: Alberta.
+pub const DEFAULT_TIME_ZONE: &str = "America/Edmonton";
+
+fn default_time_zone() -> String {
+    DEFAULT_TIME_ZONE.to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,6 +273,34 @@ pub struct NewUser {
     pub sites: Vec<String>,
 }
 
+/// A change to a person's account made by an admin; `None` leaves that part as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    /// Site ids, each checked to be the company's.
+    pub sites: Option<Vec<String>>,
+    /// Disabling ends the person's browser sessions and revokes their devices (they can no
+    /// longer refresh); enabling lets them sign in again.
+    pub disabled: Option<bool>,
+    /// A new argon2 hash; setting one ends the person's browser sessions.
+    pub password_hash: Option<String>,
+}
+
+/// A signed-in browser. The cookie carries a random token; only its SHA-256 is stored, so a
+/// copy of the database signs nobody in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSession {
+    pub token_hash: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    /// Compared in constant time with the token every form post carries.
+    pub csrf_token: String,
+    pub created_at_ms: i64,
+    pub last_seen_at_ms: i64,
+    /// Set on sign-out: the cookie then signs nobody in, even if replayed.
+    pub ended_at_ms: Option<i64>,
+}
+
 /// The company record store.
 pub trait RecordStore: Send + Sync + 'static {
     /// Cheap check that the store answers and can write.
@@ -299,6 +337,43 @@ pub trait RecordStore: Send + Sync + 'static {
     fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     fn user(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>>;
     fn users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
+    /// Changes a person's role, sites, enabled state or password; the audit entry (`user.updated`,
+    /// by `by`, naming what changed but never the hash) commits with it. `None` if the person is not
+    /// in the company.
+    fn update_user(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        change: &UserChange,
+        by: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<User>>;
+    /// Whether no company exists yet (a first run).
+    fn is_empty(&self) -> StoreResult<bool>;
+    /// Creates a company and its first admin in one transaction, with the audit entry
+    /// (`company.created`). Refused with `Conflict` once any company exists: first-run set-up
+    /// happens once.
+    fn create_first_company(&self, company_name: &str, admin: NewUser) -> StoreResult<(Company, User)>;
+    /// Changes a site's name or time zone (an IANA name, already checked); audit entry
+    /// (`site.updated`) in the same transaction. False if the site is not the company's.
+    fn update_site(
+        &self,
+        tenant_id: &str,
+        site_id: &str,
+        name: &str,
+        time_zone: &str,
+        by: &str,
+    ) -> StoreResult<bool>;
+
+    /// Stores a new browser session, with the audit entry (`web.sign_in`) in the same transaction.
+    fn create_session(&self, session: &WebSession) -> StoreResult<()>;
+    /// The session with this token hash, ended or not.
+    fn session(&self, token_hash: &str) -> StoreResult<Option<WebSession>>;
+    /// Records that the session was used at `now_ms` (the idle timeout counts from here).
+    fn touch_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()>;
+    /// Ends a session (sign-out or idle timeout), with the audit entry (`web.sign_out`, naming
+    /// `reason`) in the same transaction. Ending an ended session changes nothing.
+    fn end_session(&self, token_hash: &str, now_ms: i64, reason: &str) -> StoreResult<()>;
 
     /// Enrolls (or re-enrolls) a device for a user. Refused if the device was revoked.
     fn enroll_device(

@@ -7,7 +7,7 @@ use super::{StoreError, StoreResult};
 
 /// Marks a file as a Muster server store (`PRAGMA application_id`, ASCII "MUSV").
 pub const APPLICATION_ID: i32 = 0x4D55_5356;
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// Version 1, the first server schema.
 pub const V1: &str = r#"
@@ -300,11 +300,30 @@ INSERT OR IGNORE INTO rejudge_queue (tenant_id, doc_id, reason, queued_at_ms)
     SELECT tenant_id, id, 'the projection gained columns for every kind', 0 FROM documents;
 "#;
 
+/// Version 5: the office web app. Each site's time zone, for showing its times (stored times stay
+/// UTC; the default is `store::DEFAULT_TIME_ZONE`), and signed-in browsers. A session is keyed by
+/// the SHA-256 of its cookie's token, so a copy of the database signs nobody in; an ended one is
+/// kept, so a replayed cookie is recognised as ended.
+const V5: &str = r#"
+ALTER TABLE sites ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'America/Edmonton';
+CREATE TABLE web_sessions (
+    token_hash      TEXT PRIMARY KEY,
+    tenant_id       TEXT NOT NULL REFERENCES companies(id),
+    user_id         TEXT NOT NULL REFERENCES users(id),
+    csrf_token      TEXT NOT NULL,
+    created_at_ms   INTEGER NOT NULL,
+    last_seen_at_ms INTEGER NOT NULL,
+    ended_at_ms     INTEGER
+) STRICT;
+CREATE INDEX web_sessions_by_user ON web_sessions (tenant_id, user_id);
+"#;
+
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> StoreResult<()> {
     match version {
         1 => tx.execute_batch(V2)?,
         2 => tx.execute_batch(V3)?,
         3 => tx.execute_batch(V4)?,
+        4 => tx.execute_batch(V5)?,
         _ => {
             return Err(StoreError::Invalid(format!(
                 "no migration from server schema {version}"
@@ -412,6 +431,33 @@ mod tests {
              INSERT INTO documents VALUES ('r1', 'other', 'jsea', 'site', 'u9', x'00', 0, 0);",
         )
         .expect("same id, other company");
+    }
+
+    /// Sites made before sites had a time zone are in the default one, and the schema's default is
+    /// the same zone as the one the code falls back to.
+    #[test]
+    fn sites_from_before_time_zones_are_in_the_default_zone() {
+        assert!(
+            V5.contains(&format!("DEFAULT '{}'", crate::store::DEFAULT_TIME_ZONE)),
+            "the column's default is DEFAULT_TIME_ZONE"
+        );
+        let mut old = Connection::open_in_memory().expect("db");
+        let tx = old.transaction().expect("tx");
+        tx.execute_batch(V1).expect("v1");
+        for step in 1..4 {
+            upgrade_from(&tx, step).expect("to version 4");
+        }
+        tx.execute_batch(
+            "INSERT INTO companies VALUES ('acme', 'Acme');
+             INSERT INTO sites (id, tenant_id, name) VALUES ('s1', 'acme', 'Site A');",
+        )
+        .expect("v4 data");
+        upgrade(&tx, 4).expect("upgrade");
+        tx.commit().expect("commit");
+        let zone: String = old
+            .query_row("SELECT time_zone FROM sites WHERE id = 's1'", [], |r| r.get(0))
+            .expect("site");
+        assert_eq!(zone, crate::store::DEFAULT_TIME_ZONE);
     }
 
     #[test]

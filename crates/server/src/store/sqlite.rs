@@ -11,9 +11,9 @@ use sync_core::protocol::Role;
 use sync_core::{Flag, Kind, ListFilter, Projection};
 
 use super::{
-    AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, Device, FeedEntry, Judgement, NewUser,
-    REFRESH_GRACE_MS, RecordStore, RefreshUse, Rejudge, Scope, Site, StoreError, StoreResult, StoredDoc,
-    SyncWrite, User, schema,
+    AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, DEFAULT_TIME_ZONE, Device, FeedEntry,
+    Judgement, NewUser, REFRESH_GRACE_MS, RecordStore, RefreshUse, Rejudge, Scope, Site, StoreError,
+    StoreResult, StoredDoc, SyncWrite, User, UserChange, WebSession, schema,
 };
 
 /// One writer connection, and a pool of readers: in WAL mode readers never wait for the writer's
@@ -353,6 +353,8 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     })
 }
 
+const SITE_COLUMNS: &str = "id, tenant_id, name, geofence, max_accuracy_m, time_zone";
+
 fn site_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Site> {
     let geofence: Option<String> = r.get(3)?;
     Ok(Site {
@@ -361,6 +363,22 @@ fn site_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Site> {
         name: r.get(2)?,
         geofence: geofence.and_then(|g| serde_json::from_str(&g).ok()),
         max_accuracy_m: r.get(4)?,
+        time_zone: r.get(5)?,
+    })
+}
+
+const SESSION_COLUMNS: &str =
+    "token_hash, tenant_id, user_id, csrf_token, created_at_ms, last_seen_at_ms, ended_at_ms";
+
+fn session_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WebSession> {
+    Ok(WebSession {
+        token_hash: r.get(0)?,
+        tenant_id: r.get(1)?,
+        user_id: r.get(2)?,
+        csrf_token: r.get(3)?,
+        created_at_ms: r.get(4)?,
+        last_seen_at_ms: r.get(5)?,
+        ended_at_ms: r.get(6)?,
     })
 }
 
@@ -391,6 +409,137 @@ fn audit_in(
 }
 
 const DEVICE_COLUMNS: &str = "id, tenant_id, user_id, name, enrolled_at_ms, last_sync_at_ms, revoked_at_ms";
+
+/// A new company, inside the caller's transaction.
+fn insert_company_in(tx: &rusqlite::Transaction<'_>, name: &str) -> StoreResult<Company> {
+    let company = Company {
+        id: new_id(),
+        name: name.trim().to_owned(),
+    };
+    if company.name.is_empty() {
+        return Err(StoreError::Invalid("a company needs a name".into()));
+    }
+    tx.execute(
+        "INSERT INTO companies (id, name) VALUES (?1, ?2)",
+        params![company.id, company.name],
+    )
+    .map_err(|e| {
+        if unique_violation(&e) {
+            StoreError::Conflict(format!("company {:?}", company.name))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(company)
+}
+
+/// Refuses any site id that is not the company's.
+fn check_sites_in(tx: &rusqlite::Transaction<'_>, tenant_id: &str, sites: &[String]) -> StoreResult<()> {
+    let mut known = tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM sites WHERE id = ?1 AND tenant_id = ?2)")?;
+    for site in sites {
+        if !known.query_row(params![site, tenant_id], |r| r.get::<_, bool>(0))? {
+            return Err(StoreError::Invalid(format!("no site {site} in this company")));
+        }
+    }
+    Ok(())
+}
+
+/// A new person, inside the caller's transaction (which also writes the audit entry).
+fn insert_user_in(tx: &rusqlite::Transaction<'_>, tenant_id: &str, user: NewUser) -> StoreResult<User> {
+    check_sites_in(tx, tenant_id, &user.sites)?;
+    let created = User {
+        id: new_id(),
+        tenant_id: tenant_id.to_owned(),
+        email: user.email.trim().to_lowercase(),
+        name: user.name.trim().to_owned(),
+        role: user.role,
+        password_hash: user.password_hash,
+        sites: user.sites,
+        disabled: false,
+    };
+    if created.email.is_empty() || created.name.is_empty() {
+        return Err(StoreError::Invalid(
+            "a person needs a name and an email address".into(),
+        ));
+    }
+    tx.execute(
+        &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)"),
+        params![
+            created.id,
+            created.tenant_id,
+            created.email,
+            created.name,
+            created.role.as_str(),
+            created.password_hash,
+            serde_json::to_string(&created.sites).unwrap_or_else(|_| "[]".into())
+        ],
+    )
+    .map_err(|e| {
+        if unique_violation(&e) {
+            StoreError::Conflict(format!("a user with email {}", created.email))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(created)
+}
+
+/// Revokes a device and spends every refresh token it holds, so it can no longer refresh.
+/// False if the company has no such device.
+fn revoke_device_in(
+    tx: &rusqlite::Transaction<'_>,
+    tenant_id: &str,
+    device_id: &str,
+    now: i64,
+) -> StoreResult<bool> {
+    let changed = tx.execute(
+        "UPDATE devices SET revoked_at_ms = COALESCE(revoked_at_ms, ?3) WHERE id = ?1 AND tenant_id = ?2",
+        params![device_id, tenant_id, now],
+    )?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE refresh_tokens SET used_at_ms = COALESCE(used_at_ms, ?2) WHERE device_id = ?1",
+        params![device_id, now],
+    )?;
+    Ok(true)
+}
+
+/// Ends every open browser session of a person; returns how many.
+fn end_sessions_in(
+    tx: &rusqlite::Transaction<'_>,
+    tenant_id: &str,
+    user_id: &str,
+    now: i64,
+) -> StoreResult<usize> {
+    Ok(tx.execute(
+        "UPDATE web_sessions SET ended_at_ms = ?3 WHERE tenant_id = ?1 AND user_id = ?2 AND ended_at_ms IS NULL",
+        params![tenant_id, user_id, now],
+    )?)
+}
+
+/// Site names for an audit entry, in the order given; `none` for no sites.
+fn site_names_in(tx: &rusqlite::Transaction<'_>, tenant_id: &str, sites: &[String]) -> StoreResult<String> {
+    if sites.is_empty() {
+        return Ok("none".into());
+    }
+    let mut name = tx.prepare_cached("SELECT name FROM sites WHERE id = ?1 AND tenant_id = ?2")?;
+    let mut names = Vec::with_capacity(sites.len());
+    for site in sites {
+        // A site gone since it was assigned is named by its id.
+        let found: Option<String> = name
+            .query_row(params![site, tenant_id], |r| r.get(0))
+            .optional()?;
+        names.push(found.unwrap_or_else(|| site.clone()));
+    }
+    Ok(names.join(", "))
+}
+
+/// "1 phone", "2 phones".
+fn count_of(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
 
 /// SQL condition (and its arguments) limiting feed or record rows to a scope. Workers see their
 /// own records plus the kinds shared at a site (`Visibility::Site`; not near misses, which may
@@ -437,26 +586,47 @@ impl RecordStore for SqliteStore {
     }
 
     fn create_company(&self, name: &str) -> StoreResult<Company> {
-        let company = Company {
-            id: new_id(),
-            name: name.trim().to_owned(),
-        };
-        if company.name.is_empty() {
-            return Err(StoreError::Invalid("a company needs a name".into()));
-        }
-        self.conn()
-            .execute(
-                "INSERT INTO companies (id, name) VALUES (?1, ?2)",
-                params![company.id, company.name],
-            )
-            .map_err(|e| {
-                if unique_violation(&e) {
-                    StoreError::Conflict(format!("company {name:?}"))
-                } else {
-                    e.into()
-                }
-            })?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let company = insert_company_in(&tx, name)?;
+        tx.commit()?;
         Ok(company)
+    }
+
+    fn is_empty(&self) -> StoreResult<bool> {
+        Ok(self
+            .read()?
+            .query_row("SELECT NOT EXISTS(SELECT 1 FROM companies)", [], |r| r.get(0))?)
+    }
+
+    fn create_first_company(&self, company_name: &str, admin: NewUser) -> StoreResult<(Company, User)> {
+        let mut conn = self.conn();
+        // The check and the inserts share the one writer's transaction: two first-run set-ups
+        // at once cannot both pass it.
+        let tx = conn.transaction()?;
+        let any_company: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM companies)", [], |r| r.get(0))?;
+        if any_company {
+            return Err(StoreError::Conflict(
+                "a company (first-run set-up is done)".into(),
+            ));
+        }
+        let company = insert_company_in(&tx, company_name)?;
+        let admin = insert_user_in(&tx, &company.id, admin)?;
+        audit_in(
+            &tx,
+            &company.id,
+            &admin.id,
+            "company.created",
+            &format!(
+                "{} with its first {}: {} ({})",
+                company.name,
+                admin.role.as_str(),
+                admin.name,
+                admin.email
+            ),
+        )?;
+        tx.commit()?;
+        Ok((company, admin))
     }
 
     fn company_by_name(&self, name: &str) -> StoreResult<Option<Company>> {
@@ -478,6 +648,7 @@ impl RecordStore for SqliteStore {
             name: name.trim().to_owned(),
             geofence: None,
             max_accuracy_m: DEFAULT_MAX_ACCURACY_M,
+            time_zone: DEFAULT_TIME_ZONE.to_owned(),
         };
         if site.name.is_empty() {
             return Err(StoreError::Invalid("a site needs a name".into()));
@@ -485,8 +656,8 @@ impl RecordStore for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT INTO sites (id, tenant_id, name) VALUES (?1, ?2, ?3)",
-            params![site.id, site.tenant_id, site.name],
+            "INSERT INTO sites (id, tenant_id, name, time_zone) VALUES (?1, ?2, ?3, ?4)",
+            params![site.id, site.tenant_id, site.name, site.time_zone],
         )
         .map_err(|e| {
             if unique_violation(&e) {
@@ -502,9 +673,9 @@ impl RecordStore for SqliteStore {
 
     fn sites(&self, tenant_id: &str) -> StoreResult<Vec<Site>> {
         let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, tenant_id, name, geofence, max_accuracy_m FROM sites WHERE tenant_id = ?1 ORDER BY name",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SITE_COLUMNS} FROM sites WHERE tenant_id = ?1 ORDER BY name"
+        ))?;
         let rows = stmt.query_map([tenant_id], site_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -513,11 +684,70 @@ impl RecordStore for SqliteStore {
         Ok(self
             .read()?
             .query_row(
-                "SELECT id, tenant_id, name, geofence, max_accuracy_m FROM sites WHERE id = ?1 AND tenant_id = ?2",
+                &format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?1 AND tenant_id = ?2"),
                 params![site_id, tenant_id],
                 site_from_row,
             )
             .optional()?)
+    }
+
+    fn update_site(
+        &self,
+        tenant_id: &str,
+        site_id: &str,
+        name: &str,
+        time_zone: &str,
+        by: &str,
+    ) -> StoreResult<bool> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StoreError::Invalid("a site needs a name".into()));
+        }
+        if time_zone.trim().is_empty() {
+            return Err(StoreError::Invalid("a site needs a time zone".into()));
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let before = tx
+            .query_row(
+                "SELECT name, time_zone FROM sites WHERE id = ?1 AND tenant_id = ?2",
+                params![site_id, tenant_id],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        let Some((old_name, old_zone)) = before else {
+            return Ok(false);
+        };
+        let mut changes = Vec::new();
+        if old_name != name {
+            changes.push(format!("name {old_name} → {name}"));
+        }
+        if old_zone != time_zone {
+            changes.push(format!("time zone {old_zone} → {time_zone}"));
+        }
+        if changes.is_empty() {
+            return Ok(true);
+        }
+        tx.execute(
+            "UPDATE sites SET name = ?3, time_zone = ?4 WHERE id = ?1 AND tenant_id = ?2",
+            params![site_id, tenant_id, name, time_zone],
+        )
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Conflict(format!("site {name:?}"))
+            } else {
+                e.into()
+            }
+        })?;
+        audit_in(
+            &tx,
+            tenant_id,
+            by,
+            "site.updated",
+            &format!("{old_name}: {}", changes.join("; ")),
+        )?;
+        tx.commit()?;
+        Ok(true)
     }
 
     fn set_site_area(
@@ -590,48 +820,10 @@ impl RecordStore for SqliteStore {
 
     fn create_user(&self, tenant_id: &str, user: NewUser, by: &str) -> StoreResult<User> {
         let mut conn = self.conn();
-        let conn = conn.transaction()?;
-        for site in &user.sites {
-            let known: bool = conn.query_row(
-                "SELECT EXISTS(SELECT 1 FROM sites WHERE id = ?1 AND tenant_id = ?2)",
-                params![site, tenant_id],
-                |r| r.get(0),
-            )?;
-            if !known {
-                return Err(StoreError::Invalid(format!("no site {site} in this company")));
-            }
-        }
-        let created = User {
-            id: new_id(),
-            tenant_id: tenant_id.to_owned(),
-            email: user.email.trim().to_lowercase(),
-            name: user.name.trim().to_owned(),
-            role: user.role,
-            password_hash: user.password_hash,
-            sites: user.sites,
-            disabled: false,
-        };
-        conn.execute(
-            &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)"),
-            params![
-                created.id,
-                created.tenant_id,
-                created.email,
-                created.name,
-                created.role.as_str(),
-                created.password_hash,
-                serde_json::to_string(&created.sites).unwrap_or_else(|_| "[]".into())
-            ],
-        )
-        .map_err(|e| {
-            if unique_violation(&e) {
-                StoreError::Conflict(format!("a user with email {}", created.email))
-            } else {
-                e.into()
-            }
-        })?;
+        let tx = conn.transaction()?;
+        let created = insert_user_in(&tx, tenant_id, user)?;
         audit_in(
-            &conn,
+            &tx,
             tenant_id,
             by,
             "user.created",
@@ -642,7 +834,7 @@ impl RecordStore for SqliteStore {
                 created.role.as_str()
             ),
         )?;
-        conn.commit()?;
+        tx.commit()?;
         Ok(created)
     }
 
@@ -675,6 +867,222 @@ impl RecordStore for SqliteStore {
         ))?;
         let rows = stmt.query_map([tenant_id], user_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn update_user(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        change: &UserChange,
+        by: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<User>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let Some(before) = tx
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND tenant_id = ?2"),
+                params![user_id, tenant_id],
+                user_from_row,
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        if let Some(sites) = &change.sites {
+            check_sites_in(&tx, tenant_id, sites)?;
+        }
+        let after = User {
+            role: change.role.unwrap_or(before.role),
+            sites: change.sites.clone().unwrap_or_else(|| before.sites.clone()),
+            disabled: change.disabled.unwrap_or(before.disabled),
+            password_hash: change
+                .password_hash
+                .clone()
+                .unwrap_or_else(|| before.password_hash.clone()),
+            ..before.clone()
+        };
+
+        // What changed, in words for the audit log; never the hash.
+        let mut changes = Vec::new();
+        if after.role != before.role {
+            changes.push(format!(
+                "role {} → {}",
+                before.role.as_str(),
+                after.role.as_str()
+            ));
+        }
+        if after.sites != before.sites {
+            changes.push(format!(
+                "sites {} → {}",
+                site_names_in(&tx, tenant_id, &before.sites)?,
+                site_names_in(&tx, tenant_id, &after.sites)?
+            ));
+        }
+        if after.disabled && !before.disabled {
+            // Disabled means signed out everywhere: browsers at once, phones at their next
+            // refresh (their access tokens are short-lived).
+            let mut device_ids = tx.prepare_cached(
+                "SELECT id FROM devices WHERE tenant_id = ?1 AND user_id = ?2 AND revoked_at_ms IS NULL",
+            )?;
+            let devices: Vec<String> = device_ids
+                .query_map(params![tenant_id, user_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            drop(device_ids);
+            for device in &devices {
+                revoke_device_in(&tx, tenant_id, device, now_ms)?;
+            }
+            // Tokens issued to the person on a device since handed to someone else, too.
+            tx.execute(
+                "UPDATE refresh_tokens SET used_at_ms = COALESCE(used_at_ms, ?3) WHERE tenant_id = ?1 AND user_id = ?2",
+                params![tenant_id, user_id, now_ms],
+            )?;
+            let sessions = end_sessions_in(&tx, tenant_id, user_id, now_ms)?;
+            changes.push(format!(
+                "disabled ({} revoked, {} ended)",
+                count_of(devices.len(), "device", "devices"),
+                count_of(sessions, "browser session", "browser sessions")
+            ));
+        } else if !after.disabled && before.disabled {
+            changes.push("enabled".into());
+        }
+        if change.password_hash.is_some() {
+            // A reset password is meant to shut out whoever knew the old one.
+            let sessions = end_sessions_in(&tx, tenant_id, user_id, now_ms)?;
+            changes.push(format!(
+                "password reset ({} ended)",
+                count_of(sessions, "browser session", "browser sessions")
+            ));
+        }
+        if changes.is_empty() {
+            return Ok(Some(before));
+        }
+        tx.execute(
+            "UPDATE users SET role = ?3, sites = ?4, disabled = ?5, password_hash = ?6 WHERE id = ?1 AND tenant_id = ?2",
+            params![
+                user_id,
+                tenant_id,
+                after.role.as_str(),
+                serde_json::to_string(&after.sites).unwrap_or_else(|_| "[]".into()),
+                after.disabled,
+                after.password_hash
+            ],
+        )?;
+        audit_in(
+            &tx,
+            tenant_id,
+            by,
+            "user.updated",
+            &format!("{} ({}): {}", after.name, after.email, changes.join("; ")),
+        )?;
+        tx.commit()?;
+        Ok(Some(after))
+    }
+
+    fn create_session(&self, session: &WebSession) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let disabled: Option<bool> = tx
+            .query_row(
+                "SELECT disabled FROM users WHERE id = ?1 AND tenant_id = ?2",
+                params![session.user_id, session.tenant_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match disabled {
+            None => {
+                return Err(StoreError::Invalid(format!(
+                    "no user {} in this company",
+                    session.user_id
+                )));
+            }
+            Some(true) => {
+                return Err(StoreError::Invalid(format!(
+                    "user {} is disabled and cannot sign in",
+                    session.user_id
+                )));
+            }
+            Some(false) => {}
+        }
+        tx.execute(
+            &format!("INSERT INTO web_sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+            params![
+                session.token_hash,
+                session.tenant_id,
+                session.user_id,
+                session.csrf_token,
+                session.created_at_ms,
+                session.last_seen_at_ms,
+                session.ended_at_ms
+            ],
+        )
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Conflict("a browser session with this token".into())
+            } else {
+                e.into()
+            }
+        })?;
+        audit_in(
+            &tx,
+            &session.tenant_id,
+            &session.user_id,
+            "web.sign_in",
+            "signed in from a browser",
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn session(&self, token_hash: &str) -> StoreResult<Option<WebSession>> {
+        Ok(self
+            .read()?
+            .query_row(
+                &format!("SELECT {SESSION_COLUMNS} FROM web_sessions WHERE token_hash = ?1"),
+                [token_hash],
+                session_from_row,
+            )
+            .optional()?)
+    }
+
+    fn touch_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
+        let conn = self.conn();
+        // Every page view touches its session. Losing the last touches to a power cut only
+        // makes an idle timeout come a little early, so they skip the flush to disk that would
+        // make phones' syncs wait behind page views.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Never backwards, whatever order two requests' touches arrive in.
+        let touched = conn
+            .prepare_cached(
+                "UPDATE web_sessions SET last_seen_at_ms = max(last_seen_at_ms, ?2)
+                 WHERE token_hash = ?1 AND ended_at_ms IS NULL",
+            )
+            .and_then(|mut touch| touch.execute(params![token_hash, now_ms]));
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        touched?;
+        Ok(())
+    }
+
+    fn end_session(&self, token_hash: &str, now_ms: i64, reason: &str) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let open = tx
+            .query_row(
+                "SELECT tenant_id, user_id FROM web_sessions WHERE token_hash = ?1 AND ended_at_ms IS NULL",
+                [token_hash],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        let Some((tenant_id, user_id)) = open else {
+            return Ok(());
+        };
+        tx.execute(
+            "UPDATE web_sessions SET ended_at_ms = ?2 WHERE token_hash = ?1",
+            params![token_hash, now_ms],
+        )?;
+        audit_in(&tx, &tenant_id, &user_id, "web.sign_out", reason)?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn enroll_device(
@@ -746,17 +1154,9 @@ impl RecordStore for SqliteStore {
     fn revoke_device(&self, tenant_id: &str, device_id: &str, by: &str) -> StoreResult<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let changed = tx.execute(
-            "UPDATE devices SET revoked_at_ms = COALESCE(revoked_at_ms, ?3) WHERE id = ?1 AND tenant_id = ?2",
-            params![device_id, tenant_id, now_ms()],
-        )?;
-        if changed == 0 {
+        if !revoke_device_in(&tx, tenant_id, device_id, now_ms())? {
             return Ok(false);
         }
-        tx.execute(
-            "UPDATE refresh_tokens SET used_at_ms = COALESCE(used_at_ms, ?2) WHERE device_id = ?1",
-            params![device_id, now_ms()],
-        )?;
         audit_in(&tx, tenant_id, by, "device.revoked", device_id)?;
         tx.commit()?;
         Ok(true)
@@ -1115,7 +1515,8 @@ impl RecordStore for SqliteStore {
             ));
         }
         let sql = format!(
-            "SELECT {PROJECTION_COLUMNS} FROM records WHERE {scope}{conditions} ORDER BY created_at_ms DESC, id LIMIT {} OFFSET {}",
+            "SELECT {PROJECTION_COLUMNS} FROM records WHERE {scope}{conditions} ORDER BY {} LIMIT {} OFFSET {}",
+            filter.order.sql(),
             filter.limit.unwrap_or(100).min(1000),
             filter.offset.unwrap_or(0)
         );
@@ -1510,6 +1911,530 @@ mod tests {
                 .expect("boundary")
         );
         assert_eq!(logged("site.boundary"), 1);
+    }
+
+    /// A store in a temporary directory with one company and two sites (A and B).
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: SqliteStore,
+        company: Company,
+        site_a: Site,
+        site_b: Site,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(&dir.path().join("records.db")).expect("store");
+        let company = store.create_company("Acme").expect("company");
+        let site_a = store.create_site(&company.id, "Site A", "admin-1").expect("site A");
+        let site_b = store.create_site(&company.id, "Site B", "admin-1").expect("site B");
+        Fixture {
+            _dir: dir,
+            store,
+            company,
+            site_a,
+            site_b,
+        }
+    }
+
+    fn new_user(email: &str, role: Role, sites: &[&Site]) -> NewUser {
+        NewUser {
+            email: email.into(),
+            name: email.split('@').next().unwrap_or("someone").into(),
+            role,
+            password_hash: format!("hash-of-{email}"),
+            sites: sites.iter().map(|s| s.id.clone()).collect(),
+        }
+    }
+
+    fn web_session(token_hash: &str, user: &User, at_ms: i64) -> WebSession {
+        WebSession {
+            token_hash: token_hash.into(),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.id.clone(),
+            csrf_token: format!("csrf-{token_hash}"),
+            created_at_ms: at_ms,
+            last_seen_at_ms: at_ms,
+            ended_at_ms: None,
+        }
+    }
+
+    fn entries(store: &SqliteStore, tenant_id: &str, action: &str) -> Vec<AuditEntry> {
+        store
+            .audit_log(tenant_id, 1000)
+            .expect("audit")
+            .into_iter()
+            .filter(|e| e.action == action)
+            .collect()
+    }
+
+    #[test]
+    fn sites_carry_their_time_zone() {
+        let f = fixture();
+        assert_eq!(f.site_a.time_zone, DEFAULT_TIME_ZONE);
+        let read = f.store.site(&f.company.id, &f.site_a.id).expect("read").expect("site");
+        assert_eq!(read, f.site_a);
+        assert!(
+            f.store
+                .sites(&f.company.id)
+                .expect("sites")
+                .iter()
+                .all(|s| s.time_zone == DEFAULT_TIME_ZONE)
+        );
+    }
+
+    #[test]
+    fn updating_a_site_renames_it_and_sets_its_time_zone() {
+        let f = fixture();
+        assert!(
+            f.store
+                .update_site(&f.company.id, &f.site_a.id, " North Pad ", "America/Regina", "admin-1")
+                .expect("update")
+        );
+        let site = f.store.site(&f.company.id, &f.site_a.id).expect("read").expect("site");
+        assert_eq!((site.name.as_str(), site.time_zone.as_str()), ("North Pad", "America/Regina"));
+        let updated = entries(&f.store, &f.company.id, "site.updated");
+        assert_eq!(updated.len(), 1);
+        assert_eq!(updated[0].user_id, "admin-1");
+        assert_eq!(
+            updated[0].detail,
+            "Site A: name Site A → North Pad; time zone America/Edmonton → America/Regina"
+        );
+
+        // Another company's site, an unknown one: nothing changes.
+        let other = f.store.create_company("Other").expect("company");
+        assert!(
+            !f.store
+                .update_site(&other.id, &f.site_a.id, "Taken", "UTC", "admin-2")
+                .expect("update")
+        );
+        assert!(
+            !f.store
+                .update_site(&f.company.id, "no-such-site", "Taken", "UTC", "admin-1")
+                .expect("update")
+        );
+        // Another site's name is refused; so is no name.
+        assert!(matches!(
+            f.store
+                .update_site(&f.company.id, &f.site_b.id, "North Pad", "UTC", "admin-1"),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            f.store.update_site(&f.company.id, &f.site_b.id, "  ", "UTC", "admin-1"),
+            Err(StoreError::Invalid(_))
+        ));
+        assert_eq!(
+            f.store.site(&f.company.id, &f.site_b.id).expect("read"),
+            Some(f.site_b.clone())
+        );
+        assert_eq!(entries(&f.store, &f.company.id, "site.updated").len(), 1);
+    }
+
+    #[test]
+    fn an_admin_changes_a_persons_role_sites_and_password() {
+        let f = fixture();
+        let lee = f
+            .store
+            .create_user(&f.company.id, new_user("lee@acme.test", Role::Supervisor, &[&f.site_a]), "admin-1")
+            .expect("user");
+        f.store
+            .create_session(&web_session("lee-browser", &lee, 1_000))
+            .expect("session");
+
+        let change = UserChange {
+            role: Some(Role::Admin),
+            sites: Some(vec![f.site_a.id.clone(), f.site_b.id.clone()]),
+            ..UserChange::default()
+        };
+        let updated = f
+            .store
+            .update_user(&f.company.id, &lee.id, &change, "admin-1", 2_000)
+            .expect("update")
+            .expect("lee is in the company");
+        assert_eq!(updated.role, Role::Admin);
+        assert_eq!(updated.sites, vec![f.site_a.id.clone(), f.site_b.id.clone()]);
+        assert_eq!(f.store.user(&f.company.id, &lee.id).expect("read"), Some(updated.clone()));
+        let session = f.store.session("lee-browser").expect("read").expect("session");
+        assert_eq!(session.ended_at_ms, None, "a new role does not sign the person out");
+        let audit = entries(&f.store, &f.company.id, "user.updated");
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].user_id, "admin-1");
+        assert_eq!(
+            audit[0].detail,
+            "lee (lee@acme.test): role supervisor → admin; sites Site A → Site A, Site B"
+        );
+
+        let reset = UserChange {
+            password_hash: Some("new-secret-hash".into()),
+            ..UserChange::default()
+        };
+        let updated = f
+            .store
+            .update_user(&f.company.id, &lee.id, &reset, "admin-1", 3_000)
+            .expect("reset")
+            .expect("lee");
+        assert_eq!(updated.password_hash, "new-secret-hash");
+        assert_eq!(updated.role, Role::Admin, "what the change leaves out stays");
+        let session = f.store.session("lee-browser").expect("read").expect("session");
+        assert_eq!(session.ended_at_ms, Some(3_000), "a reset password signs browsers out");
+        let audit = entries(&f.store, &f.company.id, "user.updated");
+        assert_eq!(audit.len(), 2);
+        assert!(
+            audit.iter().any(|e| e.detail == "lee (lee@acme.test): password reset (1 browser session ended)"),
+            "{audit:?}"
+        );
+        assert!(audit.iter().all(|e| !e.detail.contains("hash")), "never the hash: {audit:?}");
+
+        // A change that changes nothing writes nothing.
+        let same = UserChange {
+            role: Some(Role::Admin),
+            ..UserChange::default()
+        };
+        f.store
+            .update_user(&f.company.id, &lee.id, &same, "admin-1", 4_000)
+            .expect("no-op")
+            .expect("lee");
+        assert_eq!(entries(&f.store, &f.company.id, "user.updated").len(), 2);
+    }
+
+    #[test]
+    fn disabling_a_person_revokes_their_phones_and_ends_their_sessions() {
+        let f = fixture();
+        let lee = f
+            .store
+            .create_user(&f.company.id, new_user("lee@acme.test", Role::Worker, &[&f.site_a]), "admin-1")
+            .expect("lee");
+        let kim = f
+            .store
+            .create_user(&f.company.id, new_user("kim@acme.test", Role::Worker, &[&f.site_a]), "admin-1")
+            .expect("kim");
+        for (user, device) in [(&lee, "lee-phone"), (&lee, "lee-tablet"), (&kim, "kim-phone")] {
+            f.store
+                .enroll_device(&f.company.id, &user.id, device, device)
+                .expect("device");
+            f.store
+                .save_refresh_token(&format!("{device}-token"), device, &user.id, &f.company.id, i64::MAX)
+                .expect("token");
+        }
+        f.store.create_session(&web_session("lee-1", &lee, 1_000)).expect("session");
+        f.store.create_session(&web_session("lee-2", &lee, 1_000)).expect("session");
+        f.store.create_session(&web_session("kim-1", &kim, 1_000)).expect("session");
+
+        let disable = UserChange {
+            disabled: Some(true),
+            ..UserChange::default()
+        };
+        let updated = f
+            .store
+            .update_user(&f.company.id, &lee.id, &disable, "admin-1", 5_000)
+            .expect("disable")
+            .expect("lee");
+        assert!(updated.disabled);
+
+        for device in ["lee-phone", "lee-tablet"] {
+            let revoked = f.store.device(device).expect("read").expect("device").revoked_at_ms;
+            assert_eq!(revoked, Some(5_000), "{device}");
+            let refreshed = f
+                .store
+                .rotate_refresh_token(&format!("{device}-token"), Some(device), &format!("{device}-next"), i64::MAX, 6_000)
+                .expect("refresh");
+            assert!(matches!(refreshed, RefreshUse::Reused { .. }), "{device}: {refreshed:?}");
+        }
+        for token in ["lee-1", "lee-2"] {
+            let session = f.store.session(token).expect("read").expect("session");
+            assert_eq!(session.ended_at_ms, Some(5_000), "{token}");
+        }
+        // Someone else's phone and browser are untouched.
+        assert_eq!(f.store.device("kim-phone").expect("read").expect("device").revoked_at_ms, None);
+        assert_eq!(f.store.session("kim-1").expect("read").expect("session").ended_at_ms, None);
+        assert!(matches!(
+            f.store
+                .rotate_refresh_token("kim-phone-token", Some("kim-phone"), "kim-phone-next", i64::MAX, 6_000)
+                .expect("refresh"),
+            RefreshUse::Valid { .. }
+        ));
+
+        let audit = entries(&f.store, &f.company.id, "user.updated");
+        assert_eq!(audit.len(), 1);
+        assert_eq!(
+            audit[0].detail,
+            "lee (lee@acme.test): disabled (2 devices revoked, 2 browser sessions ended)"
+        );
+        // A disabled person cannot start a browser session.
+        assert!(matches!(
+            f.store.create_session(&web_session("lee-3", &lee, 7_000)),
+            Err(StoreError::Invalid(_))
+        ));
+
+        let enable = UserChange {
+            disabled: Some(false),
+            ..UserChange::default()
+        };
+        let updated = f
+            .store
+            .update_user(&f.company.id, &lee.id, &enable, "admin-1", 8_000)
+            .expect("enable")
+            .expect("lee");
+        assert!(!updated.disabled);
+        f.store
+            .create_session(&web_session("lee-3", &lee, 9_000))
+            .expect("signs in again");
+        assert_eq!(
+            entries(&f.store, &f.company.id, "user.updated")[0].detail,
+            "lee (lee@acme.test): enabled"
+        );
+    }
+
+    #[test]
+    fn a_change_for_another_company_or_to_an_unknown_site_changes_nothing() {
+        let f = fixture();
+        let lee = f
+            .store
+            .create_user(&f.company.id, new_user("lee@acme.test", Role::Worker, &[&f.site_a]), "admin-1")
+            .expect("lee");
+        f.store
+            .enroll_device(&f.company.id, &lee.id, "lee-phone", "Lee's phone")
+            .expect("device");
+        f.store.create_session(&web_session("lee-1", &lee, 1_000)).expect("session");
+        let other = f.store.create_company("Other").expect("company");
+        let other_site = f.store.create_site(&other.id, "Their site", "admin-2").expect("site");
+        let everything = UserChange {
+            role: Some(Role::Admin),
+            sites: Some(vec![f.site_b.id.clone()]),
+            disabled: Some(true),
+            password_hash: Some("theirs".into()),
+        };
+        assert_eq!(
+            f.store
+                .update_user(&other.id, &lee.id, &everything, "admin-2", 2_000)
+                .expect("update"),
+            None,
+            "another company's admin does not find lee"
+        );
+        let unknown_site = UserChange {
+            sites: Some(vec![f.site_b.id.clone(), other_site.id.clone()]),
+            ..everything.clone()
+        };
+        match f
+            .store
+            .update_user(&f.company.id, &lee.id, &unknown_site, "admin-1", 2_000)
+        {
+            Err(StoreError::Invalid(message)) => {
+                assert_eq!(message, format!("no site {} in this company", other_site.id));
+            }
+            other => panic!("expected the unknown site refused, got {other:?}"),
+        }
+
+        assert_eq!(f.store.user(&f.company.id, &lee.id).expect("read"), Some(lee.clone()));
+        assert_eq!(f.store.device("lee-phone").expect("read").expect("device").revoked_at_ms, None);
+        assert_eq!(f.store.session("lee-1").expect("read").expect("session").ended_at_ms, None);
+        assert!(entries(&f.store, &f.company.id, "user.updated").is_empty());
+        assert!(entries(&f.store, &other.id, "user.updated").is_empty());
+    }
+
+    #[test]
+    fn the_first_company_is_set_up_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(&dir.path().join("records.db")).expect("store");
+        assert!(store.is_empty().expect("empty"));
+        let (company, admin) = store
+            .create_first_company(
+                " Acme ",
+                NewUser {
+                    email: " Pat@Acme.TEST ".into(),
+                    name: " Pat ".into(),
+                    role: Role::Admin,
+                    password_hash: "hash".into(),
+                    sites: vec![],
+                },
+            )
+            .expect("first company");
+        assert_eq!(company.name, "Acme");
+        assert_eq!((admin.email.as_str(), admin.name.as_str()), ("pat@acme.test", "Pat"));
+        assert_eq!((admin.role, admin.tenant_id.as_str()), (Role::Admin, company.id.as_str()));
+        assert!(!store.is_empty().expect("empty"));
+        assert_eq!(store.company_by_name("Acme").expect("read"), Some(company.clone()));
+        assert_eq!(store.user_by_email("pat@acme.test").expect("read"), Some(admin.clone()));
+        let created = entries(&store, &company.id, "company.created");
+        assert_eq!(created.len(), 1);
+        assert_eq!(created[0].user_id, admin.id);
+        assert_eq!(created[0].detail, "Acme with its first admin: Pat (pat@acme.test)");
+
+        let again = store.create_first_company(
+            "Intruder Inc",
+            NewUser {
+                email: "mallory@intruder.test".into(),
+                name: "Mallory".into(),
+                role: Role::Admin,
+                password_hash: "hash".into(),
+                sites: vec![],
+            },
+        );
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        assert_eq!(store.company_by_name("Intruder Inc").expect("read"), None);
+        assert_eq!(store.user_by_email("mallory@intruder.test").expect("read"), None);
+    }
+
+    /// A first company whose admin cannot be made leaves no company behind: the set-up can be
+    /// tried again.
+    #[test]
+    fn a_failed_first_run_leaves_the_store_empty() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(&dir.path().join("records.db")).expect("store");
+        let nameless = NewUser {
+            email: "pat@acme.test".into(),
+            name: "  ".into(),
+            role: Role::Admin,
+            password_hash: "hash".into(),
+            sites: vec![],
+        };
+        assert!(matches!(
+            store.create_first_company("Acme", nameless),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(store.is_empty().expect("empty"));
+    }
+
+    #[test]
+    fn a_browser_session_is_created_read_touched_and_ended_once() {
+        let f = fixture();
+        let lee = f
+            .store
+            .create_user(&f.company.id, new_user("lee@acme.test", Role::Supervisor, &[&f.site_a]), "admin-1")
+            .expect("lee");
+        let session = web_session("hash-1", &lee, 1_000);
+        f.store.create_session(&session).expect("create");
+        assert_eq!(f.store.session("hash-1").expect("read"), Some(session.clone()));
+        assert_eq!(f.store.session("hash-unknown").expect("read"), None);
+        assert!(matches!(
+            f.store.create_session(&session),
+            Err(StoreError::Conflict(_))
+        ));
+        let stranger = WebSession {
+            user_id: "nobody".into(),
+            ..web_session("hash-2", &lee, 1_000)
+        };
+        assert!(matches!(
+            f.store.create_session(&stranger),
+            Err(StoreError::Invalid(_))
+        ));
+        let sign_ins = entries(&f.store, &f.company.id, "web.sign_in");
+        assert_eq!(sign_ins.len(), 1);
+        assert_eq!(
+            (sign_ins[0].user_id.as_str(), sign_ins[0].detail.as_str()),
+            (lee.id.as_str(), "signed in from a browser")
+        );
+
+        f.store.touch_session("hash-1", 2_000).expect("touch");
+        f.store.touch_session("hash-1", 1_500).expect("late touch");
+        f.store.touch_session("hash-unknown", 2_000).expect("unknown touch");
+        let touched = f.store.session("hash-1").expect("read").expect("session");
+        assert_eq!(
+            touched,
+            WebSession {
+                last_seen_at_ms: 2_000,
+                ..session.clone()
+            },
+            "only the last-seen time moves, and never backwards"
+        );
+
+        f.store.end_session("hash-1", 3_000, "signed out").expect("end");
+        f.store.end_session("hash-1", 4_000, "idle for 8 hours").expect("end again");
+        f.store.end_session("hash-unknown", 4_000, "signed out").expect("end unknown");
+        f.store.touch_session("hash-1", 5_000).expect("touch ended");
+        let ended = f.store.session("hash-1").expect("read").expect("session");
+        assert_eq!(ended.ended_at_ms, Some(3_000));
+        assert_eq!(ended.last_seen_at_ms, 2_000);
+        let sign_outs = entries(&f.store, &f.company.id, "web.sign_out");
+        assert_eq!(sign_outs.len(), 1, "{sign_outs:?}");
+        assert_eq!(
+            (sign_outs[0].user_id.as_str(), sign_outs[0].detail.as_str()),
+            (lee.id.as_str(), "signed out")
+        );
+    }
+
+    /// Every list order, over records with ties, records not completed and titles in mixed case;
+    /// paging one record at a time gives the same list (ties broken by id, so pages never overlap).
+    #[test]
+    fn records_list_in_every_order() {
+        use sync_core::ListOrder;
+        let f = fixture();
+        // (id, created, completed, title)
+        let rows: [(&str, i64, Option<i64>, &str); 5] = [
+            ("r1", 100, Some(500), "bravo"),
+            ("r2", 300, None, "Alpha"),
+            ("r3", 200, Some(400), "charlie"),
+            ("r4", 300, Some(600), "alpha"),
+            ("r5", 50, None, "Delta"),
+        ];
+        let changes: Vec<AcceptedChange> = rows
+            .iter()
+            .map(|(id, created, completed, title)| AcceptedChange {
+                tenant_id: f.company.id.clone(),
+                doc_id: (*id).into(),
+                origin_device: "phone-1".into(),
+                chunk: vec![1, 2, 3],
+                snapshot: None,
+                projection: Projection {
+                    id: (*id).into(),
+                    kind: "jsea".into(),
+                    tenant_id: f.company.id.clone(),
+                    site_id: f.site_a.id.clone(),
+                    job_id: None,
+                    status: "draft".into(),
+                    title: (*title).into(),
+                    created_by: "lee".into(),
+                    created_at_ms: *created,
+                    completed_at_ms: *completed,
+                    work_started_at_ms: None,
+                    closed_at_ms: None,
+                    assignee: None,
+                    due_at_ms: None,
+                    flags: vec![],
+                    blocking_findings: 0,
+                    conflicts: 0,
+                    content_hash: "h".into(),
+                },
+                flags: vec![],
+                stamps: vec![],
+            })
+            .collect();
+        f.store.accept_all(&changes, None).expect("records");
+        let admin = Scope {
+            tenant_id: f.company.id.clone(),
+            user_id: "admin-1".into(),
+            role: Role::Admin,
+            sites: vec![],
+        };
+        let list = |order: ListOrder, limit: Option<u32>, offset: Option<u32>| -> Vec<String> {
+            let filter = ListFilter {
+                order,
+                limit,
+                offset,
+                ..ListFilter::default()
+            };
+            f.store
+                .list_records(&admin, &filter)
+                .expect("list")
+                .into_iter()
+                .map(|p| p.id)
+                .collect()
+        };
+        assert_eq!(ListFilter::default().order, ListOrder::NewestCreated);
+        for order in ListOrder::ALL {
+            let expected = match order {
+                ListOrder::NewestCreated => ["r2", "r4", "r3", "r1", "r5"],
+                ListOrder::OldestCreated => ["r5", "r1", "r3", "r2", "r4"],
+                ListOrder::NewestCompleted => ["r4", "r1", "r3", "r2", "r5"],
+                ListOrder::OldestCompleted => ["r3", "r1", "r4", "r2", "r5"],
+                ListOrder::Title => ["r2", "r4", "r1", "r3", "r5"],
+            };
+            assert_eq!(list(order, None, None), expected, "{}", order.as_str());
+            let paged: Vec<String> = (0..rows.len() as u32)
+                .flat_map(|page| list(order, Some(1), Some(page)))
+                .collect();
+            assert_eq!(paged, expected, "{} one at a time", order.as_str());
+        }
     }
 
     /// Four times as many threads as read connections, reading at once: each waits its turn,

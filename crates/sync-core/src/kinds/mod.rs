@@ -39,6 +39,8 @@ pub trait KindSpec {
     /// Events that happen at the work location, so a fix off the site boundary is flagged;
     /// approvals and reports may come from anywhere.
     const ON_SITE_EVENTS: &'static [&'static str];
+    /// Every status a record of this kind can have, in its life's order (list filters offer them).
+    const STATUSES: &'static [&'static str];
 }
 
 /// The person writing a change, as the server's records show them (never the document's word).
@@ -231,6 +233,10 @@ macro_rules! record_kinds {
 
             pub fn on_site_events(self) -> &'static [&'static str] {
                 match self { $(Kind::$variant => <$module::$ty as KindSpec>::ON_SITE_EVENTS),+ }
+            }
+
+            pub fn statuses(self) -> &'static [&'static str] {
+                match self { $(Kind::$variant => <$module::$ty as KindSpec>::STATUSES),+ }
             }
         }
 

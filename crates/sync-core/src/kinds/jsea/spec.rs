@@ -34,6 +34,7 @@ impl KindSpec for Jsea {
     const LABEL: &'static str = "JSEA / FLHA";
     const VISIBILITY: Visibility = Visibility::Site;
     const ON_SITE_EVENTS: &'static [&'static str] = &["created", "signed", "completed", "work_started"];
+    const STATUSES: &'static [&'static str] = super::JseaStatus::NAMES;
 }
 
 impl RecordKind for Jsea {

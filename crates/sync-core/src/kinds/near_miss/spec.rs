@@ -29,6 +29,7 @@ impl KindSpec for NearMiss {
     // A report may be anonymous or name a colleague: workers read only their own.
     const VISIBILITY: Visibility = Visibility::CreatorAndSupervisors;
     const ON_SITE_EVENTS: &'static [&'static str] = &["created"];
+    const STATUSES: &'static [&'static str] = super::NearMissStatus::NAMES;
 }
 
 impl RecordKind for NearMiss {

@@ -26,6 +26,7 @@ impl KindSpec for PreStart {
     const LABEL: &'static str = "Equipment pre-start";
     const VISIBILITY: Visibility = Visibility::Site;
     const ON_SITE_EVENTS: &'static [&'static str] = &["created", "signed", "completed"];
+    const STATUSES: &'static [&'static str] = super::PreStartStatus::NAMES;
 }
 
 impl RecordKind for PreStart {

@@ -34,6 +34,7 @@ impl KindSpec for TailgateMeeting {
     const LABEL: &'static str = "Tailgate meeting";
     const VISIBILITY: Visibility = Visibility::Site;
     const ON_SITE_EVENTS: &'static [&'static str] = &["created", "signed", "held"];
+    const STATUSES: &'static [&'static str] = super::TailgateStatus::NAMES;
 }
 
 impl RecordKind for TailgateMeeting {

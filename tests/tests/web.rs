@@ -1,0 +1,14 @@
+//! The office and supervisor web pages in a real browser: Debian's headless Chromium, driven
+//! through its chromedriver, against a real server on 127.0.0.1:0 that phones sync with.
+//!
+//! Each test starts its own server, chromedriver and browser, so they run in parallel. Every page a
+//! test visits is saved at 390 px and 1280 px wide under `target/screenshots/` for a person to
+//! look at. Chromium comes from apt (`scripts/install-chromium.sh`); nothing is downloaded.
+
+mod harness;
+
+mod approvals;
+mod flags;
+mod people;
+mod records;
+mod session;
