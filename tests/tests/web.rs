@@ -5,10 +5,17 @@
 //! test visits is saved at 390 px and 1280 px wide under `target/screenshots/` for a person to
 //! look at. Chromium comes from apt (`scripts/install-chromium.sh`); nothing is downloaded.
 
+// A test target's root file finds its modules next to it; these live in `web/`.
+#[path = "web/harness.rs"]
 mod harness;
 
+#[path = "web/approvals.rs"]
 mod approvals;
+#[path = "web/flags.rs"]
 mod flags;
+#[path = "web/people.rs"]
 mod people;
+#[path = "web/records.rs"]
 mod records;
+#[path = "web/session.rs"]
 mod session;

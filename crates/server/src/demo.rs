@@ -26,7 +26,7 @@ use sync_core::model::{
     TaskStep,
 };
 use sync_core::place::Geofence;
-use sync_core::protocol::Role;
+use sync_core::protocol::{ClockSample, Role};
 use sync_core::sample::{self, hazard, step};
 use sync_core::sync::{RetryPolicy, SyncClient};
 use sync_core::{Error, GpsFix, Result, Stamp, Store};
@@ -350,43 +350,62 @@ impl Who {
 /// demo's calendar and GPS fixes.
 struct Phone {
     who: Who,
+    client: SyncClient,
     store: Store,
     user_id: String,
     calendar: Calendar,
+    /// The phone has run since before the first day's shift: one boot, one monotonic clock.
+    boot_id: String,
+    booted_ms: i64,
     /// Fixes taken so far: spreads positions and seconds without a random generator.
     fixes: u32,
 }
 
 impl Phone {
-    async fn sign_in(client: &SyncClient, dir: &Path, base_url: &str, who: Who, calendar: Calendar) -> Result<Self> {
+    async fn sign_in(dir: &Path, base_url: &str, who: Who, calendar: Calendar) -> Result<Self> {
+        let booted_ms = calendar.ms(DAYS - 1, 4 * 60 + 30)?;
+        let boot_id = format!("{}-{}", who.short(), calendar.date(DAYS - 1)?);
+        // The phone's clocks as it reports them at each sync: the server anchors the week's
+        // stamps to its own time through the monotonic clock of this one boot.
+        let boot = boot_id.clone();
+        let clock = std::sync::Arc::new(move || {
+            let now = sync_core::store::now_ms();
+            ClockSample {
+                wall_ms: now,
+                monotonic_ms: now - booted_ms,
+                boot_id: boot.clone(),
+                last_round_trip_ms: 0,
+            }
+        });
+        let client = SyncClient::new(RetryPolicy::default())?.with_clock(clock);
         let mut store = Store::open(dir.join(format!("{}.db", who.short())))?;
         let user = client
             .login(&mut store, base_url, who.email(), PASSWORD, who.device())
             .await?;
         Ok(Self {
             who,
+            client,
             store,
             user_id: user.id,
             calendar,
+            boot_id,
+            booted_ms,
             fixes: 0,
         })
     }
 
-    /// A stamp as the phone makes it: wall time, the monotonic clock of that day's boot (the
-    /// phone restarts overnight) and a satellite fix.
+    /// A stamp as the phone makes it: wall time, the monotonic clock and a satellite fix.
     fn stamp(&mut self, when: When) -> Result<Stamp> {
         let n = self.fixes;
         self.fixes += 1;
         let wall = self.calendar.ms(when.ago, when.minute)? + i64::from((n * 37 + 11) % 60) * 1000;
-        let booted = self.calendar.ms(when.ago, 4 * 60 + 30)?;
-        let boot = format!("{}-{}", self.who.short(), self.calendar.date(when.ago)?);
         let (mut lat, mut lon) = (when.spot.lat, when.spot.lon);
         if when.spot.spread {
             // About ±90 m north-south and ±80 m east-west: inside either site's boundary.
             lat += (f64::from((n * 7919 + 13) % 101) / 100.0 - 0.5) * 0.0016;
             lon += (f64::from((n * 104_729 + 7) % 97) / 96.0 - 0.5) * 0.0024;
         }
-        Ok(Stamp::new(wall, wall - booted, boot).with_fix(GpsFix {
+        Ok(Stamp::new(wall, wall - self.booted_ms, self.boot_id.clone()).with_fix(GpsFix {
             lat,
             lon,
             accuracy_m: when.spot.accuracy_m + f64::from(n % 5),
@@ -427,8 +446,11 @@ impl Phone {
     }
 
     /// Syncs; any change the server refuses fails the demo.
-    async fn sync(&mut self, client: &SyncClient) -> Result<()> {
-        let report = client.sync(&mut self.store, &|_| {}).await?;
+    async fn sync(&mut self) -> Result<()> {
+        let report = self
+            .client
+            .sync(&mut self.store, &|_: sync_core::sync::SyncProgress| {})
+            .await?;
         if let Some(first) = report.rejected.first() {
             return Err(invalid(format!(
                 "the server refused {} change(s) from {}'s phone; record {}: {:?}: {}",
@@ -450,9 +472,9 @@ impl Phones {
         &mut self.0[who as usize]
     }
 
-    async fn sync(&mut self, client: &SyncClient, who: &[Who]) -> Result<()> {
+    async fn sync(&mut self, who: &[Who]) -> Result<()> {
         for &person in who {
-            self.of(person).sync(client).await?;
+            self.of(person).sync().await?;
         }
         Ok(())
     }
@@ -1486,10 +1508,9 @@ async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
     }
     std::fs::create_dir_all(dir).map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
     let calendar = Calendar::now()?;
-    let client = SyncClient::new(RetryPolicy::default())?;
     let mut phones = Vec::new();
     for who in Who::ALL {
-        phones.push(Phone::sign_in(&client, dir, base_url, who, calendar).await?);
+        phones.push(Phone::sign_in(dir, base_url, who, calendar).await?);
     }
     let mut phones = Phones(phones);
 
@@ -1522,10 +1543,10 @@ async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
     }
     pre_starts(&mut phones, sites)?;
     near_misses(&mut phones, sites, calendar)?;
-    phones.sync(&client, &Who::CREW).await?;
+    phones.sync(&Who::CREW).await?;
 
     // The crew sign on from their own phones.
-    phones.sync(&client, &[Who::Wade, Who::Hana]).await?;
+    phones.sync(&[Who::Wade, Who::Hana]).await?;
     for (plan, id) in &jseas {
         let first = plan.start().to(plan.site.spot()).plus(plan.signed_after() + 2);
         for (n, &who) in plan.crew.iter().enumerate() {
@@ -1538,11 +1559,11 @@ async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
             phones.of(who).sign(id, first.plus(n as u32))?;
         }
     }
-    phones.sync(&client, &[Who::Wade, Who::Hana]).await?;
+    phones.sync(&[Who::Wade, Who::Hana]).await?;
 
     // The leads complete them. One JSEA changes after the crew signed: the lead adds a hazard
     // and signs again, and the others' signatures no longer vouch for it.
-    phones.sync(&client, &Who::CREW).await?;
+    phones.sync(&Who::CREW).await?;
     for (plan, id) in &jseas {
         let phone = phones.of(plan.by);
         let start = plan.start();
@@ -1567,13 +1588,17 @@ async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
     for (plan, id) in &talks {
         phones.of(lead(plan.site)).complete(id, at(plan.ago, 6, 14, plan.site.spot()))?;
     }
-    phones.sync(&client, &Who::CREW).await?;
+    phones.sync(&Who::CREW).await?;
 
     // The supervisor decides from his phone, at the site or from the shop.
     let sam = phones.of(Who::Sam);
-    sam.sync(&client).await?;
+    sam.sync().await?;
     for (plan, id) in &jseas {
-        let from = if plan.ago % 2 == 0 { plan.site.spot() } else { SHOP };
+        let from = match plan.filled_at {
+            Some(spot) => spot,
+            None if plan.ago % 2 == 0 => plan.site.spot(),
+            None => SHOP,
+        };
         let when = plan.start().to(from);
         match plan.outcome {
             Outcome::Approved(comment) => sam.decide(id, ApprovalDecision::Approved, comment, when.plus(DECIDED))?,
@@ -1584,17 +1609,19 @@ async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
             _ => {}
         }
     }
-    sam.sync(&client).await?;
+    sam.sync().await?;
 
     // Work starts once approved; each JSEA worked is closed at the end of the day.
-    phones.sync(&client, &Who::CREW).await?;
+    phones.sync(&Who::CREW).await?;
     for (plan, id) in &jseas {
         let phone = phones.of(plan.by);
         let site = plan.site.spot();
         let closed = at(plan.ago, 16, 10 + 7 * plan.ago as u32, site);
         match plan.outcome {
             Outcome::Approved(_) => {
-                phone.start_work(id, plan.start().to(site).plus(WORK_STARTS))?;
+                // From the shop, the drive to the site comes first.
+                let drive = if plan.filled_at.is_some() { 25 } else { 0 };
+                phone.start_work(id, plan.start().to(site).plus(WORK_STARTS + drive))?;
                 phone.close(id, closed)?;
             }
             Outcome::StartedFirst(_) => phone.close(id, closed.plus(20))?,
@@ -1604,7 +1631,7 @@ async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
 
     // The phones reach signal at the end of the day; everyone ends up with everything, and
     // nothing is left unsent.
-    phones.sync(&client, &Who::ALL).await?;
+    phones.sync(&Who::ALL).await?;
     for phone in &phones.0 {
         let pending = phone.store.pending()?;
         if let Some(first) = pending.first() {
@@ -1645,8 +1672,8 @@ fn pre_starts(phones: &mut Phones, sites: &SiteIds) -> Result<()> {
         2,
         &PICKUP,
         Who::Wade,
-        5,
-        40,
+        6,
+        35,
         Some(("Lights and signals", "Left rear marker light out; bulb ordered.")),
     ));
     for (ago, unit, who, hour, minute, failed) in checks {
@@ -1690,7 +1717,8 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
         happened: (u64, u32, u32),
         reported: (u32, u32),
         spot: Spot,
-        what: &'static str,
+        /// What happened, when not the sample's load over the walkway.
+        what: Option<&'static str>,
         location: &'static str,
         severity: Severity,
         actions: Option<&'static str>,
@@ -1704,7 +1732,7 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
             happened: (3, 10, 41),
             reported: (10, 52),
             spot: WELL_PAD,
-            what: "",
+            what: None,
             location: "Pad walkway beside the picker",
             severity: Severity::High,
             actions: None,
@@ -1717,7 +1745,7 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
             happened: (3, 9, 15),
             reported: (9, 31),
             spot: STATION_YARD,
-            what: "Gauge fitting on the discharge bottle let go during bleed-down; nobody was in line with it",
+            what: Some("Gauge fitting on the discharge bottle let go during bleed-down; nobody was in line with it"),
             location: "Compressor C-2 discharge bottle",
             severity: Severity::Medium,
             actions: Some("Replaced the fitting with a rated one; bleed-downs done from the side from now on"),
@@ -1730,7 +1758,7 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
             happened: (2, 5, 51),
             reported: (5, 58),
             spot: LEASE_ROAD,
-            what: "Water hauler came around the blind corner on the lease road in our lane; both trucks stopped in time",
+            what: Some("Water hauler came around the blind corner on the lease road in our lane; both trucks stopped in time"),
             location: "Lease road, blind corner 1.6 km south of the 4-12 gate",
             severity: Severity::High,
             actions: Some("Called the water hauling dispatcher; asked for a radio call-out at the corner"),
@@ -1743,7 +1771,7 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
             happened: (1, 13, 50),
             reported: (14, 5),
             spot: WELL_PAD,
-            what: "Crew skipped the gas test before entering the tank enclosure",
+            what: Some("Crew skipped the gas test before entering the tank enclosure"),
             location: "Tank enclosure, east hatch",
             severity: Severity::High,
             actions: None,
@@ -1756,7 +1784,7 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
             happened: (3, 14, 20),
             reported: (15, 40),
             spot: STATION_YARD,
-            what: "Extension ladder slid sideways on the cooler platform grating while I was on it; it was not tied off",
+            what: Some("Extension ladder slid sideways on the cooler platform grating while I was on it; it was not tied off"),
             location: "Aerial cooler platform",
             severity: Severity::Medium,
             actions: Some("Ladder tied off at the top and footed from now on"),
@@ -1769,7 +1797,7 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
             happened: (1, 15, 5),
             reported: (15, 12),
             spot: STATION_YARD,
-            what: "Loader L-3 crept forward on the slope by the pipe yard with the service brake applied",
+            what: Some("Loader L-3 crept forward on the slope by the pipe yard with the service brake applied"),
             location: "Pipe yard slope, east of the compressor building",
             severity: Severity::Medium,
             actions: Some("Bucket down, park brake set, wheels chocked; loader to be checked in the morning"),
@@ -1779,8 +1807,8 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
     for report in reports {
         let (days, hour, minute) = report.happened;
         let mut near_miss = sample::near_miss(calendar.ms(days, hour * 60 + minute)?);
-        if !report.what.is_empty() {
-            near_miss.what_happened = report.what.into();
+        if let Some(what) = report.what {
+            near_miss.what_happened = what.into();
         }
         near_miss.potential_severity = report.severity;
         near_miss.immediate_actions = report.actions.map(Into::into).or(near_miss.immediate_actions);

@@ -5,9 +5,7 @@
 use e2e_tests::{PASSWORD, Phone, TestServer};
 use sync_core::model::{ApprovalDecision, JseaStatus};
 
-use crate::harness::{
-    Browser, LEAD, SUPER, WORKER, acme, completed_jsea, jsea_on, status_on_server,
-};
+use crate::harness::{Browser, LEAD, SUPER, WORKER, acme, completed_jsea, jsea_on, status_on_server};
 
 /// A server with Acme's crew and two JSEAs the lead completed and synced, waiting for a decision.
 async fn two_waiting() -> (TestServer, tempfile::TempDir, Phone, String, String) {
@@ -15,7 +13,12 @@ async fn two_waiting() -> (TestServer, tempfile::TempDir, Phone, String, String)
     let company = acme(&server);
     let dir = tempfile::tempdir().expect("dir");
     let mut lead = Phone::sign_in(&server, &dir, LEAD).await;
-    let first = completed_jsea(&mut lead, &company.site_a, "Replace wellhead valve on 4-12 pad", 0);
+    let first = completed_jsea(
+        &mut lead,
+        &company.site_a,
+        "Replace wellhead valve on 4-12 pad",
+        0,
+    );
     let second = completed_jsea(&mut lead, &company.site_a, "Pressure test the flowline", 10);
     assert_eq!(lead.sync().await.accepted, 2);
     (server, dir, lead, first, second)
@@ -79,10 +82,7 @@ async fn a_supervisor_approves_a_jsea_and_the_phone_sees_it() {
     let approval = jsea.approval.expect("the approval reached the phone");
     assert_eq!(approval.decision, ApprovalDecision::Approved);
     assert_eq!(approval.comment.as_deref(), Some("Good to go"));
-    let listed = lead
-        .store
-        .list(&sync_core::ListFilter::default())
-        .expect("list");
+    let listed = lead.store.list(&sync_core::ListFilter::default()).expect("list");
     let row = listed.iter().find(|p| p.id == first).expect("listed");
     assert_eq!(row.status, "approved");
     assert_eq!(
@@ -126,9 +126,7 @@ async fn a_supervisor_rejects_a_jsea_with_a_comment_the_phone_receives() {
     assert_eq!(jsea_on(&lead, &first).status, JseaStatus::Completed);
 
     // The record page shows the decision and its comment.
-    browser
-        .open(&server.url, &format!("/records/{second}"))
-        .await;
+    browser.open(&server.url, &format!("/records/{second}")).await;
     browser.screenshot("record-rejected").await;
     let approvals = browser
         .text_of("section#approvals")
@@ -144,11 +142,7 @@ async fn a_worker_is_refused_the_approval_queue() {
     let (server, _dir, _lead, first, _second) = two_waiting().await;
     let browser = Browser::start("worker-refused").await;
     browser.sign_in(&server.url, WORKER, PASSWORD).await;
-    assert_eq!(
-        browser.path().await,
-        "/records",
-        "a worker lands on the records"
-    );
+    assert_eq!(browser.path().await, "/records", "a worker lands on the records");
     browser.screenshot("records").await;
 
     browser.open(&server.url, "/approvals").await;

@@ -369,9 +369,7 @@ impl Browser {
         let cdp = self.driver.cdp();
         for width in [390_i64, 1280] {
             let mobile = width < 600;
-            let metrics = |height: i64| {
-                json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
-            };
+            let metrics = |height: i64| json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile});
             cdp.send_raw("Emulation.setDeviceMetricsOverride", metrics(900))
                 .await
                 .expect("set the viewport");

@@ -49,17 +49,12 @@ async fn an_admin_adds_a_worker_who_then_signs_in_on_a_phone() {
         .await;
     browser.screenshot("people-form-filled").await;
     browser
-        .click(&format!(
-            "{form} button[type=submit], {form} input[type=submit]"
-        ))
+        .click(&format!("{form} button[type=submit], {form} input[type=submit]"))
         .await;
     let status = browser.status_message().await;
     assert!(status.is_some(), "no status message after adding a person");
     browser.screenshot("people-after-add").await;
-    assert_eq!(
-        browser.count("table#people tr[data-user-id]").await,
-        before + 1
-    );
+    assert_eq!(browser.count("table#people tr[data-user-id]").await, before + 1);
     let mut listed = false;
     for row in browser
         .find_all(thirtyfour::By::Css("table#people tr[data-user-id]"))
@@ -74,7 +69,10 @@ async fn an_admin_adds_a_worker_who_then_signs_in_on_a_phone() {
     let mut hire = Phone::sign_in_with_password(&server, &dir, email, password).await;
     let report = hire.sync().await;
     assert!(report.received >= 1, "{report:?}");
-    assert!(hire.store.record(&at_a).is_ok(), "site A's JSEA reached the phone");
+    assert!(
+        hire.store.record(&at_a).is_ok(),
+        "site A's JSEA reached the phone"
+    );
     assert!(
         hire.store.record(&at_b).is_err(),
         "site B's did not: the hire works at site A only"
@@ -88,7 +86,11 @@ async fn an_admin_adds_a_worker_who_then_signs_in_on_a_phone() {
         .expect("the new person is stored");
     assert_eq!(
         (user.email.as_str(), user.role, user.sites.clone()),
-        (email, sync_core::protocol::Role::Worker, vec![company.site_a.clone()])
+        (
+            email,
+            sync_core::protocol::Role::Worker,
+            vec![company.site_a.clone()]
+        )
     );
     let own = hire
         .store

@@ -5,19 +5,15 @@ use e2e_tests::{PASSWORD, Phone, TestServer, at};
 use sync_core::model::Body;
 use sync_core::sample;
 
-use crate::harness::{
-    Browser, SUPER, WORKER, acme, completed_jsea, new_jsea, parse_csv,
-};
+use crate::harness::{Browser, SUPER, WORKER, acme, completed_jsea, new_jsea, parse_csv};
 
 const CSV_HEADER: &str = "id,kind,site,status,title,created_by,created_at,completed_at,work_started_at,closed_at,assignee,due_at,flags";
 
 /// ISO-8601 date and time with an offset (`Z` or `±hh:mm`), e.g. `2026-11-18T06:03:00-07:00`.
 fn is_iso_with_offset(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |range: std::ops::Range<usize>| {
-        b.get(range)
-            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
-    };
+    let digits =
+        |range: std::ops::Range<usize>| b.get(range).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
     let date_time = b.len() >= 19
         && digits(0..4)
         && b[4] == b'-'
@@ -57,12 +53,7 @@ async fn the_csv_download_holds_exactly_the_filtered_records() {
     // a near miss; at site B one JSEA. The filter kind=jsea, site=A must give exactly the three.
     let mut wanted = vec![
         completed_jsea(&mut worker, &company.site_a, "Replace wellhead valve", 0),
-        completed_jsea(
-            &mut worker,
-            &company.site_a,
-            "Lift \"the\" pump, then flush",
-            10,
-        ),
+        completed_jsea(&mut worker, &company.site_a, "Lift \"the\" pump, then flush", 10),
         new_jsea(&mut worker, &company.site_a, "Drain the knockout drum", 20),
     ];
     let elsewhere = completed_jsea(&mut worker, &company.site_b, "Site B flare check", 30);
@@ -169,8 +160,7 @@ async fn the_csv_download_holds_exactly_the_filtered_records() {
         }
     }
     assert!(
-        body.iter()
-            .any(|r| r[4] == "Lift \"the\" pump, then flush"),
+        body.iter().any(|r| r[4] == "Lift \"the\" pump, then flush"),
         "quotes and commas survive the CSV"
     );
     browser.quit().await;

@@ -31,9 +31,7 @@ async fn after_signing_out_the_old_cookie_is_sent_to_the_sign_in_page() {
 
     // A wrong password: the form again, with an alert, and no session.
     browser.open(&server.url, "/signin").await;
-    browser
-        .fill("form#signin input[name=email]", LEAD)
-        .await;
+    browser.fill("form#signin input[name=email]", LEAD).await;
     browser
         .fill("form#signin input[name=password]", "not the password")
         .await;
@@ -58,11 +56,7 @@ async fn after_signing_out_the_old_cookie_is_sent_to_the_sign_in_page() {
     let response = replay.get("/records").await;
     assert_eq!(response.status().as_u16(), 200);
     assert!(
-        response
-            .text()
-            .await
-            .expect("page")
-            .contains("id=\"records\""),
+        response.text().await.expect("page").contains("id=\"records\""),
         "the records page"
     );
 

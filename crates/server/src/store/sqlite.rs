@@ -435,7 +435,8 @@ fn insert_company_in(tx: &rusqlite::Transaction<'_>, name: &str) -> StoreResult<
 
 /// Refuses any site id that is not the company's.
 fn check_sites_in(tx: &rusqlite::Transaction<'_>, tenant_id: &str, sites: &[String]) -> StoreResult<()> {
-    let mut known = tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM sites WHERE id = ?1 AND tenant_id = ?2)")?;
+    let mut known =
+        tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM sites WHERE id = ?1 AND tenant_id = ?2)")?;
     for site in sites {
         if !known.query_row(params![site, tenant_id], |r| r.get::<_, bool>(0))? {
             return Err(StoreError::Invalid(format!("no site {site} in this company")));
@@ -906,11 +907,7 @@ impl RecordStore for SqliteStore {
         // What changed, in words for the audit log; never the hash.
         let mut changes = Vec::new();
         if after.role != before.role {
-            changes.push(format!(
-                "role {} → {}",
-                before.role.as_str(),
-                after.role.as_str()
-            ));
+            changes.push(format!("role {} → {}", before.role.as_str(), after.role.as_str()));
         }
         if after.sites != before.sites {
             changes.push(format!(
@@ -1926,8 +1923,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let store = SqliteStore::open(&dir.path().join("records.db")).expect("store");
         let company = store.create_company("Acme").expect("company");
-        let site_a = store.create_site(&company.id, "Site A", "admin-1").expect("site A");
-        let site_b = store.create_site(&company.id, "Site B", "admin-1").expect("site B");
+        let site_a = store
+            .create_site(&company.id, "Site A", "admin-1")
+            .expect("site A");
+        let site_b = store
+            .create_site(&company.id, "Site B", "admin-1")
+            .expect("site B");
         Fixture {
             _dir: dir,
             store,
@@ -1972,7 +1973,11 @@ mod tests {
     fn sites_carry_their_time_zone() {
         let f = fixture();
         assert_eq!(f.site_a.time_zone, DEFAULT_TIME_ZONE);
-        let read = f.store.site(&f.company.id, &f.site_a.id).expect("read").expect("site");
+        let read = f
+            .store
+            .site(&f.company.id, &f.site_a.id)
+            .expect("read")
+            .expect("site");
         assert_eq!(read, f.site_a);
         assert!(
             f.store
@@ -1988,11 +1993,24 @@ mod tests {
         let f = fixture();
         assert!(
             f.store
-                .update_site(&f.company.id, &f.site_a.id, " North Pad ", "America/Regina", "admin-1")
+                .update_site(
+                    &f.company.id,
+                    &f.site_a.id,
+                    " North Pad ",
+                    "America/Regina",
+                    "admin-1"
+                )
                 .expect("update")
         );
-        let site = f.store.site(&f.company.id, &f.site_a.id).expect("read").expect("site");
-        assert_eq!((site.name.as_str(), site.time_zone.as_str()), ("North Pad", "America/Regina"));
+        let site = f
+            .store
+            .site(&f.company.id, &f.site_a.id)
+            .expect("read")
+            .expect("site");
+        assert_eq!(
+            (site.name.as_str(), site.time_zone.as_str()),
+            ("North Pad", "America/Regina")
+        );
         let updated = entries(&f.store, &f.company.id, "site.updated");
         assert_eq!(updated.len(), 1);
         assert_eq!(updated[0].user_id, "admin-1");
@@ -2020,7 +2038,8 @@ mod tests {
             Err(StoreError::Conflict(_))
         ));
         assert!(matches!(
-            f.store.update_site(&f.company.id, &f.site_b.id, "  ", "UTC", "admin-1"),
+            f.store
+                .update_site(&f.company.id, &f.site_b.id, "  ", "UTC", "admin-1"),
             Err(StoreError::Invalid(_))
         ));
         assert_eq!(
@@ -2035,7 +2054,11 @@ mod tests {
         let f = fixture();
         let lee = f
             .store
-            .create_user(&f.company.id, new_user("lee@acme.test", Role::Supervisor, &[&f.site_a]), "admin-1")
+            .create_user(
+                &f.company.id,
+                new_user("lee@acme.test", Role::Supervisor, &[&f.site_a]),
+                "admin-1",
+            )
             .expect("user");
         f.store
             .create_session(&web_session("lee-browser", &lee, 1_000))
@@ -2053,9 +2076,15 @@ mod tests {
             .expect("lee is in the company");
         assert_eq!(updated.role, Role::Admin);
         assert_eq!(updated.sites, vec![f.site_a.id.clone(), f.site_b.id.clone()]);
-        assert_eq!(f.store.user(&f.company.id, &lee.id).expect("read"), Some(updated.clone()));
+        assert_eq!(
+            f.store.user(&f.company.id, &lee.id).expect("read"),
+            Some(updated.clone())
+        );
         let session = f.store.session("lee-browser").expect("read").expect("session");
-        assert_eq!(session.ended_at_ms, None, "a new role does not sign the person out");
+        assert_eq!(
+            session.ended_at_ms, None,
+            "a new role does not sign the person out"
+        );
         let audit = entries(&f.store, &f.company.id, "user.updated");
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0].user_id, "admin-1");
@@ -2076,14 +2105,23 @@ mod tests {
         assert_eq!(updated.password_hash, "new-secret-hash");
         assert_eq!(updated.role, Role::Admin, "what the change leaves out stays");
         let session = f.store.session("lee-browser").expect("read").expect("session");
-        assert_eq!(session.ended_at_ms, Some(3_000), "a reset password signs browsers out");
+        assert_eq!(
+            session.ended_at_ms,
+            Some(3_000),
+            "a reset password signs browsers out"
+        );
         let audit = entries(&f.store, &f.company.id, "user.updated");
         assert_eq!(audit.len(), 2);
         assert!(
-            audit.iter().any(|e| e.detail == "lee (lee@acme.test): password reset (1 browser session ended)"),
+            audit
+                .iter()
+                .any(|e| e.detail == "lee (lee@acme.test): password reset (1 browser session ended)"),
             "{audit:?}"
         );
-        assert!(audit.iter().all(|e| !e.detail.contains("hash")), "never the hash: {audit:?}");
+        assert!(
+            audit.iter().all(|e| !e.detail.contains("hash")),
+            "never the hash: {audit:?}"
+        );
 
         // A change that changes nothing writes nothing.
         let same = UserChange {
@@ -2102,23 +2140,43 @@ mod tests {
         let f = fixture();
         let lee = f
             .store
-            .create_user(&f.company.id, new_user("lee@acme.test", Role::Worker, &[&f.site_a]), "admin-1")
+            .create_user(
+                &f.company.id,
+                new_user("lee@acme.test", Role::Worker, &[&f.site_a]),
+                "admin-1",
+            )
             .expect("lee");
         let kim = f
             .store
-            .create_user(&f.company.id, new_user("kim@acme.test", Role::Worker, &[&f.site_a]), "admin-1")
+            .create_user(
+                &f.company.id,
+                new_user("kim@acme.test", Role::Worker, &[&f.site_a]),
+                "admin-1",
+            )
             .expect("kim");
         for (user, device) in [(&lee, "lee-phone"), (&lee, "lee-tablet"), (&kim, "kim-phone")] {
             f.store
                 .enroll_device(&f.company.id, &user.id, device, device)
                 .expect("device");
             f.store
-                .save_refresh_token(&format!("{device}-token"), device, &user.id, &f.company.id, i64::MAX)
+                .save_refresh_token(
+                    &format!("{device}-token"),
+                    device,
+                    &user.id,
+                    &f.company.id,
+                    i64::MAX,
+                )
                 .expect("token");
         }
-        f.store.create_session(&web_session("lee-1", &lee, 1_000)).expect("session");
-        f.store.create_session(&web_session("lee-2", &lee, 1_000)).expect("session");
-        f.store.create_session(&web_session("kim-1", &kim, 1_000)).expect("session");
+        f.store
+            .create_session(&web_session("lee-1", &lee, 1_000))
+            .expect("session");
+        f.store
+            .create_session(&web_session("lee-2", &lee, 1_000))
+            .expect("session");
+        f.store
+            .create_session(&web_session("kim-1", &kim, 1_000))
+            .expect("session");
 
         let disable = UserChange {
             disabled: Some(true),
@@ -2132,24 +2190,58 @@ mod tests {
         assert!(updated.disabled);
 
         for device in ["lee-phone", "lee-tablet"] {
-            let revoked = f.store.device(device).expect("read").expect("device").revoked_at_ms;
+            let revoked = f
+                .store
+                .device(device)
+                .expect("read")
+                .expect("device")
+                .revoked_at_ms;
             assert_eq!(revoked, Some(5_000), "{device}");
             let refreshed = f
                 .store
-                .rotate_refresh_token(&format!("{device}-token"), Some(device), &format!("{device}-next"), i64::MAX, 6_000)
+                .rotate_refresh_token(
+                    &format!("{device}-token"),
+                    Some(device),
+                    &format!("{device}-next"),
+                    i64::MAX,
+                    6_000,
+                )
                 .expect("refresh");
-            assert!(matches!(refreshed, RefreshUse::Reused { .. }), "{device}: {refreshed:?}");
+            assert!(
+                matches!(refreshed, RefreshUse::Reused { .. }),
+                "{device}: {refreshed:?}"
+            );
         }
         for token in ["lee-1", "lee-2"] {
             let session = f.store.session(token).expect("read").expect("session");
             assert_eq!(session.ended_at_ms, Some(5_000), "{token}");
         }
         // Someone else's phone and browser are untouched.
-        assert_eq!(f.store.device("kim-phone").expect("read").expect("device").revoked_at_ms, None);
-        assert_eq!(f.store.session("kim-1").expect("read").expect("session").ended_at_ms, None);
+        assert_eq!(
+            f.store
+                .device("kim-phone")
+                .expect("read")
+                .expect("device")
+                .revoked_at_ms,
+            None
+        );
+        assert_eq!(
+            f.store
+                .session("kim-1")
+                .expect("read")
+                .expect("session")
+                .ended_at_ms,
+            None
+        );
         assert!(matches!(
             f.store
-                .rotate_refresh_token("kim-phone-token", Some("kim-phone"), "kim-phone-next", i64::MAX, 6_000)
+                .rotate_refresh_token(
+                    "kim-phone-token",
+                    Some("kim-phone"),
+                    "kim-phone-next",
+                    i64::MAX,
+                    6_000
+                )
                 .expect("refresh"),
             RefreshUse::Valid { .. }
         ));
@@ -2190,14 +2282,23 @@ mod tests {
         let f = fixture();
         let lee = f
             .store
-            .create_user(&f.company.id, new_user("lee@acme.test", Role::Worker, &[&f.site_a]), "admin-1")
+            .create_user(
+                &f.company.id,
+                new_user("lee@acme.test", Role::Worker, &[&f.site_a]),
+                "admin-1",
+            )
             .expect("lee");
         f.store
             .enroll_device(&f.company.id, &lee.id, "lee-phone", "Lee's phone")
             .expect("device");
-        f.store.create_session(&web_session("lee-1", &lee, 1_000)).expect("session");
+        f.store
+            .create_session(&web_session("lee-1", &lee, 1_000))
+            .expect("session");
         let other = f.store.create_company("Other").expect("company");
-        let other_site = f.store.create_site(&other.id, "Their site", "admin-2").expect("site");
+        let other_site = f
+            .store
+            .create_site(&other.id, "Their site", "admin-2")
+            .expect("site");
         let everything = UserChange {
             role: Some(Role::Admin),
             sites: Some(vec![f.site_b.id.clone()]),
@@ -2225,9 +2326,26 @@ mod tests {
             other => panic!("expected the unknown site refused, got {other:?}"),
         }
 
-        assert_eq!(f.store.user(&f.company.id, &lee.id).expect("read"), Some(lee.clone()));
-        assert_eq!(f.store.device("lee-phone").expect("read").expect("device").revoked_at_ms, None);
-        assert_eq!(f.store.session("lee-1").expect("read").expect("session").ended_at_ms, None);
+        assert_eq!(
+            f.store.user(&f.company.id, &lee.id).expect("read"),
+            Some(lee.clone())
+        );
+        assert_eq!(
+            f.store
+                .device("lee-phone")
+                .expect("read")
+                .expect("device")
+                .revoked_at_ms,
+            None
+        );
+        assert_eq!(
+            f.store
+                .session("lee-1")
+                .expect("read")
+                .expect("session")
+                .ended_at_ms,
+            None
+        );
         assert!(entries(&f.store, &f.company.id, "user.updated").is_empty());
         assert!(entries(&f.store, &other.id, "user.updated").is_empty());
     }
@@ -2250,15 +2368,30 @@ mod tests {
             )
             .expect("first company");
         assert_eq!(company.name, "Acme");
-        assert_eq!((admin.email.as_str(), admin.name.as_str()), ("pat@acme.test", "Pat"));
-        assert_eq!((admin.role, admin.tenant_id.as_str()), (Role::Admin, company.id.as_str()));
+        assert_eq!(
+            (admin.email.as_str(), admin.name.as_str()),
+            ("pat@acme.test", "Pat")
+        );
+        assert_eq!(
+            (admin.role, admin.tenant_id.as_str()),
+            (Role::Admin, company.id.as_str())
+        );
         assert!(!store.is_empty().expect("empty"));
-        assert_eq!(store.company_by_name("Acme").expect("read"), Some(company.clone()));
-        assert_eq!(store.user_by_email("pat@acme.test").expect("read"), Some(admin.clone()));
+        assert_eq!(
+            store.company_by_name("Acme").expect("read"),
+            Some(company.clone())
+        );
+        assert_eq!(
+            store.user_by_email("pat@acme.test").expect("read"),
+            Some(admin.clone())
+        );
         let created = entries(&store, &company.id, "company.created");
         assert_eq!(created.len(), 1);
         assert_eq!(created[0].user_id, admin.id);
-        assert_eq!(created[0].detail, "Acme with its first admin: Pat (pat@acme.test)");
+        assert_eq!(
+            created[0].detail,
+            "Acme with its first admin: Pat (pat@acme.test)"
+        );
 
         let again = store.create_first_company(
             "Intruder Inc",
@@ -2300,7 +2433,11 @@ mod tests {
         let f = fixture();
         let lee = f
             .store
-            .create_user(&f.company.id, new_user("lee@acme.test", Role::Supervisor, &[&f.site_a]), "admin-1")
+            .create_user(
+                &f.company.id,
+                new_user("lee@acme.test", Role::Supervisor, &[&f.site_a]),
+                "admin-1",
+            )
             .expect("lee");
         let session = web_session("hash-1", &lee, 1_000);
         f.store.create_session(&session).expect("create");
@@ -2327,7 +2464,9 @@ mod tests {
 
         f.store.touch_session("hash-1", 2_000).expect("touch");
         f.store.touch_session("hash-1", 1_500).expect("late touch");
-        f.store.touch_session("hash-unknown", 2_000).expect("unknown touch");
+        f.store
+            .touch_session("hash-unknown", 2_000)
+            .expect("unknown touch");
         let touched = f.store.session("hash-1").expect("read").expect("session");
         assert_eq!(
             touched,
@@ -2339,8 +2478,12 @@ mod tests {
         );
 
         f.store.end_session("hash-1", 3_000, "signed out").expect("end");
-        f.store.end_session("hash-1", 4_000, "idle for 8 hours").expect("end again");
-        f.store.end_session("hash-unknown", 4_000, "signed out").expect("end unknown");
+        f.store
+            .end_session("hash-1", 4_000, "idle for 8 hours")
+            .expect("end again");
+        f.store
+            .end_session("hash-unknown", 4_000, "signed out")
+            .expect("end unknown");
         f.store.touch_session("hash-1", 5_000).expect("touch ended");
         let ended = f.store.session("hash-1").expect("read").expect("session");
         assert_eq!(ended.ended_at_ms, Some(3_000));

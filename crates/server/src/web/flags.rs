@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use std::collections::BTreeMap;
 use sync_core::ListFilter;
 
 use super::approvals::directory;
@@ -44,27 +43,29 @@ pub async fn list(State(state): State<AppState>, visitor: Visitor) -> Result<Res
     )
     .await?;
     let complete = flagged.len() < records::MAX_PAGE as usize;
-    // flag code → site name → records, each list keeping the store's newest-first order.
-    let mut by_flag: BTreeMap<String, BTreeMap<String, Vec<Row>>> = BTreeMap::new();
+    // Groups, and sites within them, come in the order of their newest flagged record; records
+    // keep the store's newest-first order.
+    let mut groups: Vec<FlagGroup> = Vec::new();
     for record in &flagged {
         for code in &record.flags {
-            by_flag
-                .entry(code.clone())
-                .or_default()
-                .entry(directory.site_name(&record.site_id))
-                .or_default()
-                .push(row(record, &directory));
+            let index = groups.iter().position(|g| &g.code == code).unwrap_or_else(|| {
+                groups.push(FlagGroup {
+                    code: code.clone(),
+                    label: flag_label(code),
+                    count: 0,
+                    sites: Vec::new(),
+                });
+                groups.len() - 1
+            });
+            let group = &mut groups[index];
+            group.count += 1;
+            let site = directory.site_name(&record.site_id);
+            match group.sites.iter_mut().find(|(name, _)| *name == site) {
+                Some((_, rows)) => rows.push(row(record, &directory)),
+                None => group.sites.push((site, vec![row(record, &directory)])),
+            }
         }
     }
-    let groups = by_flag
-        .into_iter()
-        .map(|(code, sites)| FlagGroup {
-            label: flag_label(&code),
-            count: sites.values().map(Vec::len).sum(),
-            code,
-            sites: sites.into_iter().collect(),
-        })
-        .collect();
     let page = FlagsPage {
         nav: Some(Nav::new(&visitor, "/flags")),
         groups,
