@@ -90,9 +90,11 @@ struct Ids {
     acme_site: String,
     acme_record: String,
     acme_device: String,
+    acme_worker: String,
     other_site: String,
     other_record: String,
     other_device: String,
+    other_worker: String,
 }
 
 impl Ids {
@@ -108,6 +110,13 @@ impl Ids {
             Side::Own => self.acme_record.clone(),
             Side::Foreign => self.other_record.clone(),
             Side::MadeUp => "019a0000-0000-7000-8000-00000000cafe".into(),
+        }
+    }
+    fn user(&self, side: Side) -> String {
+        match side {
+            Side::Own => self.acme_worker.clone(),
+            Side::Foreign => self.other_worker.clone(),
+            Side::MadeUp => "019a0000-0000-7000-8000-00000000f00d".into(),
         }
     }
     fn device(&self, side: Side) -> String {
@@ -222,6 +231,17 @@ fn endpoints() -> Vec<Endpoint> {
             request: |_, _| ("/v1/admin/users".into(), Payload::Empty),
         },
         Endpoint {
+            method: "PATCH",
+            path: "/v1/admin/users/{id}",
+            access: Access::Admin,
+            changes_state: true,
+            foreign: ForeignId::InPath,
+            request: |ids, side| {
+                let body = json!({"role": "admin", "password": "a password someone else knows"});
+                (format!("/v1/admin/users/{}", ids.user(side)), Payload::Json(body))
+            },
+        },
+        Endpoint {
             method: "POST",
             path: "/v1/admin/sites",
             access: Access::Admin,
@@ -308,6 +328,14 @@ fn endpoints() -> Vec<Endpoint> {
         },
         Endpoint {
             method: "GET",
+            path: "/v1/records.csv",
+            access: Access::Member,
+            changes_state: false,
+            foreign: ForeignId::InBodyOrQuery,
+            request: |ids, side| (format!("/v1/records.csv?site={}", ids.site(side)), Payload::Empty),
+        },
+        Endpoint {
+            method: "GET",
             path: "/v1/records/{id}",
             access: Access::Member,
             changes_state: false,
@@ -365,6 +393,7 @@ async fn call(
     let mut request = match endpoint.method {
         "GET" => http.get(&url),
         "PUT" => http.put(&url),
+        "PATCH" => http.patch(&url),
         "POST" => http.post(&url),
         other => panic!("no test client for method {other}"),
     };
@@ -481,6 +510,15 @@ struct World {
     _dir: tempfile::TempDir,
 }
 
+fn user_id(server: &TestServer, email: &str) -> String {
+    server
+        .store()
+        .user_by_email(email)
+        .expect("read")
+        .expect("user")
+        .id
+}
+
 async fn world() -> World {
     let server = TestServer::start().await;
     let acme = server.company(
@@ -558,9 +596,11 @@ async fn world() -> World {
         acme_site: acme.site_a.clone(),
         acme_record,
         acme_device: lead.store.device_id().to_owned(),
+        acme_worker: user_id(&server, "lead@acme.test"),
         other_site: other.site_a.clone(),
         other_record,
         other_device: crew.store.device_id().to_owned(),
+        other_worker: user_id(&server, "crew@other.test"),
     };
     World {
         server,
@@ -751,11 +791,8 @@ async fn every_endpoint_refuses_the_wrong_caller_and_keeps_no_trace() {
             ] {
                 let http = http();
                 let url = format!("{}{path}", w.server.url);
-                let request = if endpoint.method == "PUT" {
-                    http.put(&url)
-                } else {
-                    http.post(&url)
-                };
+                let method = reqwest::Method::from_bytes(endpoint.method.as_bytes()).expect("method");
+                let request = http.request(method, &url);
                 let response = request
                     .header("content-type", content_type)
                     .header("cookie", format!("session={}; token={}", w.admin, w.admin))

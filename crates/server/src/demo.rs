@@ -67,7 +67,10 @@ fn print_logins(base_url: &str) {
         (ADMIN, "office admin: people, devices, sites, every record"),
         (SUPERVISOR, "supervisor of both sites: approves JSEAs"),
         (LEAD, "crew lead at 4-12 Wellsite"),
-        (OPERATOR, "equipment operator and crew lead at Brazeau Compressor Station"),
+        (
+            OPERATOR,
+            "equipment operator and crew lead at Brazeau Compressor Station",
+        ),
         (WORKER, "worker at both sites"),
         (HELPER, "helper at Brazeau Compressor Station"),
     ] {
@@ -314,6 +317,8 @@ enum Who {
 impl Who {
     const ALL: [Who; 5] = [Who::Sam, Who::Lee, Who::Wade, Who::Omar, Who::Hana];
     const CREW: [Who; 4] = [Who::Lee, Who::Wade, Who::Omar, Who::Hana];
+    /// Those who start JSEAs or meetings: they complete, start work and close.
+    const LEADS: [Who; 3] = [Who::Lee, Who::Omar, Who::Wade];
 
     fn email(self) -> &'static str {
         match self {
@@ -405,14 +410,16 @@ impl Phone {
             lat += (f64::from((n * 7919 + 13) % 101) / 100.0 - 0.5) * 0.0016;
             lon += (f64::from((n * 104_729 + 7) % 97) / 96.0 - 0.5) * 0.0024;
         }
-        Ok(Stamp::new(wall, wall - self.booted_ms, self.boot_id.clone()).with_fix(GpsFix {
-            lat,
-            lon,
-            accuracy_m: when.spot.accuracy_m + f64::from(n % 5),
-            fix_time_ms: wall,
-            provider: "gps".into(),
-            mock: false,
-        }))
+        Ok(
+            Stamp::new(wall, wall - self.booted_ms, self.boot_id.clone()).with_fix(GpsFix {
+                lat,
+                lon,
+                accuracy_m: when.spot.accuracy_m + f64::from(n % 5),
+                fix_time_ms: wall,
+                provider: "gps".into(),
+                mock: false,
+            }),
+        )
     }
 
     fn create(&mut self, site: &str, job: Option<&str>, body: Body, when: When) -> Result<String> {
@@ -582,7 +589,10 @@ fn flowline_test() -> Jsea {
                         5,
                         2,
                         &[
-                            ("Purge the line to flare with nitrogen before breaking", Engineering),
+                            (
+                                "Purge the line to flare with nitrogen before breaking",
+                                Engineering,
+                            ),
                             ("Gas test for H2S and LEL before and every 30 min", Administrative),
                             ("Personal H2S monitor on each worker", Ppe),
                         ],
@@ -606,8 +616,14 @@ fn flowline_test() -> Jsea {
                         5,
                         1,
                         &[
-                            ("Barricade a 30 m test zone; only the pump operator inside", Engineering),
-                            ("Test to procedure TP-07: hold at half pressure, then full", Administrative),
+                            (
+                                "Barricade a 30 m test zone; only the pump operator inside",
+                                Engineering,
+                            ),
+                            (
+                                "Test to procedure TP-07: hold at half pressure, then full",
+                                Administrative,
+                            ),
                         ],
                     ),
                     hazard(
@@ -616,7 +632,10 @@ fn flowline_test() -> Jsea {
                         2,
                         &[
                             ("Whip checks on every hose connection", Engineering),
-                            ("Hoses and fittings rated for the test pressure, inspected", Administrative),
+                            (
+                                "Hoses and fittings rated for the test pressure, inspected",
+                                Administrative,
+                            ),
                         ],
                     ),
                 ],
@@ -717,7 +736,10 @@ fn skid_lift(task: &str) -> Jsea {
                     2,
                     &[
                         ("Crane mats under every outrigger pad", Engineering),
-                        ("Check ground conditions and the buried line locates", Administrative),
+                        (
+                            "Check ground conditions and the buried line locates",
+                            Administrative,
+                        ),
                     ],
                 )],
             ),
@@ -767,7 +789,10 @@ fn power_line() -> Hazard {
         5,
         2,
         &[
-            ("Set the picker on the west side: the boom cannot reach the line", Elimination),
+            (
+                "Set the picker on the west side: the boom cannot reach the line",
+                Elimination,
+            ),
             ("Dedicated spotter and a 7 m limit of approach", Administrative),
         ],
     )
@@ -841,7 +866,10 @@ fn tank_cleanout() -> Jsea {
                         1,
                         &[
                             ("Bond and ground the truck to the tank", Engineering),
-                            ("No phones or ignition sources in the tank enclosure", Administrative),
+                            (
+                                "No phones or ignition sources in the tank enclosure",
+                                Administrative,
+                            ),
                         ],
                     ),
                 ],
@@ -1150,7 +1178,10 @@ fn pig_receiver() -> Jsea {
                         "Iron sulfide igniting as it dries",
                         4,
                         2,
-                        &[("Keep pig debris wet until it is in the closed bin", Administrative)],
+                        &[(
+                            "Keep pig debris wet until it is in the closed bin",
+                            Administrative,
+                        )],
                     ),
                     hazard(
                         "H2S from the opened receiver",
@@ -1248,15 +1279,7 @@ fn jsea_plans() -> Vec<JseaPlan> {
                 Approved("OK, but fill it in on the lease next time, not at the shop."),
             )
         },
-        plan(
-            4,
-            Station,
-            "WO-2293",
-            6,
-            40,
-            oil_change(),
-            Approved("Approved."),
-        ),
+        plan(4, Station, "WO-2293", 6, 40, oil_change(), Approved("Approved.")),
         // Three days ago: at the station Wade started on the packing at 07:10 and filled the
         // JSEA half an hour later.
         plan(
@@ -1278,7 +1301,9 @@ fn jsea_plans() -> Vec<JseaPlan> {
                 7,
                 5,
                 rod_packing(),
-                StartedFirst(Some("Approved after the fact. Call me before starting next time.")),
+                StartedFirst(Some(
+                    "Approved after the fact. Call me before starting next time.",
+                )),
             )
         },
         // Two days ago.
@@ -1293,7 +1318,15 @@ fn jsea_plans() -> Vec<JseaPlan> {
                 "No fire watch is named and there is no gas test interval. Add both and resubmit before anyone strikes an arc.",
             ),
         ),
-        plan(2, Station, "WO-2299", 6, 30, cooler_belts(), Approved("Approved.")),
+        plan(
+            2,
+            Station,
+            "WO-2299",
+            6,
+            30,
+            cooler_belts(),
+            Approved("Approved."),
+        ),
         // Yesterday: the afternoon pump swap started before its JSEA was done.
         plan(
             1,
@@ -1563,7 +1596,7 @@ async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
 
     // The leads complete them. One JSEA changes after the crew signed: the lead adds a hazard
     // and signs again, and the others' signatures no longer vouch for it.
-    phones.sync(&Who::CREW).await?;
+    phones.sync(&Who::LEADS).await?;
     for (plan, id) in &jseas {
         let phone = phones.of(plan.by);
         let start = plan.start();
@@ -1586,9 +1619,11 @@ async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
         phone.complete(id, done)?;
     }
     for (plan, id) in &talks {
-        phones.of(lead(plan.site)).complete(id, at(plan.ago, 6, 14, plan.site.spot()))?;
+        phones
+            .of(lead(plan.site))
+            .complete(id, at(plan.ago, 6, 14, plan.site.spot()))?;
     }
-    phones.sync(&Who::CREW).await?;
+    phones.sync(&Who::LEADS).await?;
 
     // The supervisor decides from his phone, at the site or from the shop.
     let sam = phones.of(Who::Sam);
@@ -1601,8 +1636,12 @@ async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
         };
         let when = plan.start().to(from);
         match plan.outcome {
-            Outcome::Approved(comment) => sam.decide(id, ApprovalDecision::Approved, comment, when.plus(DECIDED))?,
-            Outcome::Rejected(comment) => sam.decide(id, ApprovalDecision::Rejected, comment, when.plus(DECIDED))?,
+            Outcome::Approved(comment) => {
+                sam.decide(id, ApprovalDecision::Approved, comment, when.plus(DECIDED))?
+            }
+            Outcome::Rejected(comment) => {
+                sam.decide(id, ApprovalDecision::Rejected, comment, when.plus(DECIDED))?
+            }
             Outcome::StartedFirst(Some(comment)) => {
                 sam.decide(id, ApprovalDecision::Approved, comment, when.plus(100))?;
             }
@@ -1612,7 +1651,7 @@ async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
     sam.sync().await?;
 
     // Work starts once approved; each JSEA worked is closed at the end of the day.
-    phones.sync(&Who::CREW).await?;
+    phones.sync(&Who::LEADS).await?;
     for (plan, id) in &jseas {
         let phone = phones.of(plan.by);
         let site = plan.site.spot();
@@ -1685,9 +1724,11 @@ fn pre_starts(phones: &mut Phones, sites: &SiteIds) -> Result<()> {
             serial: Some(unit.serial.into()),
             hour_meter: Some(unit.hours + 7.5 * (DAYS - ago) as f64),
         };
-        check
-            .items
-            .extend(unit.extra.iter().map(|&(label, critical)| ChecklistItem::new(label, critical)));
+        check.items.extend(
+            unit.extra
+                .iter()
+                .map(|&(label, critical)| ChecklistItem::new(label, critical)),
+        );
         for item in &mut check.items {
             item.result = Some(ItemResult::Pass);
             if let Some((label, note)) = failed
@@ -1745,10 +1786,14 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
             happened: (3, 9, 15),
             reported: (9, 31),
             spot: STATION_YARD,
-            what: Some("Gauge fitting on the discharge bottle let go during bleed-down; nobody was in line with it"),
+            what: Some(
+                "Gauge fitting on the discharge bottle let go during bleed-down; nobody was in line with it",
+            ),
             location: "Compressor C-2 discharge bottle",
             severity: Severity::Medium,
-            actions: Some("Replaced the fitting with a rated one; bleed-downs done from the side from now on"),
+            actions: Some(
+                "Replaced the fitting with a rated one; bleed-downs done from the side from now on",
+            ),
             anonymous: false,
         },
         Report {
@@ -1758,7 +1803,9 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
             happened: (2, 5, 51),
             reported: (5, 58),
             spot: LEASE_ROAD,
-            what: Some("Water hauler came around the blind corner on the lease road in our lane; both trucks stopped in time"),
+            what: Some(
+                "Water hauler came around the blind corner on the lease road in our lane; both trucks stopped in time",
+            ),
             location: "Lease road, blind corner 1.6 km south of the 4-12 gate",
             severity: Severity::High,
             actions: Some("Called the water hauling dispatcher; asked for a radio call-out at the corner"),
@@ -1784,7 +1831,9 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
             happened: (3, 14, 20),
             reported: (15, 40),
             spot: STATION_YARD,
-            what: Some("Extension ladder slid sideways on the cooler platform grating while I was on it; it was not tied off"),
+            what: Some(
+                "Extension ladder slid sideways on the cooler platform grating while I was on it; it was not tied off",
+            ),
             location: "Aerial cooler platform",
             severity: Severity::Medium,
             actions: Some("Ladder tied off at the top and footed from now on"),
@@ -1797,7 +1846,9 @@ fn near_misses(phones: &mut Phones, sites: &SiteIds, calendar: Calendar) -> Resu
             happened: (1, 15, 5),
             reported: (15, 12),
             spot: STATION_YARD,
-            what: Some("Loader L-3 crept forward on the slope by the pipe yard with the service brake applied"),
+            what: Some(
+                "Loader L-3 crept forward on the slope by the pipe yard with the service brake applied",
+            ),
             location: "Pipe yard slope, east of the compressor building",
             severity: Severity::Medium,
             actions: Some("Bucket down, park brake set, wheels chocked; loader to be checked in the morning"),

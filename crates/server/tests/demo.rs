@@ -56,7 +56,9 @@ async fn the_demo_company_fills_every_office_page_once() {
     }));
 
     let started = Instant::now();
-    demo::ensure(&state, &url, dir.path()).await.expect("demo company made");
+    demo::ensure(&state, &url, dir.path())
+        .await
+        .expect("demo company made");
     println!("demo company made in {:.1} s", started.elapsed().as_secs_f64());
 
     let company = store
@@ -78,7 +80,9 @@ async fn the_demo_company_fills_every_office_page_once() {
     let records = all(&*store, &scope, ListFilter::default());
 
     // Made once: a second start changes nothing.
-    demo::ensure(&state, &url, dir.path()).await.expect("demo ensured again");
+    demo::ensure(&state, &url, dir.path())
+        .await
+        .expect("demo ensured again");
     assert_eq!(all(&*store, &scope, ListFilter::default()).len(), records.len());
 
     // Every kind, at both sites, over at least five days in Alberta.
@@ -103,7 +107,10 @@ async fn the_demo_company_fills_every_office_page_once() {
         .collect();
     assert!(days.len() >= 5, "records on {} days: {days:?}", days.len());
     let now = sync_core::store::now_ms();
-    assert!(records.iter().all(|r| r.created_at_ms <= now), "no record is stamped in the future");
+    assert!(
+        records.iter().all(|r| r.created_at_ms <= now),
+        "no record is stamped in the future"
+    );
 
     // At least three JSEAs completed and waiting for a supervisor, on both sites.
     let waiting = all(
@@ -151,9 +158,17 @@ async fn the_demo_company_fills_every_office_page_once() {
     }
     assert!(decisions.contains(&ApprovalDecision::Approved));
     assert!(decisions.contains(&ApprovalDecision::Rejected));
-    assert!(levels.len() >= 4, "controls at {} levels of the hierarchy", levels.len());
+    assert!(
+        levels.len() >= 4,
+        "controls at {} levels of the hierarchy",
+        levels.len()
+    );
     assert!(stale >= 1, "a JSEA whose signature went stale");
-    assert!(waiting.iter().any(|r| r.flags.iter().any(|f| f == codes::STALE_SIGNATURE)));
+    assert!(
+        waiting
+            .iter()
+            .any(|r| r.flags.iter().any(|f| f == codes::STALE_SIGNATURE))
+    );
 
     // The flags the office pages filter on.
     for code in [
@@ -163,7 +178,10 @@ async fn the_demo_company_fills_every_office_page_once() {
         codes::OFF_SITE,
         codes::LATE_NEAR_MISS,
     ] {
-        assert!(!all(&*store, &scope, flagged(code)).is_empty(), "nothing is flagged {code}");
+        assert!(
+            !all(&*store, &scope, flagged(code)).is_empty(),
+            "nothing is flagged {code}"
+        );
     }
     let out_of_service = all(&*store, &scope, flagged(codes::OUT_OF_SERVICE));
     assert!(out_of_service.iter().all(|r| r.kind == "pre_start"));
@@ -192,7 +210,10 @@ async fn the_demo_company_fills_every_office_page_once() {
             .expect("record exists");
         matches!(&detail.record.body, Body::TailgateMeeting(m) if m.signatures.len() >= 2)
     });
-    assert!(signed_by_several, "a tailgate meeting signed by several attendees");
+    assert!(
+        signed_by_several,
+        "a tailgate meeting signed by several attendees"
+    );
 
     let _ = stop.send(());
     let _ = server.await;
