@@ -115,22 +115,36 @@ fn pages() -> Vec<Page> {
         request,
     };
     vec![
-        page(Get, "/", Member, ForeignId::None, "/records", |_| ("/".into(), vec![])),
+        page(Get, "/", Member, ForeignId::None, "/records", |_| {
+            ("/".into(), vec![])
+        }),
         page(Get, "/approvals", Supervisor, ForeignId::None, "", |_| {
             ("/approvals".into(), vec![])
         }),
-        page(Get, "/records", Member, ForeignId::None, "", |_| ("/records".into(), vec![])),
+        page(Get, "/records", Member, ForeignId::None, "", |_| {
+            ("/records".into(), vec![])
+        }),
         page(Get, "/records.csv", Member, ForeignId::None, "", |_| {
             ("/records.csv".into(), vec![])
         }),
         page(Get, "/records/{id}", Member, ForeignId::InPath, "", |ids| {
             (format!("/records/{}", ids.record), vec![])
         }),
-        page(Get, "/flags", Member, ForeignId::None, "", |_| ("/flags".into(), vec![])),
-        page(Get, "/sites", Member, ForeignId::None, "", |_| ("/sites".into(), vec![])),
-        page(Get, "/people", Admin, ForeignId::None, "", |_| ("/people".into(), vec![])),
-        page(Get, "/devices", Admin, ForeignId::None, "", |_| ("/devices".into(), vec![])),
-        page(Get, "/audit", Admin, ForeignId::None, "", |_| ("/audit".into(), vec![])),
+        page(Get, "/flags", Member, ForeignId::None, "", |_| {
+            ("/flags".into(), vec![])
+        }),
+        page(Get, "/sites", Member, ForeignId::None, "", |_| {
+            ("/sites".into(), vec![])
+        }),
+        page(Get, "/people", Admin, ForeignId::None, "", |_| {
+            ("/people".into(), vec![])
+        }),
+        page(Get, "/devices", Admin, ForeignId::None, "", |_| {
+            ("/devices".into(), vec![])
+        }),
+        page(Get, "/audit", Admin, ForeignId::None, "", |_| {
+            ("/audit".into(), vec![])
+        }),
         page(
             Post,
             "/approvals/{id}",
@@ -142,16 +156,28 @@ fn pages() -> Vec<Page> {
                 (format!("/approvals/{}", ids.record), form)
             },
         ),
-        page(Post, "/sites", Admin, ForeignId::None, "/sites?done=site_added", |_| {
-            ("/sites".into(), vec![("name", "Intruder's site".into())])
-        }),
-        page(Post, "/sites/{id}", Admin, ForeignId::InPath, "/sites?done=site_saved", |ids| {
-            let form = vec![
-                ("name", "Renamed by someone else".into()),
-                ("time_zone", "America/Toronto".into()),
-            ];
-            (format!("/sites/{}", ids.site), form)
-        }),
+        page(
+            Post,
+            "/sites",
+            Admin,
+            ForeignId::None,
+            "/sites?done=site_added",
+            |_| ("/sites".into(), vec![("name", "Intruder's site".into())]),
+        ),
+        page(
+            Post,
+            "/sites/{id}",
+            Admin,
+            ForeignId::InPath,
+            "/sites?done=site_saved",
+            |ids| {
+                let form = vec![
+                    ("name", "Renamed by someone else".into()),
+                    ("time_zone", "America/Toronto".into()),
+                ];
+                (format!("/sites/{}", ids.site), form)
+            },
+        ),
         page(
             Post,
             "/sites/{id}/boundary",
@@ -170,16 +196,23 @@ fn pages() -> Vec<Page> {
                 (format!("/sites/{}/boundary", ids.site), form)
             },
         ),
-        page(Post, "/people", Admin, ForeignId::InForm, "/people?done=person_added", |ids| {
-            let form = vec![
-                ("name", "Intruder".into()),
-                ("email", "intruder@acme.test".into()),
-                ("role", "admin".into()),
-                ("sites", ids.site.clone()),
-                ("password", "a long enough password".into()),
-            ];
-            ("/people".into(), form)
-        }),
+        page(
+            Post,
+            "/people",
+            Admin,
+            ForeignId::InForm,
+            "/people?done=person_added",
+            |ids| {
+                let form = vec![
+                    ("name", "Intruder".into()),
+                    ("email", "intruder@acme.test".into()),
+                    ("role", "admin".into()),
+                    ("sites", ids.site.clone()),
+                    ("password", "a long enough password".into()),
+                ];
+                ("/people".into(), form)
+            },
+        ),
         page(
             Post,
             "/people/{id}",
@@ -203,9 +236,14 @@ fn pages() -> Vec<Page> {
             "/devices?done=device_revoked",
             |ids| (format!("/devices/{}/revoke", ids.device), vec![]),
         ),
-        page(Post, "/signout", Member, ForeignId::None, "/signin?done=signed_out", |_| {
-            ("/signout".into(), vec![])
-        }),
+        page(
+            Post,
+            "/signout",
+            Member,
+            ForeignId::None,
+            "/signin?done=signed_out",
+            |_| ("/signout".into(), vec![]),
+        ),
     ]
 }
 
@@ -582,10 +620,7 @@ async fn world() -> World {
     assert_eq!(status_of(&server, &acme.id, &record), "completed");
 
     let store = server.store();
-    let helper = store
-        .user_by_email(HELPER)
-        .expect("lookup")
-        .expect("helper");
+    let helper = store.user_by_email(HELPER).expect("lookup").expect("helper");
     let ids = Ids {
         site: acme.site_a.clone(),
         record: record.clone(),
@@ -606,7 +641,10 @@ async fn world() -> World {
         .session(&signed_out.token_hash())
         .expect("lookup")
         .expect("the session is kept");
-    assert!(ended.ended_at_ms.is_some(), "sign-out ends the session in the store");
+    assert!(
+        ended.ended_at_ms.is_some(),
+        "sign-out ends the session in the store"
+    );
 
     World {
         worker: sign_in(&server, LEAD).await,
@@ -667,7 +705,11 @@ fn the_page_table_covers_every_route_of_the_pages() {
     ))
     .expect("the pages' routes");
     let mut routed = BTreeSet::new();
-    for line in source.lines().map(str::trim).filter(|l| l.starts_with(".route(\"")) {
+    for line in source
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with(".route(\""))
+    {
         let path = line
             .trim_start_matches(".route(\"")
             .split('"')
@@ -729,7 +771,12 @@ async fn every_page_and_form_refuses_the_wrong_caller_and_keeps_no_trace() {
         ] {
             let csrf = if is_form { csrf } else { None };
             let answer = w.call(&page, &w.acme, cookie, csrf, &[]).await;
-            assert_eq!(answer.outcome(), "303 /signin", "{name} with {who}: {}", answer.body);
+            assert_eq!(
+                answer.outcome(),
+                "303 /signin",
+                "{name} with {who}: {}",
+                answer.body
+            );
             assert!(
                 w.acme_data_in(&answer.body, &Ids::made_up()).is_none(),
                 "{name} with {who} shows nothing"
@@ -747,7 +794,11 @@ async fn every_page_and_form_refuses_the_wrong_caller_and_keeps_no_trace() {
             let csrf = is_form.then_some(session.csrf.as_str());
             let answer = w.call(&page, &w.acme, Some(&session.cookie), csrf, &[]).await;
             assert_eq!(answer.outcome(), "403", "{name} by {who}: {}", answer.body);
-            assert!(answer.body.contains("Not allowed"), "{name} by {who}: {}", answer.body);
+            assert!(
+                answer.body.contains("Not allowed"),
+                "{name} by {who}: {}",
+                answer.body
+            );
             checked += 1;
         }
 
@@ -764,13 +815,18 @@ async fn every_page_and_form_refuses_the_wrong_caller_and_keeps_no_trace() {
                     answer.outcome()
                 );
                 if let Some(leak) = w.acme_data_in(&answer.body, &made_up) {
-                    panic!("{name} shows the other company's admin Acme's {leak:?}:\n{}", answer.body);
+                    panic!(
+                        "{name} shows the other company's admin Acme's {leak:?}:\n{}",
+                        answer.body
+                    );
                 }
                 checked += 1;
             }
             (ForeignId::InPath | ForeignId::InForm, _) => {
                 let foreign = w.call(&page, &w.acme, Some(&other.cookie), other_csrf, &[]).await;
-                let nobodys = w.call(&page, &made_up, Some(&other.cookie), other_csrf, &[]).await;
+                let nobodys = w
+                    .call(&page, &made_up, Some(&other.cookie), other_csrf, &[])
+                    .await;
                 if page.foreign == ForeignId::InPath {
                     assert_eq!(
                         foreign.outcome(),
@@ -792,7 +848,10 @@ async fn every_page_and_form_refuses_the_wrong_caller_and_keeps_no_trace() {
                     "{name}: Acme's id must look like an id nobody has"
                 );
                 if let Some(leak) = w.acme_data_in(&foreign.body, &w.acme) {
-                    panic!("{name} shows the other company's admin Acme's {leak:?}:\n{}", foreign.body);
+                    panic!(
+                        "{name} shows the other company's admin Acme's {leak:?}:\n{}",
+                        foreign.body
+                    );
                 }
                 checked += 1;
             }
@@ -838,12 +897,15 @@ async fn every_page_and_form_refuses_the_wrong_caller_and_keeps_no_trace() {
                     ("sec-fetch-site", "cross-site"),
                 ][..],
             ),
-            ("Sec-Fetch-Site: cross-site", &[("sec-fetch-site", "cross-site")][..]),
-            ("Sec-Fetch-Site: same-site", &[("sec-fetch-site", "same-site")][..]),
             (
-                "Origin: null",
-                &[("origin", "null"), ("sec-fetch-site", "")][..],
+                "Sec-Fetch-Site: cross-site",
+                &[("sec-fetch-site", "cross-site")][..],
             ),
+            (
+                "Sec-Fetch-Site: same-site",
+                &[("sec-fetch-site", "same-site")][..],
+            ),
+            ("Origin: null", &[("origin", "null"), ("sec-fetch-site", "")][..]),
             (
                 "an Origin on another port",
                 &[("origin", other_port), ("sec-fetch-site", "")][..],
@@ -853,14 +915,26 @@ async fn every_page_and_form_refuses_the_wrong_caller_and_keeps_no_trace() {
                 .call(&page, &w.acme, Some(&admin.cookie), Some(&admin.csrf), headers)
                 .await;
             assert_eq!(answer.outcome(), "403", "{name} with {what}: {}", answer.body);
-            assert!(answer.body.contains("Not allowed"), "{name} with {what}: {}", answer.body);
+            assert!(
+                answer.body.contains("Not allowed"),
+                "{name} with {what}: {}",
+                answer.body
+            );
             checked += 1;
         }
     }
 
     // First-run set-up is closed once a company exists.
     let guess = "not-the-setup-token";
-    let answer = send(server, Method::Get, &format!("/setup?token={guess}"), None, &[], &[]).await;
+    let answer = send(
+        server,
+        Method::Get,
+        &format!("/setup?token={guess}"),
+        None,
+        &[],
+        &[],
+    )
+    .await;
     assert_eq!(answer.outcome(), "403", "{}", answer.body);
     let form = vec![
         ("token", guess.to_owned()),
@@ -881,8 +955,18 @@ async fn every_page_and_form_refuses_the_wrong_caller_and_keeps_no_trace() {
     // The same, said plainly.
     let store = server.store();
     assert_eq!(status_of(server, &w.acme_tenant, &w.acme.record), "completed");
-    assert!(store.user_by_email("intruder@acme.test").expect("lookup").is_none());
-    assert!(store.user_by_email("mallory@evil.example").expect("lookup").is_none());
+    assert!(
+        store
+            .user_by_email("intruder@acme.test")
+            .expect("lookup")
+            .is_none()
+    );
+    assert!(
+        store
+            .user_by_email("mallory@evil.example")
+            .expect("lookup")
+            .is_none()
+    );
     let site = store
         .site(&w.acme_tenant, &w.acme.site)
         .expect("lookup")
@@ -912,7 +996,12 @@ async fn another_companys_ids_in_a_query_find_nothing() {
     let queries: [fn(&Ids) -> String; 6] = [
         |ids| format!("/records?site={}", ids.site),
         |ids| format!("/records?person={}", ids.person),
-        |ids| format!("/records?site={}&person={}&status=completed&kind=jsea", ids.site, ids.person),
+        |ids| {
+            format!(
+                "/records?site={}&person={}&status=completed&kind=jsea",
+                ids.site, ids.person
+            )
+        },
         |ids| format!("/records.csv?site={}", ids.site),
         |ids| format!("/records.csv?person={}", ids.person),
         |ids| format!("/records.csv?site={}&status=completed&kind=jsea", ids.site),
@@ -952,7 +1041,13 @@ async fn an_idle_session_ends_on_every_page_and_form_and_stays_ended() {
         let csrf = (page.method == Method::Post).then_some(session.csrf.as_str());
         w.offset.store(IDLE_TIMEOUT_MS + 1_000, Ordering::SeqCst);
         let answer = w.call(page, &w.acme, Some(&session.cookie), csrf, &[]).await;
-        assert_eq!(answer.outcome(), "303 /signin", "{} when idle: {}", page.path, answer.body);
+        assert_eq!(
+            answer.outcome(),
+            "303 /signin",
+            "{} when idle: {}",
+            page.path,
+            answer.body
+        );
         w.offset.store(0, Ordering::SeqCst);
         let again = w.call(page, &w.acme, Some(&session.cookie), csrf, &[]).await;
         assert_eq!(
@@ -1017,7 +1112,11 @@ async fn busy_sessions_end_after_a_working_day_and_disabled_people_are_signed_ou
     }
     offset.store(MAX_SESSION_MS + 1_000, Ordering::SeqCst);
     let page = send(&server, Method::Get, "/records", Some(&busy.cookie), &[], &[]).await;
-    assert_eq!(page.outcome(), "303 /signin", "a session lasts a working day at most");
+    assert_eq!(
+        page.outcome(),
+        "303 /signin",
+        "a session lasts a working day at most"
+    );
     offset.store(0, Ordering::SeqCst);
     let page = send(&server, Method::Get, "/records", Some(&busy.cookie), &[], &[]).await;
     assert_eq!(page.outcome(), "303 /signin", "and stays ended");
@@ -1037,6 +1136,14 @@ async fn busy_sessions_end_after_a_working_day_and_disabled_people_are_signed_ou
     assert_eq!(answer.outcome(), "303 /people?done=disabled", "{}", answer.body);
     let page = send(&server, Method::Get, "/records", Some(&worker.cookie), &[], &[]).await;
     assert_eq!(page.outcome(), "303 /signin", "a disabled person's session ends");
+    let answer = post_sign_in(&server, LEAD, PASSWORD, &[]).await;
+    assert_eq!(
+        answer.status, 401,
+        "a disabled person cannot sign in: {}",
+        answer.body
+    );
+    assert!(answer.body.contains(r#"role="alert""#), "{}", answer.body);
+    assert!(answer.session_cookie().is_none());
 
     // Signing in again with the old cookie still in the browser ends the old session.
     let form = vec![("email", ADMIN.to_owned()), ("password", PASSWORD.to_owned())];
@@ -1072,7 +1179,12 @@ async fn the_refused_requests_succeed_for_the_right_caller() {
     }
     let tenant = &w.acme_tenant;
     assert_eq!(status_of(server, tenant, &w.acme.record), "approved");
-    assert!(store.user_by_email("intruder@acme.test").expect("lookup").is_some());
+    assert!(
+        store
+            .user_by_email("intruder@acme.test")
+            .expect("lookup")
+            .is_some()
+    );
     let site = store.site(tenant, &w.acme.site).expect("lookup").expect("site");
     assert_eq!(site.name, "Renamed by someone else");
     assert!(site.geofence.is_some());
@@ -1090,6 +1202,100 @@ async fn the_refused_requests_succeed_for_the_right_caller() {
     let page = send(server, Method::Get, "/records", Some(&w.worker.cookie), &[], &[]).await;
     assert_eq!(page.outcome(), "303 /signin", "the worker signed out");
     w.server.stop().await;
+}
+
+/// Within a company, a supervisor reaches only the JSEAs of their own sites and a worker only
+/// what their sites share: another site's JSEA is "Not found" and in no list, and cannot be
+/// decided on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_and_a_worker_reach_only_their_own_sites() {
+    const SITE_B_TASK: &str = "Site B only: pig the east line";
+    let server = TestServer::start().await;
+    let acme = server.company(
+        "Acme Energy",
+        &[
+            (LEAD, Role::Worker, &[0]),
+            (HELPER, Role::Worker, &[1]),
+            (SUPER, Role::Supervisor, &[0]),
+            (ADMIN, Role::Admin, &[]),
+        ],
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let mut helper = Phone::sign_in(&server, &dir, HELPER).await;
+    let mut jsea = sample::jsea();
+    jsea.task = SITE_B_TASK.into();
+    let id = helper
+        .store
+        .create(&acme.site_b, None, Body::Jsea(jsea), at(1))
+        .expect("jsea");
+    helper.store.sign(&id, at(2)).expect("sign");
+    helper.store.complete(&id, at(3)).expect("complete");
+    assert_eq!(helper.sync().await.accepted, 1);
+    let tenants = [acme.id.as_str()];
+    let before = snapshot(&server, &tenants);
+
+    for (who, email, lists) in [
+        (
+            "site A's supervisor",
+            SUPER,
+            &["/", "/approvals", "/records", "/records.csv", "/flags", "/sites"][..],
+        ),
+        (
+            "a worker at site A",
+            LEAD,
+            &["/", "/records", "/records.csv", "/flags", "/sites"][..],
+        ),
+    ] {
+        let session = sign_in(&server, email).await;
+        let cookie = Some(session.cookie.as_str());
+        for path in lists {
+            let answer = send(&server, Method::Get, path, cookie, &[], &[]).await;
+            assert!(answer.status == 200 || answer.status == 303, "{path} by {who}");
+            for hidden in [SITE_B_TASK, id.as_str()] {
+                assert!(!answer.body.contains(hidden), "{path} shows {who} site B's JSEA");
+            }
+        }
+        let answer = send(&server, Method::Get, &format!("/records/{id}"), cookie, &[], &[]).await;
+        assert_eq!(
+            answer.outcome(),
+            "404",
+            "site B's JSEA for {who}: {}",
+            answer.body
+        );
+        assert!(!answer.body.contains(SITE_B_TASK));
+        let decide = with_csrf(
+            &session.csrf,
+            &[("decision", "approved".into()), ("comment", String::new())],
+        );
+        let answer = send(
+            &server,
+            Method::Post,
+            &format!("/approvals/{id}"),
+            cookie,
+            &decide,
+            &[],
+        )
+        .await;
+        let expected = if email == SUPER { "404" } else { "403" };
+        assert_eq!(
+            answer.outcome(),
+            expected,
+            "{who} decides on site B's JSEA: {}",
+            answer.body
+        );
+    }
+    let after = snapshot(&server, &tenants);
+    let without_audit = |mut s: serde_json::Value| {
+        s[&acme.id]["audit"].take();
+        s
+    };
+    assert_eq!(
+        without_audit(before),
+        without_audit(after),
+        "nothing but the sign-ins changed"
+    );
+    assert_eq!(status_of(&server, &acme.id, &id), "completed");
+    server.stop().await;
 }
 
 /// `text` escaped in `body`, with either spelling of the entities: named (`&lt;`) or numeric
@@ -1118,6 +1324,7 @@ async fn markup_from_phones_and_forms_is_shown_as_text() {
     const MUSTER: &str = "\"><script>alert(2)</script>";
     const COMMENT: &str = "<script>alert(3)</script>";
     const SITE: &str = "x\" autofocus onfocus=\"alert(4)";
+    const FORMULA: &str = "=HYPERLINK(\"https://evil.example\",\"open\")";
     let server = TestServer::start().await;
     let acme = server.company(
         "Acme Energy",
@@ -1153,12 +1360,7 @@ async fn markup_from_phones_and_forms_is_shown_as_text() {
     let supervisor = sign_in(&server, SUPER).await;
     let admin = sign_in(&server, ADMIN).await;
     let worker = sign_in(&server, "img@acme.test").await;
-    let raw = [
-        "<script>alert",
-        "<img src=x",
-        "\"><script",
-        "\" autofocus",
-    ];
+    let raw = ["<script>alert", "<img src=x", "\"><script", "\" autofocus"];
     let check = |what: &str, answer: &Answer, shown: &[&str]| {
         assert_eq!(answer.status, 200, "{what}: {}", answer.body);
         for markup in raw {
@@ -1194,7 +1396,11 @@ async fn markup_from_phones_and_forms_is_shown_as_text() {
     check("/devices", &get("/devices".into(), &admin).await, &[NAME]);
     check("/audit", &get("/audit".into(), &admin).await, &[NAME]);
     check("/flags", &get("/flags".into(), &admin).await, &[]);
-    check("the worker's own /records", &get("/records".into(), &worker).await, &[NAME]);
+    check(
+        "the worker's own /records",
+        &get("/records".into(), &worker).await,
+        &[NAME],
+    );
 
     // A rejection's comment and a site's name, typed into the pages' own forms.
     let answer = send(
@@ -1209,7 +1415,12 @@ async fn markup_from_phones_and_forms_is_shown_as_text() {
         &[],
     )
     .await;
-    assert_eq!(answer.outcome(), "303 /approvals?done=rejected", "{}", answer.body);
+    assert_eq!(
+        answer.outcome(),
+        "303 /approvals?done=rejected",
+        "{}",
+        answer.body
+    );
     let answer = send(
         &server,
         Method::Post,
@@ -1223,14 +1434,40 @@ async fn markup_from_phones_and_forms_is_shown_as_text() {
     )
     .await;
     assert_eq!(answer.outcome(), "303 /sites?done=site_saved", "{}", answer.body);
+    check(&record, &get(record.clone(), &admin).await, &[COMMENT]);
     check(
-        &record,
-        &get(record.clone(), &admin).await,
-        &[COMMENT],
+        "/sites after the rename",
+        &get("/sites".into(), &admin).await,
+        &[SITE],
     );
-    check("/sites after the rename", &get("/sites".into(), &admin).await, &[SITE]);
-    check("/records after the rename", &get("/records".into(), &admin).await, &[SITE]);
-    check("/people after the rename", &get("/people".into(), &admin).await, &[SITE]);
+    check(
+        "/records after the rename",
+        &get("/records".into(), &admin).await,
+        &[SITE],
+    );
+    check(
+        "/people after the rename",
+        &get("/people".into(), &admin).await,
+        &[SITE],
+    );
+
+    // In the spreadsheet export a cell that would run as a formula is text.
+    let mut jsea = sample::jsea();
+    jsea.task = FORMULA.into();
+    phone
+        .store
+        .create(&acme.site_a, None, Body::Jsea(jsea), at(10))
+        .expect("jsea");
+    assert_eq!(phone.sync().await.accepted, 1);
+    let csv = get("/records.csv".into(), &admin).await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.contains("'=HYPERLINK("), "{}", csv.body);
+    for line in csv.body.lines() {
+        for cell in line.split(',') {
+            let cell = cell.trim_start_matches('"');
+            assert!(!cell.starts_with(['=', '+', '@']), "a formula cell: {line}");
+        }
+    }
     server.stop().await;
 }
 
@@ -1251,13 +1488,38 @@ async fn every_page_and_refusal_carries_the_security_headers() {
         };
         let (path, _) = (page.request)(&w.acme);
         let answer = send(server, Method::Get, &path, session, &[], &[]).await;
-        assert!(answer.status == 200 || answer.status == 303, "{path}: {}", answer.outcome());
+        assert!(
+            answer.status == 200 || answer.status == 303,
+            "{path}: {}",
+            answer.outcome()
+        );
         answers.push((format!("GET {path}"), answer));
     }
     let cases: Vec<(&str, Method, String, Option<&str>, Fields, Vec<(&str, &str)>)> = vec![
-        ("the sign-in page", Method::Get, "/signin".into(), None, vec![], vec![]),
-        ("a redirect to sign in", Method::Get, "/records".into(), None, vec![], vec![]),
-        ("403 for a role", Method::Get, "/people".into(), worker, vec![], vec![]),
+        (
+            "the sign-in page",
+            Method::Get,
+            "/signin".into(),
+            None,
+            vec![],
+            vec![],
+        ),
+        (
+            "a redirect to sign in",
+            Method::Get,
+            "/records".into(),
+            None,
+            vec![],
+            vec![],
+        ),
+        (
+            "403 for a role",
+            Method::Get,
+            "/people".into(),
+            worker,
+            vec![],
+            vec![],
+        ),
         (
             "404",
             Method::Get,
@@ -1266,7 +1528,14 @@ async fn every_page_and_refusal_carries_the_security_headers() {
             vec![],
             vec![],
         ),
-        ("400", Method::Get, "/records?kind=nonsense".into(), admin, vec![], vec![]),
+        (
+            "400",
+            Method::Get,
+            "/records?kind=nonsense".into(),
+            admin,
+            vec![],
+            vec![],
+        ),
         (
             "403 for a missing token",
             Method::Post,
@@ -1291,7 +1560,14 @@ async fn every_page_and_refusal_carries_the_security_headers() {
             vec![("email", ADMIN.into()), ("password", "wrong".into())],
             vec![],
         ),
-        ("the set-up page refused", Method::Get, "/setup?token=x".into(), None, vec![], vec![]),
+        (
+            "the set-up page refused",
+            Method::Get,
+            "/setup?token=x".into(),
+            None,
+            vec![],
+            vec![],
+        ),
     ];
     for (what, method, path, cookie, fields, headers) in cases {
         let answer = send(server, method, &path, cookie, &fields, &headers).await;
@@ -1333,6 +1609,11 @@ async fn every_page_and_refusal_carries_the_security_headers() {
             assert!(content_type.starts_with("text/css"), "{what}: {content_type}");
         } else if what.contains("/records.csv") {
             assert!(content_type.starts_with("text/csv"), "{what}: {content_type}");
+            let disposition = answer.header("content-disposition").unwrap_or_default();
+            assert!(
+                disposition.starts_with("attachment"),
+                "{what}: a download: {disposition}"
+            );
         } else {
             assert!(content_type.starts_with("text/html"), "{what}: {content_type}");
         }
@@ -1348,9 +1629,21 @@ async fn the_session_cookie_is_httponly_lax_and_secure_over_tls() {
     server.company("Acme Energy", &[(ADMIN, Role::Admin, &[])]);
     for (what, headers, secure) in [
         ("plain HTTP", &[][..], false),
-        ("X-Forwarded-Proto: http", &[("x-forwarded-proto", "http")][..], false),
-        ("X-Forwarded-Proto: https", &[("x-forwarded-proto", "https")][..], true),
-        ("X-Forwarded-Proto: HTTPS", &[("x-forwarded-proto", "HTTPS")][..], true),
+        (
+            "X-Forwarded-Proto: http",
+            &[("x-forwarded-proto", "http")][..],
+            false,
+        ),
+        (
+            "X-Forwarded-Proto: https",
+            &[("x-forwarded-proto", "https")][..],
+            true,
+        ),
+        (
+            "X-Forwarded-Proto: HTTPS",
+            &[("x-forwarded-proto", "HTTPS")][..],
+            true,
+        ),
     ] {
         let answer = post_sign_in(&server, ADMIN, PASSWORD, headers).await;
         assert_eq!(answer.outcome(), "303 /", "{what}: {}", answer.body);
@@ -1429,7 +1722,11 @@ async fn the_json_api_ignores_the_session_cookie() {
     let w = world().await;
     for path in ["/v1/records", "/v1/sites", "/v1/admin/users", "/v1/admin/audit"] {
         let answer = send(&w.server, Method::Get, path, Some(&w.admin.cookie), &[], &[]).await;
-        assert_eq!(answer.status, 401, "GET {path} with only the cookie: {}", answer.body);
+        assert_eq!(
+            answer.status, 401,
+            "GET {path} with only the cookie: {}",
+            answer.body
+        );
         let body: serde_json::Value = serde_json::from_str(&answer.body).expect("a JSON error");
         assert_eq!(body["error"]["code"], "token_missing", "{path}: {body}");
     }
@@ -1441,16 +1738,26 @@ async fn the_json_api_ignores_the_session_cookie() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_failures_are_shown_and_rate_limited_like_the_apis() {
     let server = TestServer::start_with(|s| s.rate_limits.login_failures_per_account = 3).await;
-    let company = server.company("Acme Energy", &[(ADMIN, Role::Admin, &[]), (LEAD, Role::Worker, &[0])]);
+    let company = server.company(
+        "Acme Energy",
+        &[(ADMIN, Role::Admin, &[]), (LEAD, Role::Worker, &[0])],
+    );
     let before = snapshot(&server, &[&company.id]);
     for guess in ["password1", "letmein", "acme2026"] {
         let answer = post_sign_in(&server, ADMIN, guess, &[]).await;
         assert_eq!(answer.status, 401, "{guess}: {}", answer.body);
         assert!(answer.body.contains(r#"role="alert""#), "{}", answer.body);
-        assert!(answer.body.contains("email or password is wrong"), "{}", answer.body);
+        assert!(
+            answer.body.contains("email or password is wrong"),
+            "{}",
+            answer.body
+        );
         assert!(answer.body.contains(ADMIN), "the email is kept in the form");
         assert!(!answer.body.contains(guess), "the password is never echoed");
-        assert!(answer.session_cookie().is_none(), "no session for a wrong password");
+        assert!(
+            answer.session_cookie().is_none(),
+            "no session for a wrong password"
+        );
     }
     for password in ["hunter2", PASSWORD] {
         let answer = post_sign_in(&server, ADMIN, password, &[]).await;
@@ -1466,8 +1773,10 @@ async fn sign_in_failures_are_shown_and_rate_limited_like_the_apis() {
     // The API's sign-in for the same account is locked too: one limit for both doors.
     let response = http()
         .post(format!("{}/v1/auth/login", server.url))
-        .json(&serde_json::json!({"email": ADMIN, "password": PASSWORD, "device_id": "web-guesser",
-            "device_name": "guesser"}))
+        .json(
+            &serde_json::json!({"email": ADMIN, "password": PASSWORD, "device_id": "web-guesser",
+            "device_name": "guesser"}),
+        )
         .send()
         .await
         .expect("login");
@@ -1481,7 +1790,11 @@ async fn sign_in_failures_are_shown_and_rate_limited_like_the_apis() {
     assert!(answer.session_cookie().is_none());
     let after = snapshot(&server, &[&company.id]);
     let audit = |s: &serde_json::Value| s[&company.id]["audit"].as_array().expect("audit").len();
-    assert_eq!(audit(&after), audit(&before) + 1, "only the worker's sign-in is logged");
+    assert_eq!(
+        audit(&after),
+        audit(&before) + 1,
+        "only the worker's sign-in is logged"
+    );
     server.stop().await;
 
     // Guessing across accounts from one address is locked out too.

@@ -57,19 +57,18 @@ pub const DAYS: u64 = 6;
 
 fn print_logins(base_url: &str) {
     println!("\nMuster demo company \"{COMPANY}\" is ready at {base_url}");
+    println!("  Browser: open {base_url}/ and sign in ({base_url}/signin) with one of the accounts below");
     println!(
-        "Open {base_url}/ in a browser and sign in ({base_url}/signin) with password {PASSWORD:?} as one of:"
+        "  API:     POST {base_url}/v1/auth/login with the same accounts (described at {base_url}/openapi.json)"
     );
-    println!(
-        "(phones and scripts: POST {base_url}/v1/auth/login with the same accounts; API description at {base_url}/openapi.json)"
-    );
+    println!("Accounts, each with the password {PASSWORD:?}:");
     for (email, what) in [
         (ADMIN, "office admin: people, devices, sites, every record"),
         (SUPERVISOR, "supervisor of both sites: approves JSEAs"),
         (LEAD, "crew lead at 4-12 Wellsite"),
         (
             OPERATOR,
-            "equipment operator and crew lead at Brazeau Compressor Station",
+            "equipment operator, crew lead at Brazeau Compressor Station",
         ),
         (WORKER, "worker at both sites"),
         (HELPER, "helper at Brazeau Compressor Station"),

@@ -64,7 +64,7 @@ async fn a_supervisor_approves_a_jsea_and_the_phone_sees_it() {
         .fill(&format!("{form} textarea[name=comment]"), "Good to go")
         .await;
     browser
-        .click(&format!("{form} button[name=decision][value=approved]"))
+        .click_to_load(&format!("{form} button[name=decision][value=approved]"))
         .await;
     let status = browser.status_message().await;
     assert!(status.is_some(), "no status message after approving");
@@ -108,7 +108,7 @@ async fn a_supervisor_rejects_a_jsea_with_a_comment_the_phone_receives() {
         .fill(&format!("{form} textarea[name=comment]"), comment)
         .await;
     browser
-        .click(&format!("{form} button[name=decision][value=rejected]"))
+        .click_to_load(&format!("{form} button[name=decision][value=rejected]"))
         .await;
     assert!(
         browser.status_message().await.is_some(),
@@ -185,7 +185,7 @@ async fn a_decision_posted_without_its_security_token_is_refused() {
     assert!(removed, "the approval form carries a hidden csrf input");
     browser.screenshot("approvals-without-token").await;
     browser
-        .click(&format!("{form} button[name=decision][value=approved]"))
+        .click_to_load(&format!("{form} button[name=decision][value=approved]"))
         .await;
     browser.screenshot("refused").await;
     assert_eq!(browser.h1().await, "Not allowed");

@@ -69,7 +69,7 @@ async fn a_jsea_completed_after_work_started_is_flagged_with_its_evidence() {
     );
 
     browser
-        .click(&format!("{group} a[href=\"/records/{late}\"]"))
+        .click_to_load(&format!("{group} a[href=\"/records/{late}\"]"))
         .await;
     assert_eq!(browser.path().await, format!("/records/{late}"));
     browser.screenshot("record").await;

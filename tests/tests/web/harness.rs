@@ -301,6 +301,36 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Clicks what `css` selects (a submit button, a link) and waits for the next page to load:
+    /// a click can return before the navigation it starts has finished.
+    pub async fn click_to_load(&self, css: &str) {
+        self.driver
+            .execute("window.__musterPreviousPage = true;", Vec::new())
+            .await
+            .expect("mark the page");
+        self.click(css).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let loaded = self
+                .driver
+                .execute(
+                    "return window.__musterPreviousPage === undefined && document.readyState === 'complete';",
+                    Vec::new(),
+                )
+                .await
+                .ok()
+                .and_then(|r| r.convert::<bool>().ok());
+            if loaded == Some(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} did not load a page within 15 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Picks the option whose value is `value` in the `<select>` that `css` selects.
     pub async fn select(&self, css: &str, value: &str) {
         self.click(&format!("{css} option[value=\"{value}\"]")).await;
@@ -323,7 +353,7 @@ impl Browser {
         self.fill("form#signin input[name=email]", email).await;
         self.fill("form#signin input[name=password][type=password]", password)
             .await;
-        self.click("form#signin button[type=submit]").await;
+        self.click_to_load("form#signin button[type=submit]").await;
         let alert = self.text_of("p[role=alert]").await;
         assert!(
             alert.is_none() && self.count("form#signout").await == 1,
@@ -333,7 +363,7 @@ impl Browser {
     }
 
     pub async fn sign_out(&self) {
-        self.click("form#signout button[type=submit], form#signout input[type=submit]")
+        self.click_to_load("form#signout button[type=submit], form#signout input[type=submit]")
             .await;
     }
 

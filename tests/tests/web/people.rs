@@ -49,7 +49,7 @@ async fn an_admin_adds_a_worker_who_then_signs_in_on_a_phone() {
         .await;
     browser.screenshot("people-form-filled").await;
     browser
-        .click(&format!("{form} button[type=submit], {form} input[type=submit]"))
+        .click_to_load(&format!("{form} button[type=submit], {form} input[type=submit]"))
         .await;
     let status = browser.status_message().await;
     assert!(status.is_some(), "no status message after adding a person");

@@ -81,7 +81,7 @@ async fn the_csv_download_holds_exactly_the_filtered_records() {
     browser
         .select("form#filters select[name=site]", &company.site_a)
         .await;
-    browser.click("form#filters button[type=submit]").await;
+    browser.click_to_load("form#filters button[type=submit]").await;
     let path = browser.path().await;
     assert!(
         path.starts_with("/records?") && path.contains("kind=jsea") && path.contains(&company.site_a),
@@ -210,7 +210,7 @@ async fn a_title_that_looks_like_a_script_is_shown_as_text() {
         "the title reads as typed"
     );
     browser
-        .click(&format!("tr[data-record-id=\"{id}\"] a[href=\"/records/{id}\"]"))
+        .click_to_load(&format!("tr[data-record-id=\"{id}\"] a[href=\"/records/{id}\"]"))
         .await;
     assert_eq!(browser.h1().await, title);
     assert!(!browser.alert_open().await);

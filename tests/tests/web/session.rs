@@ -35,7 +35,7 @@ async fn after_signing_out_the_old_cookie_is_sent_to_the_sign_in_page() {
     browser
         .fill("form#signin input[name=password]", "not the password")
         .await;
-    browser.click("form#signin button[type=submit]").await;
+    browser.click_to_load("form#signin button[type=submit]").await;
     browser.screenshot("signin-failed").await;
     assert!(
         browser.text_of("p[role=alert]").await.is_some(),
