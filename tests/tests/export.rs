@@ -69,10 +69,20 @@ async fn the_export_has_one_row_per_filtered_record_in_the_sites_time() {
         .store
         .create(&company.site_b, None, Body::Jsea(sample::jsea()), at(20))
         .expect("jsea at the other site");
-    let lead_id = server.store().user_by_email(LEAD).expect("read").expect("lead").id;
+    let lead_id = server
+        .store()
+        .user_by_email(LEAD)
+        .expect("read")
+        .expect("lead")
+        .id;
     let pre_start = lead
         .store
-        .create(&company.site_a, None, Body::PreStart(sample::prestart(&lead_id)), at(30))
+        .create(
+            &company.site_a,
+            None,
+            Body::PreStart(sample::prestart(&lead_id)),
+            at(30),
+        )
         .expect("pre-start");
     assert_eq!(lead.sync().await.accepted, 3);
     let anonymous = reporter
@@ -104,7 +114,11 @@ async fn the_export_has_one_row_per_filtered_record_in_the_sites_time() {
         ]
     );
     let ids: Vec<&str> = table[1..].iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(ids, [anonymous.as_str(), pre_start.as_str(), jsea.as_str()], "newest first, site A only");
+    assert_eq!(
+        ids,
+        [anonymous.as_str(), pre_start.as_str(), jsea.as_str()],
+        "newest first, site A only"
+    );
     assert!(!ids.contains(&elsewhere.as_str()));
 
     let jsea_row = &table[3];
@@ -121,7 +135,10 @@ async fn the_export_has_one_row_per_filtered_record_in_the_sites_time() {
     assert_eq!(jsea_row[7], "2026-11-18T04:16:40-07:00");
     assert_eq!(jsea_row[8], "", "work has not started");
     let near_miss_row = &table[1];
-    assert_eq!(near_miss_row[5], "anonymous", "an anonymous report stays anonymous");
+    assert_eq!(
+        near_miss_row[5], "anonymous",
+        "an anonymous report stays anonymous"
+    );
     assert!(
         !text.contains(REPORTER) && !text.contains("reporter"),
         "the reporter is named nowhere"

@@ -121,7 +121,10 @@ async fn an_empty_server_prints_a_set_up_link_that_creates_the_company_once() {
     let server = Server::start(dir.path(), &[]);
     let line = server.line_with("/setup?token=");
     let link = line.trim().to_owned();
-    assert!(link.starts_with(&server.url), "the link points at this server: {link}");
+    assert!(
+        link.starts_with(&server.url),
+        "the link points at this server: {link}"
+    );
     let token = link.split("token=").nth(1).expect("token").to_owned();
     server.wait_until_healthy().await;
     let http = client();
@@ -155,8 +158,14 @@ async fn an_empty_server_prints_a_set_up_link_that_creates_the_company_once() {
     let refused = setup_post(&server, &weak).await;
     assert_eq!(refused.status(), 400);
     let body = refused.text().await.expect("body");
-    assert!(body.contains("role=\"alert\"") && body.contains("at least 10 characters"), "{body}");
-    assert!(body.contains("nora@northern.test"), "what the person typed is kept");
+    assert!(
+        body.contains("role=\"alert\"") && body.contains("at least 10 characters"),
+        "{body}"
+    );
+    assert!(
+        body.contains("nora@northern.test"),
+        "what the person typed is kept"
+    );
     assert_eq!(
         api_login(&server.url, "nora@northern.test", "a long enough password")
             .await

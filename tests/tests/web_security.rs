@@ -1471,6 +1471,16 @@ async fn markup_from_phones_and_forms_is_shown_as_text() {
     server.stop().await;
 }
 
+/// What a case sends: its name, method, path, session cookie, form and extra headers.
+type Case<'a> = (
+    &'a str,
+    Method,
+    String,
+    Option<&'a str>,
+    Fields,
+    Vec<(&'a str, &'a str)>,
+);
+
 /// Every page, redirect and refusal carries the headers that keep pages unframed, script-free,
 /// uncached and unsniffed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1495,7 +1505,7 @@ async fn every_page_and_refusal_carries_the_security_headers() {
         );
         answers.push((format!("GET {path}"), answer));
     }
-    let cases: Vec<(&str, Method, String, Option<&str>, Fields, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "the sign-in page",
             Method::Get,

@@ -44,4 +44,3 @@ pub async fn decide(
     let detail = approvals::decide(&state, &caller.principal(), &id, body.decision, body.comment).await?;
     Ok(Json(detail))
 }
-

@@ -163,10 +163,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sites", get(routes::list_sites))
         .route("/v1/records", get(routes::list_records))
         .route("/v1/records.csv", get(routes::export_records))
-        .route(
-            "/v1/admin/users/{id}",
-            axum::routing::patch(routes::change_user),
-        )
+        .route("/v1/admin/users/{id}", axum::routing::patch(routes::change_user))
         .route("/v1/records/{id}", get(routes::record_detail))
         .route("/v1/sync/limits", get(routes::limits))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
@@ -313,7 +310,9 @@ async fn first_run(state: &AppState, settings: &Settings, base_url: &str) -> Res
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
         if !empty {
-            println!("--init-admin ignored: this record store already has a company; sign in at {base_url}/signin");
+            println!(
+                "--init-admin ignored: this record store already has a company; sign in at {base_url}/signin"
+            );
             return Ok(());
         }
         let password = base64::Engine::encode(
@@ -331,14 +330,18 @@ async fn first_run(state: &AppState, settings: &Settings, base_url: &str) -> Res
             .await
             .map_err(|e| format!("cannot create the first admin: {e}"))?;
         println!("\nCreated {:?} with office admin {email}.", settings.company_name);
-        println!("Sign in at {base_url}/signin with the password {password} (shown once; change it on the People page).\n");
+        println!(
+            "Sign in at {base_url}/signin with the password {password} (shown once; change it on the People page).\n"
+        );
         return Ok(());
     }
     if let Some(token) = service::setup::open_if_empty(state)
         .await
         .map_err(|e| format!("cannot read the record store: {e}"))?
     {
-        println!("\nThis Muster server has no company yet. Open this link once to create it and its first admin:");
+        println!(
+            "\nThis Muster server has no company yet. Open this link once to create it and its first admin:"
+        );
         println!("  {base_url}/setup?token={token}\n");
     }
     Ok(())

@@ -323,7 +323,14 @@ pub async fn set_site_boundary(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<SiteBoundary>,
 ) -> ApiResult<StatusCode> {
-    sites::set_boundary(&state, &caller.principal(), &id, body.geofence, body.max_accuracy_m).await?;
+    sites::set_boundary(
+        &state,
+        &caller.principal(),
+        &id,
+        body.geofence,
+        body.max_accuracy_m,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -334,7 +341,14 @@ pub async fn create_site(
     caller: Caller,
     JsonBody(body): JsonBody<CreateSite>,
 ) -> ApiResult<(StatusCode, Json<Site>)> {
-    let site = sites::create(&state, &caller.principal(), body.name, body.geofence, body.max_accuracy_m).await?;
+    let site = sites::create(
+        &state,
+        &caller.principal(),
+        body.name,
+        body.geofence,
+        body.max_accuracy_m,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(site)))
 }
 
@@ -374,7 +388,9 @@ pub async fn audit_log(
     caller: Caller,
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
-    Ok(Json(audit::log(&state, &caller.principal(), q.limit.unwrap_or(100)).await?))
+    Ok(Json(
+        audit::log(&state, &caller.principal(), q.limit.unwrap_or(100)).await?,
+    ))
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]

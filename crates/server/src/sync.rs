@@ -723,10 +723,7 @@ pub(crate) fn check_change(
             }
             // A company's records name only its own sites, whoever writes them (an admin may
             // write at any site, but only at the company's).
-            if store
-                .site(tenant_id, &after.header.site_id)?
-                .is_none()
-            {
+            if store.site(tenant_id, &after.header.site_id)?.is_none() {
                 return reject(
                     RejectCode::OutOfScope,
                     format!("there is no site {} in this company", after.header.site_id),

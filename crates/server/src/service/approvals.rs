@@ -6,11 +6,11 @@
 use automerge::ActorId;
 use sync_core::RecordDocument;
 use sync_core::clock::{SERVER_BOOT, SERVER_DEVICE_PREFIX};
+use sync_core::kinds::KindSpec;
 use sync_core::kinds::jsea::JseaStatus;
 use sync_core::lifecycle::{self, Actor};
 use sync_core::model::ApprovalDecision;
 use sync_core::stamp::Stamp;
-use sync_core::kinds::KindSpec;
 use sync_core::{Kind, ListFilter, ListOrder};
 
 use super::records::{RecordDetail, detail_of};

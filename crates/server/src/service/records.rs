@@ -13,7 +13,11 @@ use crate::store::StoreError;
 pub const MAX_PAGE: u32 = 1000;
 
 /// Records in the person's scope matching `filter` (its page size capped at [`MAX_PAGE`]).
-pub async fn list(state: &AppState, who: &Principal, mut filter: ListFilter) -> ServiceResult<Vec<Projection>> {
+pub async fn list(
+    state: &AppState,
+    who: &Principal,
+    mut filter: ListFilter,
+) -> ServiceResult<Vec<Projection>> {
     filter.limit = Some(filter.limit.unwrap_or(100).clamp(1, MAX_PAGE));
     let store = state.store.clone();
     let scope = who.scope();
@@ -77,7 +81,10 @@ fn timeline(record: &sync_core::Record, context: &sync_core::flags::Context) -> 
             event: event.name.to_owned(),
             by: event.by.map(str::to_owned),
             time: context.time(&event.path, event.stamp),
-            place: context.site.as_ref().map(|site| place::judge(event.stamp.fix.as_ref(), site)),
+            place: context
+                .site
+                .as_ref()
+                .map(|site| place::judge(event.stamp.fix.as_ref(), site)),
             stamp: event.stamp.clone(),
         })
         .collect();

@@ -5,8 +5,8 @@ use base64::Engine;
 use subtle::ConstantTimeEq;
 use sync_core::protocol::Role;
 
-use super::people::{NewPerson, check_new_person};
 use super::identity::hash_new_password;
+use super::people::{NewPerson, check_new_person};
 use super::{ServiceError, ServiceResult, blocking};
 use crate::AppState;
 use crate::store::{Company, NewUser, User};

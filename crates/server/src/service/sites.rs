@@ -1,10 +1,10 @@
 //! Sites: their boundaries (checked before they are stored, and every record at the site judged
 //! again after a change), names and time zones, and what happened there lately.
 
-use sync_core::place::{DEFAULT_MAX_ACCURACY_M, Geofence};
 use sync_core::kinds::KindSpec;
 use sync_core::kinds::jsea::Jsea;
 use sync_core::model::Body;
+use sync_core::place::{DEFAULT_MAX_ACCURACY_M, Geofence};
 use sync_core::{ListFilter, Projection};
 
 use super::records::detail_of;
@@ -160,10 +160,12 @@ pub async fn with_activity(state: &AppState, who: &Principal) -> ServiceResult<V
                 ..filter
             };
             let muster_point = match store.list_records(&scope, &latest_jsea)?.first() {
-                Some(row) => detail_of(store.as_ref(), &scope.tenant_id, &row.id)?.and_then(|d| match d.record.body {
-                    Body::Jsea(jsea) => Some(jsea.muster_point),
-                    _ => None,
-                }),
+                Some(row) => {
+                    detail_of(store.as_ref(), &scope.tenant_id, &row.id)?.and_then(|d| match d.record.body {
+                        Body::Jsea(jsea) => Some(jsea.muster_point),
+                        _ => None,
+                    })
+                }
                 None => None,
             };
             out.push(SiteActivity {

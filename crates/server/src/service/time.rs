@@ -27,7 +27,10 @@ pub fn iso(ms: i64, zone: Tz) -> String {
 
 /// For pages: `2026-11-27 07:42 MST`.
 pub fn human(ms: i64, zone: Tz) -> String {
-    local(ms, zone).map_or_else(|| "unknown time".into(), |t| t.format("%Y-%m-%d %H:%M %Z").to_string())
+    local(ms, zone).map_or_else(
+        || "unknown time".into(),
+        |t| t.format("%Y-%m-%d %H:%M %Z").to_string(),
+    )
 }
 
 /// The start of a calendar day in the zone, as Unix ms (a date filter's bound). A day that starts
@@ -56,6 +59,9 @@ mod tests {
     fn a_day_starts_at_local_midnight() {
         let zone = default_zone();
         let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-        assert_eq!(iso(day_start_ms(day, zone).unwrap(), zone), "2026-12-01T00:00:00-07:00");
+        assert_eq!(
+            iso(day_start_ms(day, zone).unwrap(), zone),
+            "2026-12-01T00:00:00-07:00"
+        );
     }
 }

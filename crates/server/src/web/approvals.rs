@@ -66,13 +66,20 @@ pub struct SignatureView {
     pub when: String,
 }
 
-pub async fn queue(State(state): State<AppState>, visitor: Visitor, Query(q): Query<Done>) -> Result<Response, WebError> {
+pub async fn queue(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<Done>,
+) -> Result<Response, WebError> {
     let who = &visitor.principal;
     let waiting = approvals::queue(&state, who).await?;
     let directory = directory(&state, &visitor).await?;
     let page = QueuePage {
         nav: Some(Nav::new(&visitor, "/approvals").with_notice(notice(q.done.as_deref()))),
-        waiting: waiting.iter().filter_map(|d| waiting_jsea(d, &directory)).collect(),
+        waiting: waiting
+            .iter()
+            .filter_map(|d| waiting_jsea(d, &directory))
+            .collect(),
     };
     Ok(render(&page))
 }
@@ -218,9 +225,8 @@ pub async fn decide(
     Path(id): Path<String>,
     Posted { visitor, form }: Posted<DecideForm>,
 ) -> Result<Response, WebError> {
-    let decision = ApprovalDecision::parse(&form.decision).ok_or_else(|| {
-        WebError::Invalid("choose Approve or Reject".into())
-    })?;
+    let decision = ApprovalDecision::parse(&form.decision)
+        .ok_or_else(|| WebError::Invalid("choose Approve or Reject".into()))?;
     approvals::decide(&state, &visitor.principal, &id, decision, form.comment).await?;
     Ok(Redirect::to(&format!("/approvals?done={}", decision.as_str())).into_response())
 }

@@ -36,13 +36,17 @@ impl From<ServiceError> for WebError {
             ServiceError::Unauthenticated { .. } => WebError::SignIn,
             ServiceError::Forbidden(m) => WebError::Forbidden(m),
             ServiceError::NotFound(m) => WebError::NotFound(m),
-            ServiceError::Invalid { message, .. } | ServiceError::Conflict(message) => WebError::Invalid(message),
+            ServiceError::Invalid { message, .. } | ServiceError::Conflict(message) => {
+                WebError::Invalid(message)
+            }
             ServiceError::TooManyRequests { message, .. } => WebError::TooManyRequests(message),
             ServiceError::Store(crate::store::StoreError::Conflict(what)) => {
                 WebError::Invalid(format!("{what} already exists"))
             }
             ServiceError::Store(crate::store::StoreError::Invalid(m)) => WebError::Invalid(m),
-            ServiceError::Store(crate::store::StoreError::CannotWrite { message, .. }) => WebError::Internal(message),
+            ServiceError::Store(crate::store::StoreError::CannotWrite { message, .. }) => {
+                WebError::Internal(message)
+            }
             ServiceError::Store(e) => WebError::Internal(e.to_string()),
             ServiceError::Internal(m) => WebError::Internal(m),
         }

@@ -54,7 +54,9 @@ impl RecordFilters {
             }
             NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
                 .map(Some)
-                .map_err(|_| WebError::Invalid(format!("{name} must be a date like 2026-11-27, not {text:?}")))
+                .map_err(|_| {
+                    WebError::Invalid(format!("{name} must be a date like 2026-11-27, not {text:?}"))
+                })
         };
         let from = day(&self.from, "From")?;
         let to = day(&self.to, "To")?;
@@ -64,7 +66,10 @@ impl RecordFilters {
             return Err(WebError::Invalid("the To date is before the From date".into()));
         }
         if !self.kind.is_empty() && Kind::parse(&self.kind).is_none() {
-            return Err(WebError::Invalid(format!("there is no record kind {:?}", self.kind)));
+            return Err(WebError::Invalid(format!(
+                "there is no record kind {:?}",
+                self.kind
+            )));
         }
         let order = if self.sort.is_empty() {
             ListOrder::default()
@@ -219,7 +224,9 @@ pub async fn list(
     let page_view = ListPage {
         nav: Some(Nav::new(&visitor, "/records")),
         kinds: choices(
-            Kind::ALL.iter().map(|k| (k.as_str().to_owned(), k.label().to_owned())),
+            Kind::ALL
+                .iter()
+                .map(|k| (k.as_str().to_owned(), k.label().to_owned())),
             &filters.kind,
         ),
         sites: choices(
@@ -238,11 +245,16 @@ pub async fn list(
             &filters.flag,
         ),
         people: choices(
-            directory.people.iter().map(|(id, name)| (id.clone(), name.clone())),
+            directory
+                .people
+                .iter()
+                .map(|(id, name)| (id.clone(), name.clone())),
             &filters.person,
         ),
         sorts: choices(
-            ListOrder::ALL.iter().map(|o| (o.as_str().to_owned(), sort_label(*o).to_owned())),
+            ListOrder::ALL
+                .iter()
+                .map(|o| (o.as_str().to_owned(), sort_label(*o).to_owned())),
             if filters.sort.is_empty() {
                 ListOrder::default().as_str()
             } else {
@@ -271,7 +283,10 @@ fn sort_label(order: ListOrder) -> &'static str {
 }
 
 /// The flag codes on the person's flagged records (the flag filter's choices).
-pub(super) async fn flag_codes_in_scope(state: &AppState, visitor: &Visitor) -> Result<Vec<String>, WebError> {
+pub(super) async fn flag_codes_in_scope(
+    state: &AppState,
+    visitor: &Visitor,
+) -> Result<Vec<String>, WebError> {
     let flagged = records::list(
         state,
         &visitor.principal,
@@ -418,7 +433,11 @@ pub async fn detail(
                 code: f.code.clone(),
                 label: flag_label(&f.code),
                 message: f.message.clone(),
-                evidence: f.evidence.iter().map(|(k, v)| (k.replace('_', " "), v.clone())).collect(),
+                evidence: f
+                    .evidence
+                    .iter()
+                    .map(|(k, v)| (k.replace('_', " "), v.clone()))
+                    .collect(),
             })
             .collect(),
         content: if jsea_steps.is_empty() {
@@ -427,7 +446,9 @@ pub async fn detail(
             // A JSEA's steps are shown as a tree below; keep only the rows about the whole task.
             content
                 .into_iter()
-                .filter(|(label, _)| !label.starts_with("Step ") && !label.starts_with("Hazard") && label != "Why PPE alone")
+                .filter(|(label, _)| {
+                    !label.starts_with("Step ") && !label.starts_with("Hazard") && label != "Why PPE alone"
+                })
                 .collect()
         },
         jsea_steps,

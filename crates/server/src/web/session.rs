@@ -44,7 +44,11 @@ impl FromRequestParts<AppState> for Visitor {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
         let jar = CookieJar::from_headers(&parts.headers);
-        let token = jar.get(SESSION_COOKIE).ok_or(WebError::SignIn)?.value().to_owned();
+        let token = jar
+            .get(SESSION_COOKIE)
+            .ok_or(WebError::SignIn)?
+            .value()
+            .to_owned();
         let token_hash = auth::hash_refresh_token(&token);
         let now = (state.clock)();
         let store = state.store.clone();

@@ -51,7 +51,14 @@ pub async fn list(
         .map(|a| {
             let site = a.site;
             let (shape, lat, lon, radius, polygon, boundary) = match &site.geofence {
-                None => ("none", String::new(), String::new(), String::new(), String::new(), "No boundary set: places are not checked".to_owned()),
+                None => (
+                    "none",
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    "No boundary set: places are not checked".to_owned(),
+                ),
                 Some(Geofence::Circle { lat, lon, radius_m }) => (
                     "circle",
                     lat.to_string(),
@@ -65,7 +72,11 @@ pub async fn list(
                     String::new(),
                     String::new(),
                     String::new(),
-                    lon_lat.iter().map(|[lon, lat]| format!("{lat}, {lon}")).collect::<Vec<_>>().join("\n"),
+                    lon_lat
+                        .iter()
+                        .map(|[lon, lat]| format!("{lat}, {lon}"))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
                     format!(
                         "Polygon with {} corners: {}",
                         lon_lat.len(),
@@ -180,7 +191,9 @@ impl BoundaryForm {
                 }
                 Ok(Some(Geofence::Polygon { lon_lat: corners }))
             }
-            other => Err(WebError::Invalid(format!("choose no boundary, a circle or a polygon, not {other:?}"))),
+            other => Err(WebError::Invalid(format!(
+                "choose no boundary, a circle or a polygon, not {other:?}"
+            ))),
         }
     }
 }

@@ -66,7 +66,11 @@ pub fn render_with_status(status: StatusCode, page: &impl Template) -> Response 
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "page did not render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error; it has been logged").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; it has been logged",
+            )
+                .into_response()
         }
     }
 }
@@ -87,7 +91,9 @@ impl Directory {
     }
 
     pub fn site_name(&self, id: &str) -> String {
-        self.sites.get(id).map_or_else(|| id.to_owned(), |s| s.name.clone())
+        self.sites
+            .get(id)
+            .map_or_else(|| id.to_owned(), |s| s.name.clone())
     }
 
     /// A person's name; an anonymous report's author stays anonymous.
@@ -193,9 +199,14 @@ pub fn describe_place(place: Option<&sync_core::place::Place>) -> PlaceView {
             threshold_m,
         }) => (
             "unknown",
-            format!("Unknown: the fix (±{accuracy_m:.0} m) is less accurate than the site's {threshold_m:.0} m limit"),
+            format!(
+                "Unknown: the fix (±{accuracy_m:.0} m) is less accurate than the site's {threshold_m:.0} m limit"
+            ),
         ),
-        Some(Place::Mock) => ("unknown", "Unverifiable: the phone reported a mock location".to_owned()),
+        Some(Place::Mock) => (
+            "unknown",
+            "Unverifiable: the phone reported a mock location".to_owned(),
+        ),
         Some(Place::NoFix) => ("unknown", "No GPS fix was taken".to_owned()),
     };
     PlaceView { verdict, text }
