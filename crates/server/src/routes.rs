@@ -15,7 +15,7 @@ use crate::ratelimit::ClientAddress;
 use crate::service::people::{NewPerson, PersonChange};
 use crate::service::{audit, devices, export, identity, people, records, sites};
 use crate::store::sqlite::now_ms;
-use crate::store::{AuditEntry, Device, RefreshUse, Site, StoreError};
+use crate::store::{AuditEntry, Device, DeviceSignIn, RefreshUse, Site, StoreError};
 
 pub use crate::service::records::{RecordDetail, TimelineEvent, WITHHELD, detail_of};
 
@@ -81,6 +81,7 @@ pub async fn login(
         ));
     }
     let user = identity::check_password(&state, &request.email, &request.password, address).await?;
+    let (refresh_token, refresh_hash) = auth::new_refresh_token();
     let store = state.store.clone();
     let (tenant, user_id, device_id, name) = (
         user.tenant_id.clone(),
@@ -88,27 +89,23 @@ pub async fn login(
         request.device_id.clone(),
         request.device_name.clone(),
     );
-    tokio::task::spawn_blocking(move || store.enroll_device(&tenant, &user_id, &device_id, &name))
-        .await?
-        .map_err(|e| match e {
-            StoreError::Invalid(m) => ApiError::forbidden(m),
-            other => other.into(),
-        })?;
-    let mut response = access(&state, &user, &request.device_id)?;
-    let (refresh_token, hash) = auth::new_refresh_token();
-    response.refresh_token = refresh_token;
-    let store = state.store.clone();
-    let (tenant, user_id, device_id) = (user.tenant_id.clone(), user.id.clone(), request.device_id.clone());
-    blocking(move || {
-        store.save_refresh_token(&hash, &device_id, &user_id, &tenant, now_ms() + REFRESH_TTL_MS)?;
-        store.audit(
-            &tenant,
-            &user_id,
-            "device.login",
-            &format!("signed in on device {device_id}"),
-        )
+    tokio::task::spawn_blocking(move || {
+        store.sign_in_device(&DeviceSignIn {
+            tenant_id: &tenant,
+            user_id: &user_id,
+            device_id: &device_id,
+            device_name: &name,
+            refresh_hash: &refresh_hash,
+            refresh_expires_at_ms: now_ms() + REFRESH_TTL_MS,
+        })
     })
-    .await?;
+    .await?
+    .map_err(|e| match e {
+        StoreError::Invalid(m) => ApiError::forbidden(m),
+        other => other.into(),
+    })?;
+    let mut response = access(&state, &user, &request.device_id)?;
+    response.refresh_token = refresh_token;
     Ok(Json(response))
 }
 

@@ -139,6 +139,18 @@ pub struct ActorOwner {
     pub anonymous: bool,
 }
 
+/// What [`RecordStore::sign_in_device`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceSignIn<'a> {
+    pub tenant_id: &'a str,
+    pub user_id: &'a str,
+    pub device_id: &'a str,
+    pub device_name: &'a str,
+    /// The SHA-256 of the new refresh token (the token itself is never stored).
+    pub refresh_hash: &'a str,
+    pub refresh_expires_at_ms: i64,
+}
+
 /// The outcome of presenting a refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
@@ -383,6 +395,9 @@ pub trait RecordStore: Send + Sync + 'static {
         device_id: &str,
         name: &str,
     ) -> StoreResult<Device>;
+    /// A person signing in on a phone: enrolls the device, stores its first refresh token and
+    /// writes the audit entry (`device.login`), in one transaction.
+    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> StoreResult<Device>;
     fn device(&self, device_id: &str) -> StoreResult<Option<Device>>;
     fn devices(&self, tenant_id: &str) -> StoreResult<Vec<Device>>;
     /// Revokes a device and every refresh token it holds; the audit entry (`device.revoked`, by

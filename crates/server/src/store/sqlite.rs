@@ -11,9 +11,9 @@ use sync_core::protocol::Role;
 use sync_core::{Flag, Kind, ListFilter, Projection};
 
 use super::{
-    AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, DEFAULT_TIME_ZONE, Device, FeedEntry,
-    Judgement, NewUser, REFRESH_GRACE_MS, RecordStore, RefreshUse, Rejudge, Scope, Site, StoreError,
-    StoreResult, StoredDoc, SyncWrite, User, UserChange, WebSession, schema,
+    AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, DEFAULT_TIME_ZONE, Device, DeviceSignIn,
+    FeedEntry, Judgement, NewUser, REFRESH_GRACE_MS, RecordStore, RefreshUse, Rejudge, Scope, Site,
+    StoreError, StoreResult, StoredDoc, SyncWrite, User, UserChange, WebSession, schema,
 };
 
 /// One writer connection, and a pool of readers: in WAL mode readers never wait for the writer's
@@ -545,6 +545,52 @@ fn count_of(n: usize, one: &str, many: &str) -> String {
 /// SQL condition (and its arguments) limiting feed or record rows to a scope. Workers see their
 /// own records plus the kinds shared at a site (`Visibility::Site`; not near misses, which may
 /// be anonymous) at their sites; supervisors everything at their sites; admins the whole company.
+/// Enrolls (or re-enrolls) a device on `conn`, which may be a transaction.
+fn enroll_in(
+    conn: &rusqlite::Connection,
+    tenant_id: &str,
+    user_id: &str,
+    device_id: &str,
+    name: &str,
+) -> StoreResult<Device> {
+    let existing = conn
+        .query_row(
+            &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
+            [device_id],
+            device_from_row,
+        )
+        .optional()?;
+    match existing {
+        Some(d) if d.revoked_at_ms.is_some() => {
+            return Err(StoreError::Invalid(
+                "this device was revoked by the company's admin".into(),
+            ));
+        }
+        Some(d) if d.tenant_id != tenant_id => {
+            return Err(StoreError::Invalid(
+                "this device is enrolled with another company".into(),
+            ));
+        }
+        Some(_) => {
+            conn.execute(
+                "UPDATE devices SET user_id = ?2, name = ?3 WHERE id = ?1",
+                params![device_id, user_id, name],
+            )?;
+        }
+        None => {
+            conn.execute(
+                "INSERT INTO devices (id, tenant_id, user_id, name, enrolled_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device_id, tenant_id, user_id, name, now_ms()],
+            )?;
+        }
+    }
+    Ok(conn.query_row(
+        &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
+        [device_id],
+        device_from_row,
+    )?)
+}
+
 fn scope_sql(scope: &Scope, args: &mut Vec<rusqlite::types::Value>) -> String {
     args.push(scope.tenant_id.clone().into());
     let mut sql = format!("tenant_id = ?{}", args.len());
@@ -1089,43 +1135,38 @@ impl RecordStore for SqliteStore {
         device_id: &str,
         name: &str,
     ) -> StoreResult<Device> {
-        let conn = self.conn();
-        let existing = conn
-            .query_row(
-                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
-                [device_id],
-                device_from_row,
-            )
-            .optional()?;
-        match existing {
-            Some(d) if d.revoked_at_ms.is_some() => {
-                return Err(StoreError::Invalid(
-                    "this device was revoked by the company's admin".into(),
-                ));
-            }
-            Some(d) if d.tenant_id != tenant_id => {
-                return Err(StoreError::Invalid(
-                    "this device is enrolled with another company".into(),
-                ));
-            }
-            Some(_) => {
-                conn.execute(
-                    "UPDATE devices SET user_id = ?2, name = ?3 WHERE id = ?1",
-                    params![device_id, user_id, name],
-                )?;
-            }
-            None => {
-                conn.execute(
-                    "INSERT INTO devices (id, tenant_id, user_id, name, enrolled_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![device_id, tenant_id, user_id, name, now_ms()],
-                )?;
-            }
-        }
-        Ok(conn.query_row(
-            &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
-            [device_id],
-            device_from_row,
-        )?)
+        enroll_in(&self.conn(), tenant_id, user_id, device_id, name)
+    }
+
+    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> StoreResult<Device> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let device = enroll_in(
+            &tx,
+            sign_in.tenant_id,
+            sign_in.user_id,
+            sign_in.device_id,
+            sign_in.device_name,
+        )?;
+        tx.execute(
+            "INSERT INTO refresh_tokens (token_hash, device_id, user_id, tenant_id, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                sign_in.refresh_hash,
+                sign_in.device_id,
+                sign_in.user_id,
+                sign_in.tenant_id,
+                sign_in.refresh_expires_at_ms
+            ],
+        )?;
+        audit_in(
+            &tx,
+            sign_in.tenant_id,
+            sign_in.user_id,
+            "device.login",
+            &format!("signed in on device {}", sign_in.device_id),
+        )?;
+        tx.commit()?;
+        Ok(device)
     }
 
     fn device(&self, device_id: &str) -> StoreResult<Option<Device>> {
