@@ -664,7 +664,7 @@ async fn world() -> World {
 }
 
 impl World {
-    /// `page`'s request with Acme's ids, sent with `session`'s cookie and `csrf` (on a form).
+    /// `page`'s request with `ids`, sent with `cookie` and, in the form, `csrf`.
     async fn call(
         &self,
         page: &Page,

@@ -179,6 +179,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(unknown_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(axum::middleware::from_fn(web::security_headers))
         .with_state(state)
 }
 

@@ -83,8 +83,22 @@ impl IntoResponse for WebError {
             &ErrorPage {
                 nav: None,
                 heading,
-                message,
+                message: sentence(&message),
             },
         )
     }
+}
+
+/// The service's messages are written for the API (lower case, no full stop); a page shows them as
+/// a sentence.
+fn sentence(message: &str) -> String {
+    let mut chars = message.trim().chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }

@@ -53,7 +53,6 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/static/muster.css", get(stylesheet))
         .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn(same_origin_posts))
-        .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
 }
 
@@ -86,7 +85,8 @@ async fn stylesheet() -> Response {
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-async fn security_headers(request: Request, next: Next) -> Response {
+/// Set on every answer of the server (pages, JSON and the fallbacks alike).
+pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let set = [
