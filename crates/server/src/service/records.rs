@@ -24,6 +24,16 @@ pub async fn list(
     blocking(move || Ok(store.list_records(&scope, &filter)?)).await
 }
 
+/// The person's newest flagged records, at most [`MAX_PAGE`].
+pub async fn flagged(state: &AppState, who: &Principal) -> ServiceResult<Vec<Projection>> {
+    let filter = ListFilter {
+        flagged: Some(true),
+        limit: Some(MAX_PAGE),
+        ..ListFilter::default()
+    };
+    list(state, who, filter).await
+}
+
 /// One record the person may read, or `NotFound` (another company's record and a missing one
 /// look the same from outside).
 pub async fn detail(state: &AppState, who: &Principal, id: &str) -> ServiceResult<RecordDetail> {

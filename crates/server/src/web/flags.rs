@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use sync_core::ListFilter;
 
 use super::approvals::directory;
 use super::records::{Row, flag_label, row};
@@ -32,16 +31,7 @@ pub struct FlagGroup {
 
 pub async fn list(State(state): State<AppState>, visitor: Visitor) -> Result<Response, WebError> {
     let directory = directory(&state, &visitor).await?;
-    let flagged = records::list(
-        &state,
-        &visitor.principal,
-        ListFilter {
-            flagged: Some(true),
-            limit: Some(records::MAX_PAGE),
-            ..ListFilter::default()
-        },
-    )
-    .await?;
+    let flagged = records::flagged(&state, &visitor.principal).await?;
     let complete = flagged.len() < records::MAX_PAGE as usize;
     // Groups, and sites within them, come in the order of their newest flagged record; records
     // keep the store's newest-first order.

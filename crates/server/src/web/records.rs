@@ -287,16 +287,7 @@ pub(super) async fn flag_codes_in_scope(
     state: &AppState,
     visitor: &Visitor,
 ) -> Result<Vec<String>, WebError> {
-    let flagged = records::list(
-        state,
-        &visitor.principal,
-        ListFilter {
-            flagged: Some(true),
-            limit: Some(records::MAX_PAGE),
-            ..ListFilter::default()
-        },
-    )
-    .await?;
+    let flagged = records::flagged(state, &visitor.principal).await?;
     let mut codes: Vec<String> = flagged.into_iter().flat_map(|p| p.flags).collect();
     codes.sort_unstable();
     codes.dedup();
@@ -343,7 +334,7 @@ struct DetailPage {
     timeline: Vec<EventView>,
     flags: Vec<FlagView>,
     content: Vec<(String, String)>,
-    jsea_steps: Vec<StepView>,
+    steps: Vec<StepView>,
     signatures: Vec<SignatureView>,
     signed_rows: Vec<(String, String)>,
     decisions: Vec<DecisionView>,
@@ -391,7 +382,7 @@ pub async fn detail(
         .into_iter()
         .map(|row| (row.label, row.value))
         .partition(|(label, _)| label.starts_with("Signed"));
-    let (jsea_steps, signatures, decisions) = match &record.body {
+    let (steps, signatures, decisions) = match &record.body {
         Body::Jsea(jsea) => (
             steps(jsea),
             signatures(jsea, &directory, zone),
@@ -440,7 +431,7 @@ pub async fn detail(
                     .collect(),
             })
             .collect(),
-        content: if jsea_steps.is_empty() {
+        content: if steps.is_empty() {
             content
         } else {
             // A JSEA's steps are shown as a tree below; keep only the rows about the whole task.
@@ -451,7 +442,7 @@ pub async fn detail(
                 })
                 .collect()
         },
-        jsea_steps,
+        steps,
         signatures,
         signed_rows,
         decisions,
