@@ -10,6 +10,7 @@ pub mod export;
 pub mod identity;
 pub mod people;
 pub mod records;
+pub mod sessions;
 pub mod setup;
 pub mod sites;
 pub mod time;

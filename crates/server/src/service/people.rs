@@ -1,6 +1,7 @@
 //! The company's people: adding someone, changing their role and sites, disabling them and
 //! resetting their password. Admins only; the audit entry commits with each change.
 
+use std::collections::BTreeMap;
 use sync_core::protocol::Role;
 
 use super::identity::{check_new_password, hash_new_password};
@@ -44,6 +45,21 @@ pub fn check_new_person(person: &NewPerson) -> ServiceResult<()> {
         ));
     }
     check_new_password(&person.password)
+}
+
+/// Everyone's name in the person's company by user id: what records show in place of ids (the
+/// names are on the records' signatures anyway). Anyone signed in may read it.
+pub async fn names(state: &AppState, who: &Principal) -> ServiceResult<BTreeMap<String, String>> {
+    let store = state.store.clone();
+    let tenant = who.tenant_id.clone();
+    blocking(move || {
+        Ok(store
+            .users(&tenant)?
+            .into_iter()
+            .map(|u| (u.id, u.name))
+            .collect())
+    })
+    .await
 }
 
 pub async fn list(state: &AppState, who: &Principal) -> ServiceResult<Vec<User>> {

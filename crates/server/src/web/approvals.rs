@@ -84,19 +84,17 @@ pub async fn queue(
     Ok(render(&page))
 }
 
-/// Names for the people and sites a page shows. Only admins may list people through the service,
-/// so supervisors' pages read names from the store directly, limited to the company.
+/// Names for the people and sites a page shows.
 pub(super) async fn directory(state: &AppState, visitor: &Visitor) -> Result<Directory, WebError> {
     let who = &visitor.principal;
-    let site_list = sites::list(state, who).await?;
-    let people = if who.is_admin() {
-        people::list(state, who).await?
-    } else {
-        let store = state.store.clone();
-        let tenant = who.tenant_id.clone();
-        crate::service::blocking(move || Ok(store.users(&tenant)?)).await?
-    };
-    Ok(Directory::new(site_list, people))
+    Ok(Directory {
+        sites: sites::list(state, who)
+            .await?
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect(),
+        people: people::names(state, who).await?,
+    })
 }
 
 pub fn waiting_jsea(detail: &RecordDetail, directory: &Directory) -> Option<WaitingJsea> {

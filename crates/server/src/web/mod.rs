@@ -20,9 +20,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+pub use crate::service::sessions::{IDLE_TIMEOUT_MS, MAX_SESSION_MS};
 pub use error::WebError;
 pub use records::csv_response;
-pub use session::{IDLE_TIMEOUT_MS, MAX_SESSION_MS, SESSION_COOKIE, Visitor};
+pub use session::{SESSION_COOKIE, Visitor};
 
 use crate::AppState;
 

@@ -1,7 +1,6 @@
-//! Browser sessions: the sign-in page, a random session token in an HttpOnly, SameSite=Lax cookie
-//! (Secure when served over TLS), stored only as its SHA-256; an idle timeout and a longest
-//! lifetime; sign-out that ends the session in the store, so a copied cookie signs nobody in
-//! afterwards; and a per-session CSRF token every form post must carry.
+//! Browser sessions at the HTTP edge: the sign-in page, the session token in an HttpOnly,
+//! SameSite=Lax cookie (Secure when served over TLS), sign-out, and the per-session CSRF token
+//! every form post must carry. When a session starts, resumes and ends is `service::sessions`.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -17,18 +16,10 @@ use subtle::ConstantTimeEq;
 use super::error::WebError;
 use super::view::{Nav, notice, render_with_status};
 use crate::AppState;
-use crate::auth;
 use crate::ratelimit::ClientAddress;
-use crate::service::{Principal, ServiceError, identity};
-use crate::store::WebSession;
+use crate::service::{Principal, ServiceError, identity, sessions};
 
 pub const SESSION_COOKIE: &str = "muster_session";
-/// A session unused this long is ended: a browser left open in a site trailer signs itself out.
-pub const IDLE_TIMEOUT_MS: i64 = 30 * 60 * 1000;
-/// However busy, a session ends after a working day.
-pub const MAX_SESSION_MS: i64 = 12 * 60 * 60 * 1000;
-/// A session's last use is written at most this often.
-const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
 /// The signed-in person behind a page request.
 #[derive(Debug, Clone)]
@@ -49,48 +40,11 @@ impl FromRequestParts<AppState> for Visitor {
             .ok_or(WebError::SignIn)?
             .value()
             .to_owned();
-        let token_hash = auth::hash_refresh_token(&token);
-        let now = (state.clock)();
-        let store = state.store.clone();
-        let found = {
-            let token_hash = token_hash.clone();
-            crate::service::blocking(move || {
-                let Some(session) = store.session(&token_hash)? else {
-                    return Ok(None);
-                };
-                if session.ended_at_ms.is_some() {
-                    return Ok(None);
-                }
-                let ended_because = if now - session.last_seen_at_ms > IDLE_TIMEOUT_MS {
-                    Some("idle timeout")
-                } else if now - session.created_at_ms > MAX_SESSION_MS {
-                    Some("session lifetime reached")
-                } else {
-                    None
-                };
-                let user = store.user(&session.tenant_id, &session.user_id)?;
-                let ended_because = ended_because.or(match &user {
-                    None => Some("account removed"),
-                    Some(u) if u.disabled => Some("account disabled"),
-                    Some(_) => None,
-                });
-                if let Some(reason) = ended_because {
-                    store.end_session(&token_hash, now, reason)?;
-                    return Ok(None);
-                }
-                if now - session.last_seen_at_ms > TOUCH_EVERY_MS {
-                    store.touch_session(&token_hash, now)?;
-                }
-                Ok(user.map(|user| (Principal::of(&user), session.csrf_token)))
-            })
-            .await
-            .map_err(WebError::from)?
-        };
-        let (principal, csrf) = found.ok_or(WebError::SignIn)?;
+        let resumed = sessions::resume(state, &token).await?.ok_or(WebError::SignIn)?;
         Ok(Visitor {
-            principal,
-            csrf,
-            token_hash,
+            principal: resumed.principal,
+            csrf: resumed.csrf,
+            token_hash: resumed.token_hash,
         })
     }
 }
@@ -195,34 +149,12 @@ pub async fn sign_in(
             return render_with_status(status, &page);
         }
     };
-    let (token, token_hash) = auth::new_refresh_token();
-    let (csrf, _) = auth::new_refresh_token();
-    let now = (state.clock)();
-    let session = WebSession {
-        token_hash,
-        tenant_id: user.tenant_id.clone(),
-        user_id: user.id.clone(),
-        csrf_token: csrf,
-        created_at_ms: now,
-        last_seen_at_ms: now,
-        ended_at_ms: None,
+    let previous = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned());
+    let started = match sessions::start(&state, &user, previous.as_deref()).await {
+        Ok(started) => started,
+        Err(e) => return WebError::from(e).into_response(),
     };
-    let store = state.store.clone();
-    // A session the browser still held ends here: one browser, one session.
-    let previous = jar
-        .get(SESSION_COOKIE)
-        .map(|c| auth::hash_refresh_token(c.value()));
-    let saved = crate::service::blocking(move || {
-        if let Some(previous) = previous {
-            store.end_session(&previous, now, "signed in again")?;
-        }
-        Ok(store.create_session(&session)?)
-    })
-    .await;
-    if let Err(e) = saved {
-        return WebError::from(e).into_response();
-    }
-    let cookie = Cookie::build((SESSION_COOKIE, token))
+    let cookie = Cookie::build((SESSION_COOKIE, started.token))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(served_over_tls(&state, &headers))
@@ -237,12 +169,7 @@ pub async fn sign_out(
     jar: CookieJar,
     Posted { visitor, .. }: Posted<NoFields>,
 ) -> Response {
-    let store = state.store.clone();
-    let now = (state.clock)();
-    let token_hash = visitor.token_hash.clone();
-    if let Err(e) =
-        crate::service::blocking(move || Ok(store.end_session(&token_hash, now, "signed out")?)).await
-    {
+    if let Err(e) = sessions::end(&state, &visitor.token_hash).await {
         return WebError::from(e).into_response();
     }
     let gone = Cookie::build((SESSION_COOKIE, ""))

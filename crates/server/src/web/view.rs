@@ -9,7 +9,7 @@ use sync_core::protocol::Role;
 
 use super::Visitor;
 use crate::service::time;
-use crate::store::{Site, User};
+use crate::store::Site;
 
 /// The bar at the top of every signed-in page.
 #[derive(Debug, Clone)]
@@ -83,13 +83,6 @@ pub struct Directory {
 }
 
 impl Directory {
-    pub fn new(sites: Vec<Site>, people: Vec<User>) -> Self {
-        Self {
-            sites: sites.into_iter().map(|s| (s.id.clone(), s)).collect(),
-            people: people.into_iter().map(|u| (u.id, u.name)).collect(),
-        }
-    }
-
     pub fn site_name(&self, id: &str) -> String {
         self.sites
             .get(id)
