@@ -305,35 +305,18 @@ async fn shutdown_signal() {
 /// On an empty store: creates the company for `--init-admin`, or prints the one-time set-up link.
 async fn first_run(state: &AppState, settings: &Settings, base_url: &str) -> Result<(), String> {
     if let Some(email) = &settings.init_admin {
-        let store = state.store.clone();
-        let empty = tokio::task::spawn_blocking(move || store.is_empty())
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        if !empty {
-            println!(
+        match service::setup::init_admin(state, &settings.company_name, email).await {
+            Ok(Some(password)) => {
+                println!("\nCreated {:?} with office admin {email}.", settings.company_name);
+                println!(
+                    "Sign in at {base_url}/signin with the password {password} (shown once; change it on the People page).\n"
+                );
+            }
+            Ok(None) => println!(
                 "--init-admin ignored: this record store already has a company; sign in at {base_url}/signin"
-            );
-            return Ok(());
+            ),
+            Err(e) => return Err(format!("cannot create the first admin: {e}")),
         }
-        let password = base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            rand::random::<[u8; 12]>(),
-        );
-        let admin = service::people::NewPerson {
-            email: email.clone(),
-            name: "Office admin".into(),
-            role: sync_core::protocol::Role::Admin,
-            password: password.clone(),
-            sites: Vec::new(),
-        };
-        service::setup::create_first(state, &settings.company_name, admin)
-            .await
-            .map_err(|e| format!("cannot create the first admin: {e}"))?;
-        println!("\nCreated {:?} with office admin {email}.", settings.company_name);
-        println!(
-            "Sign in at {base_url}/signin with the password {password} (shown once; change it on the People page).\n"
-        );
         return Ok(());
     }
     if let Some(token) = service::setup::open_if_empty(state)

@@ -9,7 +9,7 @@ use super::identity::hash_new_password;
 use super::people::{NewPerson, check_new_person};
 use super::{ServiceError, ServiceResult, blocking};
 use crate::AppState;
-use crate::store::{Company, NewUser, User};
+use crate::store::{Company, NewUser, StoreError, User};
 
 /// The one-time set-up token, while the store has no company. A token is made only when the store
 /// is empty, and forgotten once the company exists.
@@ -70,6 +70,24 @@ pub async fn create_company(
     let created = create_first(state, company_name, admin).await?;
     state.setup.close();
     Ok(created)
+}
+
+/// `--init-admin`: creates the company and its first admin (named "Office admin") with a random
+/// password, returned to be shown once; `None` when the store already has a company.
+pub async fn init_admin(state: &AppState, company_name: &str, email: &str) -> ServiceResult<Option<String>> {
+    let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>());
+    let admin = NewPerson {
+        email: email.to_owned(),
+        name: "Office admin".into(),
+        role: Role::Admin,
+        password: password.clone(),
+        sites: Vec::new(),
+    };
+    match create_first(state, company_name, admin).await {
+        Ok(_) => Ok(Some(password)),
+        Err(ServiceError::Store(StoreError::Conflict(_))) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Creates the company and its first admin (the set-up page and `--init-admin`).

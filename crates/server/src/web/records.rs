@@ -40,7 +40,9 @@ pub struct RecordFilters {
     to: String,
     #[serde(default)]
     sort: String,
-    page: Option<u32>,
+    /// 1-based; anything but a positive number is the first page.
+    #[serde(default)]
+    page: String,
 }
 
 impl RecordFilters {
@@ -205,7 +207,7 @@ pub async fn list(
     let who = &visitor.principal;
     let directory = directory(&state, &visitor).await?;
     let mut filter = filters.to_filter(&directory)?;
-    let page = filters.page.unwrap_or(1).max(1);
+    let page = filters.page.trim().parse::<u32>().unwrap_or(1).max(1);
     // One row more than a page says whether there is a next page.
     filter.limit = Some(PAGE_SIZE + 1);
     filter.offset = Some((page - 1).saturating_mul(PAGE_SIZE));

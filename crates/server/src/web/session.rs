@@ -154,12 +154,7 @@ pub async fn sign_in(
         Ok(started) => started,
         Err(e) => return WebError::from(e).into_response(),
     };
-    let cookie = Cookie::build((SESSION_COOKIE, started.token))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(served_over_tls(&state, &headers))
-        .path("/")
-        .build();
+    let cookie = session_cookie(&state, &headers, started.token);
     (jar.add(cookie), Redirect::to("/")).into_response()
 }
 
@@ -172,13 +167,19 @@ pub async fn sign_out(
     if let Err(e) = sessions::end(&state, &visitor.token_hash).await {
         return WebError::from(e).into_response();
     }
-    let gone = Cookie::build((SESSION_COOKIE, ""))
+    let gone = session_cookie(&state, &headers, String::new());
+    (jar.remove(gone), Redirect::to("/signin?done=signed_out")).into_response()
+}
+
+/// The session cookie: HttpOnly (no script reads it), SameSite=Lax (no other site's form or
+/// subrequest carries it), for the whole site, Secure over TLS.
+fn session_cookie(state: &AppState, headers: &HeaderMap, token: String) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(served_over_tls(&state, &headers))
+        .secure(served_over_tls(state, headers))
         .path("/")
-        .build();
-    (jar.remove(gone), Redirect::to("/signin?done=signed_out")).into_response()
+        .build()
 }
 
 /// Whether the browser reached us over TLS: the server's own setting, or a TLS-terminating proxy
