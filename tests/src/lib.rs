@@ -68,6 +68,58 @@ impl TestServer {
     }
 
     /// A company with two sites and, for each `(email, role, sites)`, a person.
+    /// Everything a refused request could have changed, for the given companies: users, sites,
+    /// devices, the audit log, the change feed, and every record with its detail and flags. A
+    /// device's last contact time is left out: a sync that was heard and then refused per record
+    /// is contact. The security suites compare it before and after each refusal.
+    pub fn snapshot(&self, tenants: &[&str]) -> serde_json::Value {
+        let store = self.store();
+        let mut all = serde_json::Map::new();
+        for tenant in tenants {
+            let scope = server::store::Scope {
+                tenant_id: (*tenant).into(),
+                user_id: "security-suite".into(),
+                role: Role::Admin,
+                sites: vec![],
+            };
+            let filter = sync_core::ListFilter {
+                limit: Some(10_000),
+                ..sync_core::ListFilter::default()
+            };
+            let records = store.list_records(&scope, &filter).expect("records");
+            let details: Vec<serde_json::Value> = records
+                .iter()
+                .map(|r| {
+                    let detail = server::routes::detail_of(store, tenant, &r.id).expect("detail");
+                    serde_json::to_value(detail).expect("json")
+                })
+                .collect();
+            let mut devices = serde_json::to_value(store.devices(tenant).expect("devices")).expect("json");
+            for device in devices.as_array_mut().expect("devices") {
+                device["last_sync_at_ms"] = serde_json::Value::Null;
+            }
+            let users: Vec<String> = store
+                .users(tenant)
+                .expect("users")
+                .iter()
+                .map(|u| format!("{u:?}"))
+                .collect();
+            all.insert(
+                (*tenant).into(),
+                serde_json::json!({
+                    "users": users,
+                    "sites": store.sites(tenant).expect("sites"),
+                    "devices": devices,
+                    "audit": store.audit_log(tenant, 10_000).expect("audit"),
+                    "feed_head": store.feed_head(tenant).expect("feed head"),
+                    "records": records,
+                    "details": details,
+                }),
+            );
+        }
+        serde_json::Value::Object(all)
+    }
+
     pub fn company(&self, name: &str, people: &[(&str, Role, &[usize])]) -> Company {
         let store = self.store();
         let company = store.create_company(name).expect("company");

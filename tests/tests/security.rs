@@ -22,13 +22,12 @@ use std::time::Duration;
 use automerge::ActorId;
 use base64::Engine;
 use e2e_tests::{PASSWORD, Phone, TestServer, at};
-use server::store::Scope;
 use sync_core::model::{Body, Header, Record, SCHEMA_VERSION};
 use sync_core::protocol::{
     self, ClockSample, DocPush, PROTOCOL_VERSION, PushOutcome, RejectCode, Role, SYNC_CONTENT_TYPE,
     SyncRequest, SyncResponse, TokenResponse,
 };
-use sync_core::{ListFilter, RecordDocument, sample};
+use sync_core::{RecordDocument, sample};
 
 /// Who may call an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -444,57 +443,6 @@ async fn login(server: &TestServer, email: &str, device_id: &str) -> TokenRespon
     response.json().await.expect("tokens")
 }
 
-/// Everything a refused request could have changed, for the given companies: users, sites,
-/// devices, the audit log, the change feed, and every record with its detail and flags. A device's
-/// last contact time is left out: a sync that was heard and then refused per record is contact.
-fn snapshot(server: &TestServer, tenants: &[&str]) -> serde_json::Value {
-    let store = server.store();
-    let mut all = serde_json::Map::new();
-    for tenant in tenants {
-        let scope = Scope {
-            tenant_id: (*tenant).into(),
-            user_id: "security-suite".into(),
-            role: Role::Admin,
-            sites: vec![],
-        };
-        let filter = ListFilter {
-            limit: Some(10_000),
-            ..ListFilter::default()
-        };
-        let records = store.list_records(&scope, &filter).expect("records");
-        let details: Vec<serde_json::Value> = records
-            .iter()
-            .map(|r| {
-                let detail = server::routes::detail_of(store, tenant, &r.id).expect("detail");
-                serde_json::to_value(detail).expect("json")
-            })
-            .collect();
-        let mut devices = serde_json::to_value(store.devices(tenant).expect("devices")).expect("json");
-        for device in devices.as_array_mut().expect("devices") {
-            device["last_sync_at_ms"] = serde_json::Value::Null;
-        }
-        let users: Vec<String> = store
-            .users(tenant)
-            .expect("users")
-            .iter()
-            .map(|u| format!("{u:?}"))
-            .collect();
-        all.insert(
-            (*tenant).into(),
-            serde_json::json!({
-                "users": users,
-                "sites": store.sites(tenant).expect("sites"),
-                "devices": devices,
-                "audit": store.audit_log(tenant, 10_000).expect("audit"),
-                "feed_head": store.feed_head(tenant).expect("feed head"),
-                "records": records,
-                "details": details,
-            }),
-        );
-    }
-    serde_json::Value::Object(all)
-}
-
 /// Two companies with people, records and devices; tokens for every kind of caller.
 struct World {
     server: TestServer,
@@ -661,7 +609,7 @@ async fn the_endpoint_table_covers_every_documented_endpoint() {
 async fn every_endpoint_refuses_the_wrong_caller_and_keeps_no_trace() {
     let w = world().await;
     let tenants: Vec<&str> = w.tenants.iter().map(String::as_str).collect();
-    let before = snapshot(&w.server, &tenants);
+    let before = w.server.snapshot(&tenants);
     let mut checked = 0;
 
     for endpoint in endpoints() {
@@ -817,7 +765,7 @@ async fn every_endpoint_refuses_the_wrong_caller_and_keeps_no_trace() {
         }
     }
 
-    let after = snapshot(&w.server, &tenants);
+    let after = w.server.snapshot(&tenants);
     assert!(
         before == after,
         "refused requests changed the store:\nbefore {before:#}\nafter {after:#}"
@@ -940,7 +888,7 @@ async fn password_guessing_is_locked_out_per_account_until_the_window_passes() {
     })
     .await;
     let company = server.company("Acme Energy", &[("lead@acme.test", Role::Worker, &[0])]);
-    let before = snapshot(&server, &[&company.id]);
+    let before = server.snapshot(&[&company.id]);
     for guess in ["password1", "letmein", "acme2026"] {
         let response = try_login(&server, "lead@acme.test", guess).await;
         assert_eq!(response.status().as_u16(), 401, "{guess}");
@@ -965,7 +913,7 @@ async fn password_guessing_is_locked_out_per_account_until_the_window_passes() {
     let other = try_login(&server, "someone@acme.test", "guess").await;
     assert_eq!(other.status().as_u16(), 401);
     assert_eq!(
-        snapshot(&server, &[&company.id]),
+        server.snapshot(&[&company.id]),
         before,
         "refused sign-ins leave no trace"
     );
@@ -1180,7 +1128,7 @@ async fn an_admin_cannot_file_a_record_at_another_companys_site() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_id_another_company_uses_is_a_new_id_here() {
     let w = world().await;
-    let before_other = snapshot(&w.server, &[w.tenants[1].as_str()]);
+    let before_other = w.server.snapshot(&[w.tenants[1].as_str()]);
     let push = near_miss_push(&w.ids, &w.ids.other_record);
     let response = http()
         .post(format!("{}/v1/sync", w.server.url))
@@ -1194,7 +1142,7 @@ async fn a_record_id_another_company_uses_is_a_new_id_here() {
     let answer: SyncResponse = protocol::decode(&response.bytes().await.expect("body")).expect("answer");
     assert_eq!(answer.results[0].outcome, PushOutcome::Accepted);
     assert_eq!(
-        snapshot(&w.server, &[w.tenants[1].as_str()]),
+        w.server.snapshot(&[w.tenants[1].as_str()]),
         before_other,
         "the other company's record and everything else of theirs is untouched"
     );

@@ -454,57 +454,6 @@ async fn sign_out(server: &TestServer, session: &Session) {
     assert_eq!(cookie_value(&gone), "", "{gone}");
 }
 
-/// Everything a refused request could have changed, for the given companies: users, sites,
-/// devices, the audit log, the change feed, and every record with its detail and flags. A device's
-/// last contact time is left out.
-fn snapshot(server: &TestServer, tenants: &[&str]) -> serde_json::Value {
-    let store = server.store();
-    let mut all = serde_json::Map::new();
-    for tenant in tenants {
-        let scope = Scope {
-            tenant_id: (*tenant).into(),
-            user_id: "web-security-suite".into(),
-            role: Role::Admin,
-            sites: vec![],
-        };
-        let filter = ListFilter {
-            limit: Some(10_000),
-            ..ListFilter::default()
-        };
-        let records = store.list_records(&scope, &filter).expect("records");
-        let details: Vec<serde_json::Value> = records
-            .iter()
-            .map(|r| {
-                let detail = server::routes::detail_of(store, tenant, &r.id).expect("detail");
-                serde_json::to_value(detail).expect("json")
-            })
-            .collect();
-        let mut devices = serde_json::to_value(store.devices(tenant).expect("devices")).expect("json");
-        for device in devices.as_array_mut().expect("devices") {
-            device["last_sync_at_ms"] = serde_json::Value::Null;
-        }
-        let users: Vec<String> = store
-            .users(tenant)
-            .expect("users")
-            .iter()
-            .map(|u| format!("{u:?}"))
-            .collect();
-        all.insert(
-            (*tenant).into(),
-            serde_json::json!({
-                "users": users,
-                "sites": store.sites(tenant).expect("sites"),
-                "devices": devices,
-                "audit": store.audit_log(tenant, 10_000).expect("audit"),
-                "feed_head": store.feed_head(tenant).expect("feed head"),
-                "records": records,
-                "details": details,
-            }),
-        );
-    }
-    serde_json::Value::Object(all)
-}
-
 /// A record's status as the server stores it.
 fn status_of(server: &TestServer, tenant: &str, id: &str) -> String {
     let scope = Scope {
@@ -744,7 +693,7 @@ async fn every_page_and_form_refuses_the_wrong_caller_and_keeps_no_trace() {
     let server = &w.server;
     let tenants: Vec<&str> = w.tenants.iter().map(String::as_str).collect();
     let made_up = Ids::made_up();
-    let before = snapshot(server, &tenants);
+    let before = server.snapshot(&tenants);
     let mut checked = 0;
 
     for page in pages() {
@@ -947,7 +896,7 @@ async fn every_page_and_form_refuses_the_wrong_caller_and_keeps_no_trace() {
     assert_eq!(answer.outcome(), "403", "{}", answer.body);
     checked += 2;
 
-    let after = snapshot(server, &tenants);
+    let after = server.snapshot(&tenants);
     assert!(
         before == after,
         "refused requests changed the store:\nbefore {before:#}\nafter {after:#}"
@@ -1035,7 +984,7 @@ async fn an_idle_session_ends_on_every_page_and_form_and_stays_ended() {
     for _ in pages() {
         idle.push(sign_in(server, ADMIN).await);
     }
-    let mut before = snapshot(server, &tenants);
+    let mut before = server.snapshot(&tenants);
 
     for (page, session) in pages().iter().zip(&idle) {
         let csrf = (page.method == Method::Post).then_some(session.csrf.as_str());
@@ -1065,7 +1014,7 @@ async fn an_idle_session_ends_on_every_page_and_form_and_stays_ended() {
         assert!(stored.ended_at_ms.is_some(), "{}: ended in the store", page.path);
     }
 
-    let mut after = snapshot(server, &tenants);
+    let mut after = server.snapshot(&tenants);
     let acme = w.acme_tenant.as_str();
     let audit_before = before[acme]["audit"].take();
     let audit_after = after[acme]["audit"].take();
@@ -1232,7 +1181,7 @@ async fn a_supervisor_and_a_worker_reach_only_their_own_sites() {
     helper.store.complete(&id, at(3)).expect("complete");
     assert_eq!(helper.sync().await.accepted, 1);
     let tenants = [acme.id.as_str()];
-    let before = snapshot(&server, &tenants);
+    let before = server.snapshot(&tenants);
 
     for (who, email, lists) in [
         (
@@ -1284,7 +1233,7 @@ async fn a_supervisor_and_a_worker_reach_only_their_own_sites() {
             answer.body
         );
     }
-    let after = snapshot(&server, &tenants);
+    let after = server.snapshot(&tenants);
     let without_audit = |mut s: serde_json::Value| {
         s[&acme.id]["audit"].take();
         s
@@ -1752,7 +1701,7 @@ async fn sign_in_failures_are_shown_and_rate_limited_like_the_apis() {
         "Acme Energy",
         &[(ADMIN, Role::Admin, &[]), (LEAD, Role::Worker, &[0])],
     );
-    let before = snapshot(&server, &[&company.id]);
+    let before = server.snapshot(&[&company.id]);
     for guess in ["password1", "letmein", "acme2026"] {
         let answer = post_sign_in(&server, ADMIN, guess, &[]).await;
         assert_eq!(answer.status, 401, "{guess}: {}", answer.body);
@@ -1798,7 +1747,7 @@ async fn sign_in_failures_are_shown_and_rate_limited_like_the_apis() {
     let answer = post_sign_in(&server, LEAD, PASSWORD, &[("origin", "https://evil.example")]).await;
     assert_eq!(answer.outcome(), "403", "{}", answer.body);
     assert!(answer.session_cookie().is_none());
-    let after = snapshot(&server, &[&company.id]);
+    let after = server.snapshot(&[&company.id]);
     let audit = |s: &serde_json::Value| s[&company.id]["audit"].as_array().expect("audit").len();
     assert_eq!(
         audit(&after),
