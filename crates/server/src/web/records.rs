@@ -382,7 +382,10 @@ pub async fn detail(
     let (signed_rows, content): (Vec<_>, Vec<_>) = spec
         .evidence()
         .into_iter()
-        .map(|row| (row.label, row.value))
+        .map(|row| {
+            let value = row.at_ms.map_or(row.value, |ms| time::human(ms, zone));
+            (row.label, value)
+        })
         .partition(|(label, _)| label.starts_with("Signed"));
     let (steps, signatures, decisions) = match &record.body {
         Body::Jsea(jsea) => (

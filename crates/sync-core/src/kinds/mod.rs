@@ -91,6 +91,10 @@ pub struct KindFields<'a> {
 pub struct EvidenceRow {
     pub label: String,
     pub value: String,
+    /// Set when the row is a moment (Unix ms): `value` then says it in UTC, and a reader that
+    /// knows the site's time zone shows it in that zone instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<i64>,
 }
 
 impl EvidenceRow {
@@ -98,6 +102,15 @@ impl EvidenceRow {
         Self {
             label: label.into(),
             value: value.into(),
+            at_ms: None,
+        }
+    }
+
+    /// A row that is a moment, written in UTC until a reader shows it in the site's zone.
+    pub fn time(label: impl Into<String>, at_ms: i64) -> Self {
+        Self {
+            at_ms: Some(at_ms),
+            ..Self::new(label, crate::clock::format_utc(at_ms))
         }
     }
 }

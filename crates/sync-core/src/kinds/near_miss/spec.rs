@@ -119,7 +119,7 @@ impl RecordKind for NearMiss {
     fn evidence(&self) -> Vec<EvidenceRow> {
         let mut rows = vec![
             EvidenceRow::new("What happened", &self.what_happened),
-            EvidenceRow::new("When", crate::clock::format_utc(self.occurred_at_ms)),
+            EvidenceRow::time("When", self.occurred_at_ms),
             EvidenceRow::new("Potential severity", self.potential_severity.as_str()),
         ];
         if let Some(place) = &self.location_description {
