@@ -176,7 +176,7 @@ async fn an_empty_server_prints_a_set_up_link_that_creates_the_company_once() {
 
     let created = setup_post(&server, &good).await;
     assert_eq!(created.status(), 303);
-    assert_eq!(created.headers()["location"], "/signin");
+    assert_eq!(created.headers()["location"], "/signin?done=company_created");
     let again = setup_post(&server, &good).await;
     assert_eq!(again.status(), 403, "the link works once");
     assert_eq!(http.get(&link).send().await.expect("get").status(), 403);

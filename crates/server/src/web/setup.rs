@@ -79,7 +79,7 @@ pub async fn create(
         sites: Vec::new(),
     };
     match setup::create_company(&state, &form.token, &form.company, admin).await {
-        Ok(_) => Ok(Redirect::to("/signin").into_response()),
+        Ok(_) => Ok(Redirect::to("/signin?done=company_created").into_response()),
         Err(ServiceError::Forbidden(_)) => Err(not_open()),
         Err(ServiceError::Invalid { message, .. }) => Ok(render_with_status(
             StatusCode::BAD_REQUEST,

@@ -122,6 +122,7 @@ pub fn notice(done: Option<&str>) -> Option<String> {
         "site_saved" => "Site saved.",
         "boundary_saved" => "Boundary saved. The site's records are being checked against it again.",
         "signed_out" => "You are signed out.",
+        "company_created" => "Your company is set up. Sign in with the email and password you chose.",
         _ => return None,
     };
     Some(text.to_owned())
