@@ -5,7 +5,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::view::{Nav, render_with_status};
+use super::view::{Nav, render_with_status, sentence};
 use crate::service::ServiceError;
 
 #[derive(Debug)]
@@ -87,18 +87,4 @@ impl IntoResponse for WebError {
             },
         )
     }
-}
-
-/// The service's messages are written for the API (lower case, no full stop); a page shows them as
-/// a sentence.
-fn sentence(message: &str) -> String {
-    let mut chars = message.trim().chars();
-    let Some(first) = chars.next() else {
-        return String::new();
-    };
-    let mut out: String = first.to_uppercase().chain(chars).collect();
-    if !out.ends_with(['.', '!', '?']) {
-        out.push('.');
-    }
-    out
 }

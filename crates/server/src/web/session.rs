@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use super::error::WebError;
-use super::view::{Nav, notice, render_with_status};
+use super::view::{Nav, notice, render_with_status, sentence};
 use crate::AppState;
 use crate::ratelimit::ClientAddress;
 use crate::service::{Principal, ServiceError, identity, sessions};
@@ -143,7 +143,7 @@ pub async fn sign_in(
             let page = SignInPage {
                 nav: None,
                 email,
-                alert: Some(alert),
+                alert: Some(sentence(&alert)),
                 notice: None,
             };
             return render_with_status(status, &page);

@@ -218,3 +218,17 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
     let kept: Vec<(&str, &str)> = pairs.iter().copied().filter(|(_, v)| !v.is_empty()).collect();
     serde_html_form::to_string(&kept).unwrap_or_default()
 }
+
+/// The service's messages are written for the API (lower case, no full stop); a page shows them as
+/// a sentence.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.trim().chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
