@@ -1707,7 +1707,7 @@ async fn sign_in_failures_are_shown_and_rate_limited_like_the_apis() {
         assert_eq!(answer.status, 401, "{guess}: {}", answer.body);
         assert!(answer.body.contains(r#"role="alert""#), "{}", answer.body);
         assert!(
-            answer.body.contains("email or password is wrong"),
+            answer.body.contains("Email or password is wrong."),
             "{}",
             answer.body
         );
