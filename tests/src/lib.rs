@@ -205,6 +205,31 @@ pub fn quick_retries() -> RetryPolicy {
     }
 }
 
+/// Signs in on the sign-in page as a browser does (a form post from the server's own origin) and
+/// returns the session cookie to send back (`muster_session=…`).
+pub async fn web_sign_in(url: &str, email: &str, password: &str) -> String {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let signed_in = http
+        .post(format!("{url}/signin"))
+        .header("origin", url)
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status(), 303, "{email} signs in on the page");
+    signed_in.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned()
+}
+
 impl Phone {
     pub async fn sign_in(server: &TestServer, dir: &tempfile::TempDir, email: &str) -> Phone {
         Self::sign_in_with_password(server, dir, email, PASSWORD).await

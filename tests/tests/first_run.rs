@@ -4,6 +4,7 @@
 //! (`fault-server`, the same `server::serve` as `muster-server`) as a child process.
 
 use e2e_tests::faults::free_port;
+use e2e_tests::web_sign_in;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -229,21 +230,7 @@ async fn init_admin_creates_the_company_and_prints_its_password_once() {
     assert_eq!(login["user"]["role"], "admin");
 
     // The same in a browser: the sign-in page takes it and the admin's pages open.
-    let signed_in = client()
-        .post(format!("{}/signin", server.url))
-        .header("origin", &server.url)
-        .form(&[("email", "boss@prairie.test"), ("password", password.as_str())])
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(signed_in.status(), 303);
-    let cookie = signed_in.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
+    let cookie = web_sign_in(&server.url, "boss@prairie.test", &password).await;
     let people = client()
         .get(format!("{}/people", server.url))
         .header("cookie", &cookie)

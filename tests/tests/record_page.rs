@@ -1,7 +1,7 @@
 //! A record's page as the office reads it: every moment in the site's time zone (the timeline's
 //! corrected times and the kind's own times alike), and an anonymous report anonymous.
 
-use e2e_tests::{PASSWORD, Phone, TestServer, at};
+use e2e_tests::{PASSWORD, Phone, TestServer, at, web_sign_in};
 use sync_core::protocol::Role;
 use sync_core::sample;
 
@@ -24,27 +24,8 @@ async fn a_near_miss_page_shows_its_times_in_the_sites_zone_and_names_no_reporte
         .expect("near miss");
     assert_eq!(reporter.sync().await.accepted, 1);
 
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let signed_in = http
-        .post(format!("{}/signin", server.url))
-        .header("origin", &server.url)
-        .form(&[("email", OFFICE), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(signed_in.status(), 303);
-    let cookie = signed_in.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
-    let page = http
+    let cookie = web_sign_in(&server.url, OFFICE, PASSWORD).await;
+    let page = reqwest::Client::new()
         .get(format!("{}/records/{id}", server.url))
         .header("cookie", cookie)
         .send()
