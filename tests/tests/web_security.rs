@@ -1073,6 +1073,9 @@ async fn busy_sessions_end_after_a_working_day_and_disabled_people_are_signed_ou
     let admin = sign_in(&server, ADMIN).await;
     let worker = sign_in(&server, LEAD).await;
     let lead = server.store().user_by_email(LEAD).expect("lookup").expect("lead");
+    let phones = tempfile::tempdir().expect("dir");
+    let mut phone = Phone::sign_in(&server, &phones, LEAD).await;
+    phone.sync().await;
     let answer = send(
         &server,
         Method::Post,
@@ -1093,6 +1096,27 @@ async fn busy_sessions_end_after_a_working_day_and_disabled_people_are_signed_ou
     );
     assert!(answer.body.contains(r#"role="alert""#), "{}", answer.body);
     assert!(answer.session_cookie().is_none());
+    assert!(
+        phone.client.sync(&mut phone.store, &|_| {}).await.is_err(),
+        "a disabled person's phone cannot sync"
+    );
+
+    // Enabled again, they sign in on the same phone: it was signed out, not revoked.
+    let answer = send(
+        &server,
+        Method::Post,
+        &format!("/people/{}", lead.id),
+        Some(&admin.cookie),
+        &with_csrf(&admin.csrf, &[("action", "enable".into())]),
+        &[],
+    )
+    .await;
+    assert_eq!(answer.outcome(), "303 /people?done=enabled", "{}", answer.body);
+    let device_id = phone.store.device_id().to_owned();
+    drop(phone);
+    let mut phone = Phone::sign_in(&server, &phones, LEAD).await;
+    assert_eq!(phone.store.device_id(), device_id, "the same phone");
+    phone.sync().await;
 
     // Signing in again with the old cookie still in the browser ends the old session.
     let form = vec![("email", ADMIN.to_owned()), ("password", PASSWORD.to_owned())];

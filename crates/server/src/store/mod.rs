@@ -291,8 +291,8 @@ pub struct UserChange {
     pub role: Option<Role>,
     /// Site ids, each checked to be the company's.
     pub sites: Option<Vec<String>>,
-    /// Disabling ends the person's browser sessions and revokes their devices (they can no
-    /// longer refresh); enabling lets them sign in again.
+    /// Disabling ends the person's browser sessions and deletes their refresh tokens (their
+    /// phones are signed out, not revoked); enabling lets them sign in again, on the same phones.
     pub disabled: Option<bool>,
     /// A new argon2 hash; setting one ends the person's browser sessions.
     pub password_hash: Option<String>,

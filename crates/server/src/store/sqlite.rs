@@ -963,27 +963,24 @@ impl RecordStore for SqliteStore {
             ));
         }
         if after.disabled && !before.disabled {
-            // Disabled means signed out everywhere: browsers at once, phones at their next
-            // refresh (their access tokens are short-lived).
-            let mut device_ids = tx.prepare_cached(
-                "SELECT id FROM devices WHERE tenant_id = ?1 AND user_id = ?2 AND revoked_at_ms IS NULL",
+            // Disabled means signed out everywhere: browsers at once; phones at once too, as every
+            // request checks the person, and for good, as their refresh tokens are deleted. The
+            // phones are not revoked: once enabled again, the person signs in on the same phone.
+            // (Spending the tokens instead would make the phone's next refresh look like a replay
+            // and revoke it.)
+            let phones: i64 = tx.query_row(
+                "SELECT count(DISTINCT device_id) FROM refresh_tokens WHERE tenant_id = ?1 AND user_id = ?2 AND used_at_ms IS NULL",
+                params![tenant_id, user_id],
+                |r| r.get(0),
             )?;
-            let devices: Vec<String> = device_ids
-                .query_map(params![tenant_id, user_id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            drop(device_ids);
-            for device in &devices {
-                revoke_device_in(&tx, tenant_id, device, now_ms)?;
-            }
-            // Tokens issued to the person on a device since handed to someone else, too.
             tx.execute(
-                "UPDATE refresh_tokens SET used_at_ms = COALESCE(used_at_ms, ?3) WHERE tenant_id = ?1 AND user_id = ?2",
-                params![tenant_id, user_id, now_ms],
+                "DELETE FROM refresh_tokens WHERE tenant_id = ?1 AND user_id = ?2",
+                params![tenant_id, user_id],
             )?;
             let sessions = end_sessions_in(&tx, tenant_id, user_id, now_ms)?;
             changes.push(format!(
-                "disabled ({} revoked, {} ended)",
-                count_of(devices.len(), "device", "devices"),
+                "disabled ({} signed out, {} ended)",
+                count_of(usize::try_from(phones).unwrap_or(0), "phone", "phones"),
                 count_of(sessions, "browser session", "browser sessions")
             ));
         } else if !after.disabled && before.disabled {
@@ -2177,7 +2174,7 @@ mod tests {
     }
 
     #[test]
-    fn disabling_a_person_revokes_their_phones_and_ends_their_sessions() {
+    fn disabling_a_person_signs_out_their_phones_and_ends_their_sessions() {
         let f = fixture();
         let lee = f
             .store
@@ -2237,7 +2234,7 @@ mod tests {
                 .expect("read")
                 .expect("device")
                 .revoked_at_ms;
-            assert_eq!(revoked, Some(5_000), "{device}");
+            assert_eq!(revoked, None, "{device}: signed out, not revoked");
             let refreshed = f
                 .store
                 .rotate_refresh_token(
@@ -2248,10 +2245,7 @@ mod tests {
                     6_000,
                 )
                 .expect("refresh");
-            assert!(
-                matches!(refreshed, RefreshUse::Reused { .. }),
-                "{device}: {refreshed:?}"
-            );
+            assert_eq!(refreshed, RefreshUse::Unknown, "{device}: the token is gone");
         }
         for token in ["lee-1", "lee-2"] {
             let session = f.store.session(token).expect("read").expect("session");
@@ -2291,13 +2285,25 @@ mod tests {
         assert_eq!(audit.len(), 1);
         assert_eq!(
             audit[0].detail,
-            "lee (lee@acme.test): disabled (2 devices revoked, 2 browser sessions ended)"
+            "lee (lee@acme.test): disabled (2 phones signed out, 2 browser sessions ended)"
         );
         // A disabled person cannot start a browser session.
         assert!(matches!(
             f.store.create_session(&web_session("lee-3", &lee, 7_000)),
             Err(StoreError::Invalid(_))
         ));
+        // Enabled again, they sign in on the same phone.
+        let enable = UserChange {
+            disabled: Some(false),
+            ..UserChange::default()
+        };
+        f.store
+            .update_user(&f.company.id, &lee.id, &enable, "admin-1", 8_000)
+            .expect("enable")
+            .expect("lee");
+        f.store
+            .enroll_device(&f.company.id, &lee.id, "lee-phone", "lee-phone")
+            .expect("the same phone enrols again");
 
         let enable = UserChange {
             disabled: Some(false),

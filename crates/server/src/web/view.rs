@@ -117,7 +117,7 @@ pub fn notice(done: Option<&str>) -> Option<String> {
         "password_reset" => "Password reset. Their browser sessions were ended.",
         "disabled" => "Disabled. Their phones and browser sessions are signed out.",
         "enabled" => "Enabled. They can sign in again.",
-        "device_revoked" => "Device revoked. It cannot sync until its owner signs in again.",
+        "device_revoked" => "Device revoked. It cannot sync again; its owner signs in on another phone.",
         "site_added" => "Site added.",
         "site_saved" => "Site saved.",
         "boundary_saved" => "Boundary saved. The site's records are being checked against it again.",
