@@ -43,11 +43,7 @@ struct PeoplePage {
     roles: [(Role, &'static str); 3],
 }
 
-const ROLES: [(Role, &str); 3] = [
-    (Role::Worker, "Worker"),
-    (Role::Supervisor, "Supervisor"),
-    (Role::Admin, "Office admin"),
-];
+const ROLES: [Role; 3] = [Role::Worker, Role::Supervisor, Role::Admin];
 
 pub async fn people(
     State(state): State<AppState>,
@@ -91,16 +87,15 @@ pub async fn people(
         csrf: visitor.csrf.clone(),
         people,
         all_sites: choices(&[]),
-        roles: ROLES,
+        roles: ROLES.map(|role| (role, role_label(role))),
     };
     Ok(render(&page))
 }
 
 fn parse_role(text: &str) -> Result<Role, WebError> {
     ROLES
-        .iter()
-        .find(|(role, _)| role.as_str() == text)
-        .map(|(role, _)| *role)
+        .into_iter()
+        .find(|role| role.as_str() == text)
         .ok_or_else(|| WebError::Invalid(format!("choose worker, supervisor or admin, not {text:?}")))
 }
 
