@@ -67,7 +67,6 @@ impl TestServer {
         self.state.store.as_ref()
     }
 
-    /// A company with two sites and, for each `(email, role, sites)`, a person.
     /// Everything a refused request could have changed, for the given companies: users, sites,
     /// devices, the audit log, the change feed, and every record with its detail and flags. A
     /// device's last contact time is left out: a sync that was heard and then refused per record
@@ -90,7 +89,8 @@ impl TestServer {
             let details: Vec<serde_json::Value> = records
                 .iter()
                 .map(|r| {
-                    let detail = server::routes::detail_of(store, tenant, &r.id).expect("detail");
+                    let now_ms = (self.state.clock)();
+                    let detail = server::routes::detail_of(store, tenant, &r.id, now_ms).expect("detail");
                     serde_json::to_value(detail).expect("json")
                 })
                 .collect();

@@ -12,10 +12,20 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 use sync_core::clock::{ClockAnchor, ClockContext};
+use sync_core::kinds::KindSpec;
+use sync_core::kinds::certificate::{Certificate, CertificateStatus};
+use sync_core::kinds::competency::{Competency, CompetencyStatus};
+use sync_core::kinds::orientation::{Orientation, OrientationStatus};
+use sync_core::model::Body;
 use sync_core::model::Record;
-use sync_core::{Flag, Projection, RecordDocument, flags, validate};
+use sync_core::program::{
+    CertificateHeld, CompetencyHeld, OrientationHeld, ProgramFacts, Qualifications, RegisteredUnit,
+};
+use sync_core::protocol::Role;
+use sync_core::{Flag, ListFilter, Projection, RecordDocument, flags, validate};
 
-use crate::store::{Judgement, RecordStore, Rejudge, StampSource, StoreError, StoreResult};
+use crate::Clock;
+use crate::store::{Judgement, RecordStore, Rejudge, Scope, StampSource, StoreError, StoreResult};
 
 /// What the server concludes about a record as it stands.
 #[derive(Debug, Clone)]
@@ -25,17 +35,21 @@ pub struct Verdict {
     pub stamps: Vec<StampSource>,
     /// What the flags rested on: the detail's timeline is corrected with the same.
     pub context: flags::Context,
+    /// When its time-dependent flags next change.
+    pub rejudge_at: Option<i64>,
 }
 
-/// The flags' context for a record: the device behind each stamp, those devices' anchors for
-/// the boots the stamps name (stored, plus `fresh` ones from the request being handled), and
-/// the company's site boundary. Also where each stamp came from, for [`StampSource`] rows.
+/// The flags' context for a record at `now_ms`: the device behind each stamp, those devices'
+/// anchors for the boots the stamps name (stored, plus `fresh` ones from the request being
+/// handled), the company's site boundary, and the program's facts about the people and unit it
+/// names. Also where each stamp came from, for [`StampSource`] rows.
 pub fn context(
     store: &dyn RecordStore,
     tenant_id: &str,
     doc: &RecordDocument,
     record: &Record,
     fresh: &[ClockAnchor],
+    now_ms: i64,
 ) -> StoreResult<(flags::Context, Vec<StampSource>)> {
     let events = flags::lifecycle_events(record);
     let writers = doc
@@ -90,22 +104,129 @@ pub fn context(
             clock: Some(ClockContext::new(anchors)),
             stamp_devices,
             site: store.site_area(tenant_id, &record.header.site_id)?,
+            now_ms: Some(now_ms),
+            program: program_facts(store, tenant_id, record)?,
         },
         stamps,
     ))
 }
 
-/// Judges `record`, the record `doc` holds now.
+/// What the company's records show about the people and the unit `record` names, or `None` when
+/// its kind needs nothing (most records: no lookup at all).
+fn program_facts(
+    store: &dyn RecordStore,
+    tenant_id: &str,
+    record: &Record,
+) -> StoreResult<Option<ProgramFacts>> {
+    let needs = record.body.spec().program_needs();
+    if needs.is_empty() {
+        return Ok(None);
+    }
+    let mut people = BTreeMap::new();
+    for person in needs.people {
+        let held = qualifications(store, tenant_id, &person)?;
+        people.insert(person, held);
+    }
+    let unit = match &needs.unit_id {
+        Some(unit_id) => store
+            .equipment_unit(tenant_id, unit_id)?
+            .filter(|u| !u.retired)
+            .map(|u| RegisteredUnit {
+                unit_id: u.unit_id,
+                equipment_type: u.equipment_type,
+                required_certificates: u.required_certificates,
+            }),
+        None => None,
+    };
+    Ok(Some(ProgramFacts {
+        site_id: record.header.site_id.clone(),
+        people,
+        unit,
+    }))
+}
+
+/// A person's signed orientations, verified competencies and recorded certificates, read from
+/// the records themselves (the projection's assignee is the person each is about).
+fn qualifications(store: &dyn RecordStore, tenant_id: &str, user_id: &str) -> StoreResult<Qualifications> {
+    let company = Scope {
+        tenant_id: tenant_id.to_owned(),
+        user_id: String::new(),
+        role: Role::Admin,
+        sites: Vec::new(),
+    };
+    let mut held = Qualifications::default();
+    for (kind, status) in [
+        (Orientation::NAME, OrientationStatus::Signed.as_str()),
+        (Competency::NAME, CompetencyStatus::Verified.as_str()),
+        (Certificate::NAME, CertificateStatus::Recorded.as_str()),
+    ] {
+        let filter = ListFilter {
+            kind: Some(kind.to_owned()),
+            status: Some(status.to_owned()),
+            assignee: Some(user_id.to_owned()),
+            ..ListFilter::default()
+        };
+        for row in store.list_records(&company, &filter)? {
+            let Some(record) = stored_record(store, tenant_id, &row.id)? else {
+                continue;
+            };
+            let id = record.header.id.clone();
+            match record.body {
+                Body::Orientation(o) => {
+                    held.orientations
+                        .extend(o.worker_signature.map(|s| OrientationHeld {
+                            record_id: id,
+                            site_id: record.header.site_id.clone(),
+                            signed_ms: s.stamp.wall_ms,
+                        }))
+                }
+                Body::Competency(c) => held.competencies.extend(c.verifier.map(|s| CompetencyHeld {
+                    record_id: id,
+                    equipment_type: c.equipment_type,
+                    verified_ms: s.stamp.wall_ms,
+                })),
+                Body::Certificate(c) => held.certificates.push(CertificateHeld {
+                    record_id: id,
+                    certificate_type: c.certificate_type,
+                    number: c.number,
+                    issued_ms: c.issued_ms,
+                    expiry_ms: c.expiry_ms,
+                }),
+                _ => {}
+            }
+        }
+    }
+    Ok(held)
+}
+
+/// A stored record read from its document, or `None` if it is not stored.
+pub fn stored_record(store: &dyn RecordStore, tenant_id: &str, id: &str) -> StoreResult<Option<Record>> {
+    let Some(stored) = store.document(tenant_id, id)? else {
+        return Ok(None);
+    };
+    let doc = RecordDocument::load_chunks(
+        &stored.snapshot,
+        stored.chunks.iter().map(Vec::as_slice),
+        ActorId::random(),
+    )
+    .map_err(|e| StoreError::Backend(format!("stored record {id} does not load: {e}")))?;
+    doc.record()
+        .map(Some)
+        .map_err(|e| StoreError::Backend(format!("stored record {id} does not read: {e}")))
+}
+
+/// Judges `record`, the record `doc` holds now, at the server's time `now_ms`.
 pub fn judge(
     store: &dyn RecordStore,
     tenant_id: &str,
     doc: &RecordDocument,
     record: &Record,
     fresh: &[ClockAnchor],
+    now_ms: i64,
 ) -> Result<Verdict, JudgeError> {
     let conflicts = doc.conflicts()?;
     let findings = validate::validate(record);
-    let (context, stamps) = context(store, tenant_id, doc, record, fresh)?;
+    let (context, stamps) = context(store, tenant_id, doc, record, fresh, now_ms)?;
     let flags = flags::compute_in(record, &context);
     let projection = Projection::of(record, &flags, &findings, conflicts.len());
     Ok(Verdict {
@@ -113,6 +234,7 @@ pub fn judge(
         projection,
         stamps,
         context,
+        rejudge_at: record.body.spec().flags_change_at(now_ms),
     })
 }
 
@@ -136,13 +258,13 @@ impl From<JudgeError> for StoreError {
 /// Judges a queued record again from what is stored now, and writes the judgement. Idempotent:
 /// judging twice writes the same. Returns false when the record changed meanwhile (it stays
 /// queued for the next round).
-pub fn rejudge(store: &dyn RecordStore, item: &Rejudge) -> StoreResult<bool> {
-    let judgement = judge_again(store, item)?;
+pub fn rejudge(store: &dyn RecordStore, item: &Rejudge, now_ms: i64) -> StoreResult<bool> {
+    let judgement = judge_again(store, item, now_ms)?;
     Ok(store.write_judgements(&judgement.into_iter().collect::<Vec<_>>())? == 1)
 }
 
 /// A queued record's new judgement, from what is stored now; `None` if it is no longer stored.
-fn judge_again(store: &dyn RecordStore, item: &Rejudge) -> StoreResult<Option<Judgement>> {
+fn judge_again(store: &dyn RecordStore, item: &Rejudge, now_ms: i64) -> StoreResult<Option<Judgement>> {
     // The feed position first, then the document: a push landing between makes the document
     // newer than the position, and the write is refused rather than going back in time.
     let seq = store.record_seq(&item.tenant_id, &item.doc_id)?;
@@ -158,7 +280,7 @@ fn judge_again(store: &dyn RecordStore, item: &Rejudge) -> StoreResult<Option<Ju
     let record = doc
         .record()
         .map_err(|e| StoreError::Backend(format!("stored record {} does not read: {e}", item.doc_id)))?;
-    let verdict = judge(store, &stored.tenant_id, &doc, &record, &[])?;
+    let verdict = judge(store, &stored.tenant_id, &doc, &record, &[], now_ms)?;
     Ok(Some(Judgement {
         tenant_id: item.tenant_id.clone(),
         doc_id: item.doc_id.clone(),
@@ -166,6 +288,7 @@ fn judge_again(store: &dyn RecordStore, item: &Rejudge) -> StoreResult<Option<Ju
         projection: verdict.projection,
         flags: verdict.flags,
         stamps: verdict.stamps,
+        rejudge_at: verdict.rejudge_at,
     }))
 }
 
@@ -176,9 +299,9 @@ const BATCH: u32 = 200;
 const IDLE_WAIT: Duration = Duration::from_secs(2);
 
 /// The worker thread that drains the re-judging queue in the background, in bounded rounds.
-#[derive(Debug)]
 pub struct Rejudger {
     signal: Arc<(Mutex<Wake>, Condvar)>,
+    clock: Arc<Mutex<Clock>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -188,15 +311,34 @@ struct Wake {
     stop: bool,
 }
 
+impl std::fmt::Debug for Rejudger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rejudger").finish_non_exhaustive()
+    }
+}
+
 impl Rejudger {
-    pub fn start(store: Arc<dyn RecordStore>) -> Self {
+    /// Starts the worker, judging at `clock` (Unix ms).
+    pub fn start(store: Arc<dyn RecordStore>, clock: Clock) -> Self {
         let signal = Arc::new((Mutex::new(Wake::default()), Condvar::new()));
         let shared = signal.clone();
+        let clock = Arc::new(Mutex::new(clock));
+        let worker_clock = clock.clone();
         let thread = std::thread::Builder::new()
             .name("rejudge".into())
-            .spawn(move || work(store.as_ref(), &shared))
+            .spawn(move || work(store.as_ref(), &worker_clock, &shared))
             .ok();
-        Self { signal, thread }
+        Self {
+            signal,
+            clock,
+            thread,
+        }
+    }
+
+    /// Judges at `clock` from now on, so a simulated clock in tests moves due dates and expiry
+    /// alerts as real time would.
+    pub fn set_clock(&self, clock: Clock) {
+        *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = clock;
     }
 
     /// Tells the worker that records were queued.
@@ -218,7 +360,7 @@ impl Drop for Rejudger {
     }
 }
 
-fn work(store: &dyn RecordStore, signal: &(Mutex<Wake>, Condvar)) {
+fn work(store: &dyn RecordStore, clock: &Mutex<Clock>, signal: &(Mutex<Wake>, Condvar)) {
     let (lock, wake) = signal;
     let mut failing = false;
     loop {
@@ -235,7 +377,8 @@ fn work(store: &dyn RecordStore, signal: &(Mutex<Wake>, Condvar)) {
             }
             state.pending = false;
         }
-        match drain_once(store) {
+        let now_ms = (clock.lock().unwrap_or_else(|p| p.into_inner()))();
+        match drain_once(store, now_ms) {
             Ok(judged) => {
                 failing = false;
                 if judged == BATCH as usize {
@@ -256,11 +399,12 @@ fn work(store: &dyn RecordStore, signal: &(Mutex<Wake>, Condvar)) {
 /// One bounded round: judges up to [`BATCH`] queued records, reading each, then writes every
 /// judgement in one transaction (a queue of thousands after an upgrade costs the writer a commit
 /// per round, not one per record). Returns how many it looked at.
-pub fn drain_once(store: &dyn RecordStore) -> StoreResult<usize> {
+pub fn drain_once(store: &dyn RecordStore, now_ms: i64) -> StoreResult<usize> {
+    store.queue_due_rejudges(now_ms)?;
     let queued = store.rejudge_queue(BATCH)?;
     let mut judgements = Vec::with_capacity(queued.len());
     for item in &queued {
-        match judge_again(store, item) {
+        match judge_again(store, item, now_ms) {
             Ok(judgement) => judgements.extend(judgement),
             Err(e @ StoreError::CannotWrite { .. }) => return Err(e),
             Err(e) => {

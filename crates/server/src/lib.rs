@@ -58,6 +58,9 @@ pub struct Settings {
     pub secure_cookies: bool,
 }
 
+/// A clock reading Unix ms: the server's, or a simulated one in tests.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 /// Shared state of the running server.
 #[derive(Clone)]
 pub struct AppState {
@@ -67,7 +70,7 @@ pub struct AppState {
     /// Lifetime of access tokens; tests shorten it to exercise refresh.
     pub access_ttl_ms: i64,
     /// The server's clock for clock anchors and server-made stamps (Unix ms); tests simulate it.
-    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    pub clock: Clock,
     /// Per-device request and failed sign-in limits; tests tighten them.
     pub rate_limits: ratelimit::RateLimits,
     /// A request still unanswered after this long gets 408 with a JSON error.
@@ -101,7 +104,10 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     pub fn new(store: Arc<dyn RecordStore>, signing_secret: &[u8]) -> Self {
         Self {
-            rejudge: Arc::new(judge::Rejudger::start(store.clone())),
+            rejudge: Arc::new(judge::Rejudger::start(
+                store.clone(),
+                Arc::new(store::sqlite::now_ms),
+            )),
             store,
             keys: auth::Keys::from_secret(signing_secret),
             limits: Arc::new(default_limits()),
@@ -143,6 +149,8 @@ const JSON_BODY_LIMIT: usize = 64 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn app(state: AppState) -> Router {
+    // The state's clock is final here (tests set a simulated one after `AppState::new`).
+    state.rejudge.set_clock(state.clock.clone());
     let sync_limit = state.limits.max_body_bytes as usize;
     let json = Router::new()
         .route("/v1/auth/login", post(routes::login))

@@ -210,7 +210,7 @@ fn exchange(
                     reason: "the record was sent twice in one request".into(),
                 }
             } else {
-                match accept_push(store, caller, push, fresh_anchors) {
+                match accept_push(store, caller, push, fresh_anchors, received_ms) {
                     Ok((outcome, change)) => {
                         accepted.extend(change);
                         outcome
@@ -242,7 +242,7 @@ fn exchange(
     for message in request.doc_sync {
         let doc_id = message.doc_id.clone();
         let _held = state.doc_locks.lock(&doc_id);
-        match reconcile(store, caller, message) {
+        match reconcile(store, caller, message, received_ms) {
             Ok((outcome, reply)) => {
                 if let Some(outcome) = outcome {
                     results.push(PushResult {
@@ -305,6 +305,7 @@ fn reconcile(
     store: &dyn RecordStore,
     caller: &Caller,
     message: DocSyncMessage,
+    now_ms: i64,
 ) -> Result<(Option<PushOutcome>, Option<Vec<u8>>), Refusal> {
     if !valid_doc_id(&message.doc_id) {
         return reject(
@@ -356,7 +357,7 @@ fn reconcile(
             base_heads: before.iter().map(|h| h.0).collect(),
             changes,
         };
-        let (result, change) = accept_push(store, caller, push, &[])?;
+        let (result, change) = accept_push(store, caller, push, &[], now_ms)?;
         if let Some(change) = change {
             store.accept_all(&[change], None)?;
         }
@@ -418,6 +419,7 @@ fn accept_push(
     caller: &Caller,
     push: DocPush,
     fresh_anchors: &[ClockAnchor],
+    now_ms: i64,
 ) -> Result<(PushOutcome, Option<AcceptedChange>), Refusal> {
     if !valid_doc_id(&push.doc_id) {
         return reject(
@@ -618,6 +620,7 @@ fn accept_push(
         chunk_count,
         current.is_none(),
         fresh_anchors,
+        now_ms,
     )?;
     Ok((PushOutcome::Accepted, Some(change)))
 }
@@ -638,6 +641,7 @@ pub(crate) fn store_merged(
     chunk_count: usize,
     is_new: bool,
     audit: Option<&AuditNote>,
+    now_ms: i64,
 ) -> Result<(), Refusal> {
     let record = merged.record()?;
     let change = prepare_merged(
@@ -651,6 +655,7 @@ pub(crate) fn store_merged(
         chunk_count,
         is_new,
         &[],
+        now_ms,
     )?;
     store.accept_all(std::slice::from_ref(&change), audit)?;
     Ok(())
@@ -672,11 +677,13 @@ fn prepare_merged(
     chunk_count: usize,
     is_new: bool,
     fresh_anchors: &[ClockAnchor],
+    now_ms: i64,
 ) -> Result<AcceptedChange, Refusal> {
-    let verdict = judge::judge(store, tenant_id, merged, &record, fresh_anchors).map_err(|e| match e {
-        judge::JudgeError::Store(e) => Refusal::Store(e),
-        judge::JudgeError::Record(e) => e.into(),
-    })?;
+    let verdict =
+        judge::judge(store, tenant_id, merged, &record, fresh_anchors, now_ms).map_err(|e| match e {
+            judge::JudgeError::Store(e) => Refusal::Store(e),
+            judge::JudgeError::Record(e) => e.into(),
+        })?;
     let snapshot = (is_new || chunk_count + 1 >= COMPACT_AFTER_CHUNKS).then(|| merged.save());
     // A new record's first feed entry is its snapshot: one encoding, and the smaller one.
     let chunk = match (&snapshot, is_new) {
@@ -692,6 +699,7 @@ fn prepare_merged(
         projection: verdict.projection,
         flags: verdict.flags,
         stamps: verdict.stamps,
+        rejudge_at: verdict.rejudge_at,
     })
 }
 

@@ -134,9 +134,10 @@ async fn the_demo_company_fills_every_office_page_once() {
     let mut levels = BTreeSet::new();
     let mut stale = 0;
     for row in all(&*store, &scope, kind(Kind::Jsea)) {
-        let detail = server::routes::detail_of(&*store, &company.id, &row.id)
-            .expect("detail read")
-            .expect("record exists");
+        let detail =
+            server::routes::detail_of(&*store, &company.id, &row.id, server::store::sqlite::now_ms())
+                .expect("detail read")
+                .expect("record exists");
         let Body::Jsea(jsea) = &detail.record.body else {
             panic!("{} is not a JSEA", row.id);
         };
@@ -193,9 +194,10 @@ async fn the_demo_company_fills_every_office_page_once() {
         .collect();
     assert!(!anonymous.is_empty(), "an anonymous near miss");
     for row in &anonymous {
-        let detail = server::routes::detail_of(&*store, &company.id, &row.id)
-            .expect("detail read")
-            .expect("record exists");
+        let detail =
+            server::routes::detail_of(&*store, &company.id, &row.id, server::store::sqlite::now_ms())
+                .expect("detail read")
+                .expect("record exists");
         let Body::NearMiss(report) = &detail.record.body else {
             panic!("{} is not a near miss", row.id);
         };
@@ -205,9 +207,10 @@ async fn the_demo_company_fills_every_office_page_once() {
     // A tailgate meeting held with several attendees' signatures.
     let meetings = all(&*store, &scope, kind(Kind::TailgateMeeting));
     let signed_by_several = meetings.iter().any(|row| {
-        let detail = server::routes::detail_of(&*store, &company.id, &row.id)
-            .expect("detail read")
-            .expect("record exists");
+        let detail =
+            server::routes::detail_of(&*store, &company.id, &row.id, server::store::sqlite::now_ms())
+                .expect("detail read")
+                .expect("record exists");
         matches!(&detail.record.body, Body::TailgateMeeting(m) if m.signatures.len() >= 2)
     });
     assert!(

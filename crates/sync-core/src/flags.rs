@@ -23,6 +23,13 @@ pub struct Context {
     pub stamp_devices: BTreeMap<String, String>,
     /// The record's site boundary; `None` skips the place checks.
     pub site: Option<SiteArea>,
+    /// The moment the time-dependent flags (an action past due, a certificate expiring) are
+    /// judged at, Unix ms; `None` skips them. The server judges at its own clock and judges again
+    /// when the next such moment passes ([`crate::kinds::RecordKind::flags_change_at`]).
+    pub now_ms: Option<i64>,
+    /// What the company's other records show about the people and equipment this record names;
+    /// `None` skips the flags that need them (a phone does not hold the whole program).
+    pub program: Option<crate::program::ProgramFacts>,
 }
 
 impl Context {
@@ -109,7 +116,13 @@ pub mod codes {
     pub const PPE_ONLY_WITHOUT_JUSTIFICATION: &str = "jsea.ppe_only_without_justification";
     pub const STALE_SIGNATURE: &str = "jsea.stale_signature";
     pub const STALE_APPROVAL: &str = "jsea.stale_approval";
+    /// A crew member signed with no orientation at the site on record before signing.
+    pub const SIGNER_NOT_ORIENTED: &str = "jsea.signer_not_oriented";
     pub const OUT_OF_SERVICE: &str = "pre_start.out_of_service";
+    /// The operator had no verified competency on the unit's type of equipment that day.
+    pub const OPERATOR_NOT_COMPETENT: &str = "pre_start.operator_not_competent";
+    /// The operator lacked a certificate the unit requires, or it had expired that day.
+    pub const CERTIFICATE_NOT_CURRENT: &str = "pre_start.certificate_not_current";
     pub const LATE_NEAR_MISS: &str = "near_miss.late_report";
     pub const UNVERIFIABLE_TIME: &str = "time.unverifiable";
     pub const OFF_SITE: &str = "place.off_site";

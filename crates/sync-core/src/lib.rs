@@ -15,6 +15,7 @@ pub mod merge_rules;
 pub mod model;
 pub mod parts;
 pub mod place;
+pub mod program;
 pub mod projection;
 pub mod protocol;
 pub mod recovery;

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
 use crate::error::{Error, Result};
-use crate::model::{Body, Control, Hazard, ItemResult, Jsea, PreStart, RiskRating, Severity, TaskStep};
+use crate::model::{Body, ChecklistItem, Control, Hazard, ItemResult, Jsea, RiskRating, Severity, TaskStep};
 
 const REMOVED: &str = "removed";
 
@@ -51,12 +51,12 @@ pub(crate) fn highest_severity(doc: &AutoCommit, near_miss: &ObjId) -> Result<Op
 }
 
 /// A checklist item that any author failed reads as failed, whatever others answered meanwhile.
-pub(crate) fn failures_stand(doc: &AutoCommit, pre_start: &ObjId, p: &mut PreStart) -> Result<()> {
-    let Some(items) = child(doc, pre_start, "items")? else {
+pub(crate) fn failures_stand(doc: &AutoCommit, body: &ObjId, items: &mut [ChecklistItem]) -> Result<()> {
+    let Some(list) = child(doc, body, "items")? else {
         return Ok(());
     };
     let failed = ItemResult::Fail.as_str();
-    for (item, item_obj) in p.items.iter_mut().zip(list_objects(doc, &items)) {
+    for (item, item_obj) in items.iter_mut().zip(list_objects(doc, &list)) {
         if holds_concurrent_values(doc, &item_obj, "result")
             && doc
                 .get_all(&item_obj, "result")?

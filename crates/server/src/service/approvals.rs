@@ -27,6 +27,7 @@ pub async fn queue(state: &AppState, who: &Principal) -> ServiceResult<Vec<Recor
     who.require_decider()?;
     let store = state.store.clone();
     let scope = who.scope();
+    let now_ms = (state.clock)();
     blocking(move || {
         let filter = ListFilter {
             kind: Some(sync_core::kinds::jsea::Jsea::NAME.to_owned()),
@@ -37,7 +38,7 @@ pub async fn queue(state: &AppState, who: &Principal) -> ServiceResult<Vec<Recor
         };
         let mut waiting = Vec::new();
         for row in store.list_records(&scope, &filter)? {
-            if let Some(detail) = detail_of(store.as_ref(), &scope.tenant_id, &row.id)? {
+            if let Some(detail) = detail_of(store.as_ref(), &scope.tenant_id, &row.id, now_ms)? {
                 waiting.push(detail);
             }
         }
@@ -125,9 +126,10 @@ fn decide_blocking(
         stored.chunks.len(),
         false,
         Some(&audit),
+        now,
     )
     .map_err(refused)?;
-    detail_of(store, &who.tenant_id, id)?.ok_or_else(not_found)
+    detail_of(store, &who.tenant_id, id, now)?.ok_or_else(not_found)
 }
 
 /// The automerge actor that writes for this person from the browser, registered on first use.

@@ -40,11 +40,12 @@ pub async fn detail(state: &AppState, who: &Principal, id: &str) -> ServiceResul
     let store = state.store.clone();
     let scope = who.scope();
     let id = id.to_owned();
+    let now_ms = (state.clock)();
     blocking(move || {
         if !store.in_scope(&scope, &id)? {
             return Ok(None);
         }
-        Ok(detail_of(store.as_ref(), &scope.tenant_id, &id)?)
+        Ok(detail_of(store.as_ref(), &scope.tenant_id, &id, now_ms)?)
     })
     .await?
     .ok_or_else(|| ServiceError::NotFound("no such record".into()))
@@ -108,6 +109,7 @@ pub fn detail_of(
     store: &dyn crate::store::RecordStore,
     tenant_id: &str,
     id: &str,
+    now_ms: i64,
 ) -> Result<Option<RecordDetail>, StoreError> {
     if store.awaits_rejudging(tenant_id, id)? {
         // Facts arrived since the record was judged: judge it now, as the worker would, so the
@@ -119,6 +121,7 @@ pub fn detail_of(
                 doc_id: id.to_owned(),
                 reason: "read before the worker reached it".into(),
             },
+            now_ms,
         )?;
     }
     let Some(doc) = store.document(tenant_id, id)? else {
@@ -133,7 +136,7 @@ pub fn detail_of(
     .map_err(|e| StoreError::Backend(format!("stored record {id} does not load: {e}")))?;
     let mut view = sync_core::store::view(&loaded, false)
         .map_err(|e| StoreError::Backend(format!("stored record {id} does not read: {e}")))?;
-    let (context, _) = crate::judge::context(store, &doc.tenant_id, &loaded, &view.record, &[])?;
+    let (context, _) = crate::judge::context(store, &doc.tenant_id, &loaded, &view.record, &[], now_ms)?;
     let mut timeline = timeline(&view.record, &context);
     if view.record.header.is_anonymous() {
         // The boot id and monotonic clock of an anonymous report's stamps are also in its

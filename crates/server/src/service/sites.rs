@@ -145,6 +145,7 @@ pub const RECENT_PER_SITE: u32 = 5;
 pub async fn with_activity(state: &AppState, who: &Principal) -> ServiceResult<Vec<SiteActivity>> {
     let store = state.store.clone();
     let scope = who.scope();
+    let now_ms = (state.clock)();
     blocking(move || {
         let mut out = Vec::new();
         for site in store.sites(&scope.tenant_id)? {
@@ -160,12 +161,12 @@ pub async fn with_activity(state: &AppState, who: &Principal) -> ServiceResult<V
                 ..filter
             };
             let muster_point = match store.list_records(&scope, &latest_jsea)?.first() {
-                Some(row) => {
-                    detail_of(store.as_ref(), &scope.tenant_id, &row.id)?.and_then(|d| match d.record.body {
+                Some(row) => detail_of(store.as_ref(), &scope.tenant_id, &row.id, now_ms)?.and_then(|d| {
+                    match d.record.body {
                         Body::Jsea(jsea) => Some(jsea.muster_point),
                         _ => None,
-                    })
-                }
+                    }
+                }),
                 None => None,
             };
             out.push(SiteActivity {

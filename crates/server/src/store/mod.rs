@@ -223,6 +223,8 @@ pub struct AcceptedChange {
     pub flags: Vec<Flag>,
     /// The record's stamps by the devices that wrote them.
     pub stamps: Vec<StampSource>,
+    /// When its time-dependent flags next change (the record is judged again then).
+    pub rejudge_at: Option<i64>,
 }
 
 /// A record judged again: what to write if it has not changed since (`seq`, its latest feed
@@ -235,6 +237,7 @@ pub struct Judgement {
     pub projection: Projection,
     pub flags: Vec<Flag>,
     pub stamps: Vec<StampSource>,
+    pub rejudge_at: Option<i64>,
 }
 
 /// What one sync request stores: the device's clock sample as an anchor, a note of the sync on
@@ -468,4 +471,30 @@ pub trait RecordStore: Send + Sync + 'static {
     fn write_judgements(&self, judgements: &[Judgement]) -> StoreResult<usize>;
     /// Takes a record off the queue without judging it (it cannot be read).
     fn dequeue_rejudge(&self, tenant_id: &str, doc_id: &str) -> StoreResult<()>;
+    /// Queues every record whose time-dependent flags change at or before `now_ms` (an action
+    /// fell due, a certificate reached an expiry alert); returns how many.
+    fn queue_due_rejudges(&self, now_ms: i64) -> StoreResult<usize>;
+
+    /// The register's unit numbered `unit_id` (matched by [`sync_core::program::unit_key`]).
+    fn equipment_unit(&self, tenant_id: &str, unit_id: &str) -> StoreResult<Option<EquipmentUnit>>;
+}
+
+/// A unit in the company's equipment register.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EquipmentUnit {
+    /// The unit number as the register writes it (`LD-3`).
+    pub unit_id: String,
+    pub make_model: String,
+    pub serial: Option<String>,
+    /// What competencies are verified on (`Loader`); empty until someone types the unit.
+    pub equipment_type: String,
+    /// Certificate types its operator must hold, current on the day.
+    pub required_certificates: Vec<String>,
+    pub hour_meter: Option<f64>,
+    pub added_at_ms: i64,
+    /// The user who added it, or who named it first on a phone.
+    pub added_by: String,
+    /// The record that named a unit the register did not hold, which added it.
+    pub added_from_record: Option<String>,
+    pub retired: bool,
 }

@@ -7,7 +7,7 @@ use super::{StoreError, StoreResult};
 
 /// Marks a file as a Muster server store (`PRAGMA application_id`, ASCII "MUSV").
 pub const APPLICATION_ID: i32 = 0x4D55_5356;
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// Version 1, the first server schema.
 pub const V1: &str = r#"
@@ -318,12 +318,69 @@ CREATE TABLE web_sessions (
 CREATE INDEX web_sessions_by_user ON web_sessions (tenant_id, user_id);
 "#;
 
+/// Version 6: the program behind the forms. The equipment register (a unit is matched by its
+/// number written without case, spaces or dashes, so "ld-3" on a phone is the register's "LD 3"),
+/// each time a unit was held out of service by a corrective action and released by its closing,
+/// site inspection schedules (RFC 5545 rules), and when each record's time-dependent flags next
+/// change (an action falling due, a certificate's next expiry alert).
+const V6: &str = r#"
+CREATE TABLE equipment_units (
+    tenant_id             TEXT NOT NULL REFERENCES companies(id),
+    unit_key              TEXT NOT NULL,
+    unit_id               TEXT NOT NULL,
+    make_model            TEXT NOT NULL,
+    serial                TEXT,
+    equipment_type        TEXT NOT NULL DEFAULT '',
+    required_certificates TEXT NOT NULL DEFAULT '[]',
+    hour_meter            REAL,
+    added_at_ms           INTEGER NOT NULL,
+    added_by              TEXT NOT NULL,
+    added_from_record     TEXT,
+    retired               INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, unit_key)
+) STRICT;
+CREATE TABLE equipment_holds (
+    tenant_id      TEXT NOT NULL REFERENCES companies(id),
+    unit_key       TEXT NOT NULL,
+    action_id      TEXT NOT NULL,
+    source_record  TEXT NOT NULL,
+    held_at_ms     INTEGER NOT NULL,
+    released_at_ms INTEGER,
+    PRIMARY KEY (tenant_id, action_id)
+) STRICT;
+CREATE INDEX equipment_holds_by_unit ON equipment_holds (tenant_id, unit_key, held_at_ms);
+CREATE TABLE inspection_schedules (
+    id            TEXT NOT NULL,
+    tenant_id     TEXT NOT NULL REFERENCES companies(id),
+    site_id       TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    checklist     TEXT NOT NULL,
+    rrule         TEXT NOT NULL,
+    starts_at_ms  INTEGER NOT NULL,
+    assignee      TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    ended_at_ms   INTEGER,
+    PRIMARY KEY (tenant_id, id)
+) STRICT;
+CREATE INDEX inspection_schedules_by_site ON inspection_schedules (tenant_id, site_id);
+CREATE TABLE rejudge_at (
+    tenant_id TEXT NOT NULL,
+    doc_id    TEXT NOT NULL,
+    at_ms     INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, doc_id),
+    FOREIGN KEY (tenant_id, doc_id) REFERENCES documents (tenant_id, id)
+) STRICT;
+CREATE INDEX rejudge_at_by_time ON rejudge_at (at_ms);
+"#;
+
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> StoreResult<()> {
     match version {
         1 => tx.execute_batch(V2)?,
         2 => tx.execute_batch(V3)?,
         3 => tx.execute_batch(V4)?,
         4 => tx.execute_batch(V5)?,
+        5 => tx.execute_batch(V6)?,
         _ => {
             return Err(StoreError::Invalid(format!(
                 "no migration from server schema {version}"

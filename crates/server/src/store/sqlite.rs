@@ -12,8 +12,8 @@ use sync_core::{Flag, Kind, ListFilter, Projection};
 
 use super::{
     AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, DEFAULT_TIME_ZONE, Device, DeviceSignIn,
-    FeedEntry, Judgement, NewUser, REFRESH_GRACE_MS, RecordStore, RefreshUse, Rejudge, Scope, Site,
-    StoreError, StoreResult, StoredDoc, SyncWrite, User, UserChange, WebSession, schema,
+    EquipmentUnit, FeedEntry, Judgement, NewUser, REFRESH_GRACE_MS, RecordStore, RefreshUse, Rejudge, Scope,
+    Site, StoreError, StoreResult, StoredDoc, SyncWrite, User, UserChange, WebSession, schema,
 };
 
 /// One writer connection, and a pool of readers: in WAL mode readers never wait for the writer's
@@ -158,7 +158,8 @@ impl Drop for Reader<'_> {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
+/// The system clock, Unix ms.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -1613,6 +1614,32 @@ impl RecordStore for SqliteStore {
         Ok(())
     }
 
+    fn queue_due_rejudges(&self, now_ms: i64) -> StoreResult<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let queued = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO rejudge_queue (tenant_id, doc_id, reason, queued_at_ms)
+                 SELECT tenant_id, doc_id, 'its flags change with time', ?1 FROM rejudge_at WHERE at_ms <= ?1",
+            )?
+            .execute([now_ms])?;
+        tx.prepare_cached("DELETE FROM rejudge_at WHERE at_ms <= ?1")?
+            .execute([now_ms])?;
+        tx.commit()?;
+        Ok(queued)
+    }
+
+    fn equipment_unit(&self, tenant_id: &str, unit_id: &str) -> StoreResult<Option<EquipmentUnit>> {
+        let key = sync_core::program::unit_key(unit_id);
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {EQUIPMENT_COLUMNS} FROM equipment_units WHERE tenant_id = ?1 AND unit_key = ?2"
+        ))?;
+        Ok(stmt
+            .query_row([tenant_id, &key], equipment_unit_from_row)
+            .optional()?)
+    }
+
     fn record_flags(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Vec<Flag>> {
         let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
@@ -1654,6 +1681,7 @@ impl SqliteStore {
                         &judgement.projection,
                         &judgement.flags,
                         &judgement.stamps,
+                        judgement.rejudge_at,
                     )?;
                     written += 1;
                 }
@@ -1731,13 +1759,47 @@ fn queue_for_anchor(tx: &rusqlite::Transaction<'_>, write: &SyncWrite<'_>) -> St
 }
 
 /// Writes a record's projection row, its flags and where its stamps came from.
+/// The columns [`equipment_unit_from_row`] reads, in its order.
+const EQUIPMENT_COLUMNS: &str =
+    "unit_id, make_model, serial, equipment_type, required_certificates, hour_meter,
+     added_at_ms, added_by, added_from_record, retired";
+
+fn equipment_unit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EquipmentUnit> {
+    let required: String = r.get(4)?;
+    Ok(EquipmentUnit {
+        unit_id: r.get(0)?,
+        make_model: r.get(1)?,
+        serial: r.get(2)?,
+        equipment_type: r.get(3)?,
+        // Written by this store from a Vec<String>; an unreadable list requires nothing rather
+        // than failing every pre-start of the unit.
+        required_certificates: serde_json::from_str(&required).unwrap_or_default(),
+        hour_meter: r.get(5)?,
+        added_at_ms: r.get(6)?,
+        added_by: r.get(7)?,
+        added_from_record: r.get(8)?,
+        retired: r.get(9)?,
+    })
+}
+
 fn write_verdict(
     tx: &rusqlite::Transaction<'_>,
     tenant_id: &str,
     p: &Projection,
     flags: &[Flag],
     stamps: &[super::StampSource],
+    rejudge_at: Option<i64>,
 ) -> StoreResult<()> {
+    match rejudge_at {
+        Some(at) => tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO rejudge_at (tenant_id, doc_id, at_ms) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![tenant_id, p.id, at])?,
+        None => tx
+            .prepare_cached("DELETE FROM rejudge_at WHERE tenant_id = ?1 AND doc_id = ?2")?
+            .execute([tenant_id, &p.id])?,
+    };
     tx.prepare_cached(
         "INSERT OR REPLACE INTO records (id, tenant_id, kind, site_id, job_id, status, title, created_by,
              created_at_ms, completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash,
@@ -1852,7 +1914,14 @@ fn accept_in(tx: &rusqlite::Transaction<'_>, change: &AcceptedChange) -> StoreRe
                 .execute(params![change.tenant_id, change.doc_id, seq])?;
         }
     }
-    write_verdict(tx, &change.tenant_id, p, &change.flags, &change.stamps)
+    write_verdict(
+        tx,
+        &change.tenant_id,
+        p,
+        &change.flags,
+        &change.stamps,
+        change.rejudge_at,
+    )
 }
 
 #[cfg(test)]
@@ -2565,6 +2634,7 @@ mod tests {
                 origin_device: "phone-1".into(),
                 chunk: vec![1, 2, 3],
                 snapshot: None,
+                rejudge_at: None,
                 projection: Projection {
                     id: (*id).into(),
                     kind: "jsea".into(),

@@ -173,6 +173,23 @@ pub trait RecordKind: KindLabel {
     /// Sets a removal mark among [`guarded_fields`](Self::guarded_fields).
     fn set_removal_mark(&mut self, _field: &Field, _removed: bool) {}
 
+    /// The corrective actions this record's failures raise (a failed critical pre-start item, an
+    /// inspection finding); the server raises each once ([`crate::program::ActionSeed`]).
+    fn raised_actions(&self) -> Vec<crate::program::ActionSeed> {
+        Vec::new()
+    }
+    /// Whose qualifications and which equipment unit the program flags need
+    /// ([`crate::program::ProgramFacts`]); nothing for a kind without such flags.
+    fn program_needs(&self) -> crate::program::ProgramNeeds {
+        crate::program::ProgramNeeds::default()
+    }
+    /// The next moment after `now_ms` at which the record's time-dependent flags change (an
+    /// action falling due, a certificate entering its next expiry alert), so the server judges it
+    /// again then; `None` when nothing will change with time alone.
+    fn flags_change_at(&self, _now_ms: i64) -> Option<i64> {
+        None
+    }
+
     /// Whether the record may be filed with no creator named. Only a kind that asks no name may.
     fn may_be_anonymous(&self) -> bool {
         false
@@ -388,4 +405,9 @@ record_kinds! {
     PreStart(pre_start::PreStart),
     NearMiss(near_miss::NearMiss),
     TailgateMeeting(tailgate_meeting::TailgateMeeting),
+    CorrectiveAction(corrective_action::CorrectiveAction),
+    Inspection(inspection::Inspection),
+    Orientation(orientation::Orientation),
+    Certificate(certificate::Certificate),
+    Competency(competency::Competency),
 }

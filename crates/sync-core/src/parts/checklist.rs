@@ -44,6 +44,42 @@ impl ChecklistItem {
     }
 }
 
+/// Every item's answer as a field the merge rules guard (a failure stands).
+pub fn guard_results(
+    items: &[ChecklistItem],
+    out: &mut std::collections::BTreeMap<crate::merge_rules::Field, crate::merge_rules::Guarded>,
+) {
+    for item in items {
+        let field = crate::merge_rules::Field::ChecklistResult {
+            item: item.id.clone(),
+        };
+        out.insert(field, crate::merge_rules::Guarded::Result(item.result));
+    }
+}
+
+/// The failed items, as corrective actions to raise (`unit_id` names the unit they hold out of
+/// service). `critical_only` raises only for critical items.
+pub fn failures_to_act_on(
+    items: &[ChecklistItem],
+    critical_only: bool,
+    context: &str,
+    unit_id: Option<&str>,
+) -> Vec<crate::program::ActionSeed> {
+    items
+        .iter()
+        .filter(|i| i.result == Some(ItemResult::Fail) && (i.critical || !critical_only))
+        .map(|item| crate::program::ActionSeed {
+            item_id: item.id.clone(),
+            hazard: match item.defect_note.as_deref().filter(|n| !is_blank(n)) {
+                Some(note) => format!("{context}: '{}' failed: {note}", item.label),
+                None => format!("{context}: '{}' failed", item.label),
+            },
+            action: format!("Fix '{}' and check it again", item.label),
+            unit_id: unit_id.map(str::to_owned),
+        })
+        .collect()
+}
+
 /// Findings for a checklist at `path` (`items`): at least one item, every item answered, every
 /// failure described. `rule` prefixes the rule ids (`pre_start`).
 pub fn validate(items: &[ChecklistItem], rule: &str, path: &str, out: &mut Vec<Finding>) {

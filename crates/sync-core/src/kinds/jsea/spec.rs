@@ -29,6 +29,47 @@ pub mod paths {
     }
 }
 
+/// Crew members who signed the JSEA at a site where they had not signed an orientation before
+/// signing (the site's hazards and emergency procedures are what the orientation covers).
+fn unoriented_signers(jsea: &Jsea, context: &Context) -> Vec<Flag> {
+    let Some(program) = &context.program else {
+        return Vec::new();
+    };
+    jsea.signatures
+        .values()
+        .filter_map(|sig| {
+            let at = context.time(&paths::signature(&sig.user_id), &sig.stamp).ms;
+            let person = program.people.get(&sig.user_id);
+            if person.is_some_and(|p| p.oriented(&program.site_id, at).is_some()) {
+                return None;
+            }
+            let later = person
+                .into_iter()
+                .flat_map(|p| &p.orientations)
+                .filter(|o| o.site_id == program.site_id)
+                .map(|o| o.signed_ms)
+                .min();
+            let orientation = match later {
+                Some(ms) => format!("signed later, {}", crate::clock::format_utc(ms)),
+                None => "none on record".to_owned(),
+            };
+            Some(
+                Flag::new(
+                    codes::SIGNER_NOT_ORIENTED,
+                    format!(
+                        "{} signed the JSEA without a site orientation on record",
+                        sig.name
+                    ),
+                )
+                .with("signer", sig.user_id.clone())
+                .with("site", program.site_id.clone())
+                .with("signed_at", crate::clock::format_utc(at))
+                .with("orientation", orientation),
+            )
+        })
+        .collect()
+}
+
 impl KindSpec for Jsea {
     const NAME: &'static str = "jsea";
     const LABEL: &'static str = "JSEA / FLHA";
@@ -141,6 +182,13 @@ impl RecordKind for Jsea {
         }
     }
 
+    fn program_needs(&self) -> crate::program::ProgramNeeds {
+        crate::program::ProgramNeeds {
+            people: self.signatures.keys().cloned().collect(),
+            unit_id: None,
+        }
+    }
+
     fn flags(&self, context: &Context, _anonymous: bool) -> Vec<Flag> {
         let mut flags = Vec::new();
         if let Some(started) = &self.work_started {
@@ -165,6 +213,7 @@ impl RecordKind for Jsea {
                 }
             }
         }
+        flags.extend(unoriented_signers(self, context));
         let current = self.content_hash();
         for sig in self
             .signatures

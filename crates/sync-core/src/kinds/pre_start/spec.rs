@@ -12,6 +12,7 @@ use crate::kinds::{
 };
 use crate::merge_rules::{self, Field, Guarded};
 use crate::parts::{Signature, checklist, is_blank, signatures};
+use crate::program::{self, ActionSeed, ProgramNeeds, Unqualified};
 use crate::stamp::Stamp;
 use crate::validate::Finding;
 
@@ -19,6 +20,53 @@ use crate::validate::Finding;
 pub mod paths {
     pub const SIGN_OFF: &str = "pre_start/sign_off/stamp";
     pub const COMPLETED: &str = "pre_start/completed";
+}
+
+impl PreStart {
+    /// The operator's competency and certificates for the registered unit at the moment they
+    /// signed off (or completed, or started), corrected as the context allows.
+    fn operator_flags(&self, context: &Context) -> Vec<Flag> {
+        let Some(program) = &context.program else {
+            return Vec::new();
+        };
+        let Some(unit) = &program.unit else {
+            return Vec::new();
+        };
+        let (path, stamp) = match (&self.sign_off, &self.completed) {
+            (Some(s), _) => (paths::SIGN_OFF, &s.stamp),
+            (None, Some(c)) => (paths::COMPLETED, c),
+            (None, None) => return Vec::new(),
+        };
+        let at = context.time(path, stamp).ms;
+        program::operator_gaps(unit, program.people.get(&self.operator_id), at)
+            .into_iter()
+            .map(|gap| match gap {
+                Unqualified::NoCompetency { equipment_type, held } => Flag::new(
+                    codes::OPERATOR_NOT_COMPETENT,
+                    format!(
+                        "the operator had no verified competency on {equipment_type} equipment when checking unit {}",
+                        unit.unit_id
+                    ),
+                )
+                .with("competencies_held", held)
+                .with("equipment_type", equipment_type),
+                Unqualified::Certificate { certificate_type, found } => Flag::new(
+                    codes::CERTIFICATE_NOT_CURRENT,
+                    format!(
+                        "unit {} requires a current {certificate_type} certificate; the operator's was not current that day",
+                        unit.unit_id
+                    ),
+                )
+                .with("certificate_type", certificate_type)
+                .with("certificates_held", found),
+            })
+            .map(|flag| {
+                flag.with("operator", self.operator_id.clone())
+                    .with("unit", unit.unit_id.clone())
+                    .with("at", crate::clock::format_utc(at))
+            })
+            .collect()
+    }
 }
 
 impl KindSpec for PreStart {
@@ -75,8 +123,9 @@ impl RecordKind for PreStart {
         }
     }
 
-    fn flags(&self, _context: &Context, _anonymous: bool) -> Vec<Flag> {
-        self.failed_critical_items()
+    fn flags(&self, context: &Context, _anonymous: bool) -> Vec<Flag> {
+        let mut flags: Vec<Flag> = self
+            .failed_critical_items()
             .map(|item| {
                 Flag::new(
                     codes::OUT_OF_SERVICE,
@@ -89,7 +138,24 @@ impl RecordKind for PreStart {
                 .with("item", item.label.clone())
                 .with("defect_note", item.defect_note.clone().unwrap_or_default())
             })
-            .collect()
+            .collect();
+        flags.extend(self.operator_flags(context));
+        flags
+    }
+
+    fn program_needs(&self) -> ProgramNeeds {
+        ProgramNeeds {
+            people: vec![self.operator_id.clone()],
+            unit_id: Some(self.unit.unit_id.clone()),
+        }
+    }
+
+    fn raised_actions(&self) -> Vec<ActionSeed> {
+        if self.status != PreStartStatus::Completed {
+            return Vec::new();
+        }
+        let context = format!("Pre-start of unit {}", self.unit.unit_id);
+        checklist::failures_to_act_on(&self.items, true, &context, Some(&self.unit.unit_id))
     }
 
     fn events<'a>(&'a self, out: &mut Vec<Event<'a>>) {
@@ -146,16 +212,11 @@ impl RecordKind for PreStart {
     }
 
     fn apply_merge_rules(&mut self, doc: &AutoCommit, body: &ObjId) -> Result<()> {
-        merge_rules::failures_stand(doc, body, self)
+        merge_rules::failures_stand(doc, body, &mut self.items)
     }
 
     fn guarded_fields(&self, out: &mut BTreeMap<Field, Guarded>) {
-        for item in &self.items {
-            let field = Field::ChecklistResult {
-                item: item.id.clone(),
-            };
-            out.insert(field, Guarded::Result(item.result));
-        }
+        checklist::guard_results(&self.items, out);
     }
 
     fn complete(&mut self, stamp: Stamp) -> Result<()> {
