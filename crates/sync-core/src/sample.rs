@@ -1,9 +1,14 @@
 //! Realistic sample records: used by the demo company, tests and benchmarks.
 
+use crate::kinds::certificate::Certificate;
+use crate::kinds::competency::Competency;
+use crate::kinds::corrective_action::CorrectiveAction;
+use crate::kinds::inspection::Inspection;
 use crate::model::{
     ChecklistItem, Control, ControlLevel, EquipmentUnit, Hazard, Jsea, NearMiss, PreStart, RiskRating,
     Severity, TaskStep, new_id,
 };
+use crate::parts::Assignment;
 
 fn control(description: &str, level: ControlLevel) -> Control {
     Control {
@@ -145,4 +150,58 @@ pub fn near_miss(occurred_at_ms: i64) -> NearMiss {
     );
     n.immediate_actions = Some("Stopped the lift, re-briefed the crew on the exclusion zone".into());
     n
+}
+
+/// A corrective action as a supervisor raises it by hand, not yet raised.
+pub fn corrective_action(assignee: &str, identified_ms: i64, due_ms: i64) -> CorrectiveAction {
+    CorrectiveAction::new(
+        "Guardrail missing on the east side of the pipe rack platform",
+        "Install temporary guardrail and tag the platform until the permanent rail is fitted",
+        Assignment {
+            assignee: assignee.into(),
+            due_ms: Some(due_ms),
+        },
+        identified_ms,
+    )
+}
+
+/// A weekly site inspection's checklist, every item still unanswered.
+pub fn inspection(inspector_id: &str) -> Inspection {
+    Inspection::new(
+        "Weekly site inspection",
+        inspector_id,
+        vec![
+            ChecklistItem::new("Housekeeping: walkways clear", false),
+            ChecklistItem::new("Fire extinguishers inspected and tagged", true),
+            ChecklistItem::new("Spill kit stocked", false),
+            ChecklistItem::new("Muster point sign visible", false),
+        ],
+    )
+}
+
+/// A certificate as the office enters it from the ticket.
+pub fn certificate(
+    holder_id: &str,
+    certificate_type: &str,
+    issued_ms: i64,
+    expiry_ms: Option<i64>,
+) -> Certificate {
+    let mut c = Certificate::new(holder_id, certificate_type, "AB-20931", "Energy Safety Canada");
+    c.issued_ms = Some(issued_ms);
+    c.expiry_ms = expiry_ms;
+    c.document_ref = Some("Training binder, tab 4".into());
+    c
+}
+
+/// A competency verification on a loader, every item still unanswered.
+pub fn competency(worker_id: &str, equipment_type: &str) -> Competency {
+    Competency::new(
+        worker_id,
+        equipment_type,
+        vec![
+            ChecklistItem::new("Walk-around and pre-start done unprompted", true),
+            ChecklistItem::new("Load handled within rated capacity", true),
+            ChecklistItem::new("Spotter and blind spots used", true),
+        ],
+    )
 }
