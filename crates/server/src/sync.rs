@@ -700,6 +700,7 @@ fn prepare_merged(
         flags: verdict.flags,
         stamps: verdict.stamps,
         rejudge_at: verdict.rejudge_at,
+        program_fact_from: record.body.spec().program_fact_from(),
     })
 }
 

@@ -225,7 +225,14 @@ pub struct AcceptedChange {
     pub stamps: Vec<StampSource>,
     /// When its time-dependent flags next change (the record is judged again then).
     pub rejudge_at: Option<i64>,
+    /// For a qualification (orientation, competency, certificate): the moment it counts from.
+    /// The company's records that read the program, made since then, are judged again.
+    pub program_fact_from: Option<i64>,
 }
+
+/// How far before a qualification's moment the records it may change are looked for: a JSEA
+/// created the day before and signed after the orientation is judged again too.
+pub const PROGRAM_FACT_LOOKBACK_MS: i64 = 7 * 86_400_000;
 
 /// A record judged again: what to write if it has not changed since (`seq`, its latest feed
 /// position when it was read).

@@ -1759,6 +1759,29 @@ fn queue_for_anchor(tx: &rusqlite::Transaction<'_>, write: &SyncWrite<'_>) -> St
 }
 
 /// Writes a record's projection row, its flags and where its stamps came from.
+/// Queues the company's records whose flags read the program (JSEAs, pre-starts) made since a
+/// qualification that counts from `from_ms` (less [`super::PROGRAM_FACT_LOOKBACK_MS`]): it
+/// arrived after them and may change their flags.
+fn queue_program_readers(tx: &rusqlite::Transaction<'_>, tenant_id: &str, from_ms: i64) -> StoreResult<()> {
+    let kinds: Vec<&str> = sync_core::Kind::ALL
+        .iter()
+        .filter(|k| k.reads_program())
+        .map(|k| k.as_str())
+        .collect();
+    let kinds = serde_json::to_string(&kinds).unwrap_or_default();
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO rejudge_queue (tenant_id, doc_id, reason, queued_at_ms)
+         SELECT tenant_id, id, 'a qualification arrived after it', ?3 FROM records
+         WHERE tenant_id = ?1 AND kind IN (SELECT value FROM json_each(?2)) AND created_at_ms >= ?3",
+    )?
+    .execute(params![
+        tenant_id,
+        kinds,
+        from_ms - super::PROGRAM_FACT_LOOKBACK_MS
+    ])?;
+    Ok(())
+}
+
 /// The columns [`equipment_unit_from_row`] reads, in its order.
 const EQUIPMENT_COLUMNS: &str =
     "unit_id, make_model, serial, equipment_type, required_certificates, hour_meter,
@@ -1861,6 +1884,9 @@ fn write_verdict(
 /// One accepted push, inside the caller's transaction.
 fn accept_in(tx: &rusqlite::Transaction<'_>, change: &AcceptedChange) -> StoreResult<()> {
     let p = &change.projection;
+    if let Some(from) = change.program_fact_from {
+        queue_program_readers(tx, &change.tenant_id, from)?;
+    }
     let exists: bool = tx
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM documents WHERE tenant_id = ?1 AND id = ?2)")?
         .query_row([&change.tenant_id, &change.doc_id], |r| r.get(0))?;
@@ -2635,6 +2661,7 @@ mod tests {
                 chunk: vec![1, 2, 3],
                 snapshot: None,
                 rejudge_at: None,
+                program_fact_from: None,
                 projection: Projection {
                     id: (*id).into(),
                     kind: "jsea".into(),

@@ -41,6 +41,9 @@ pub trait KindSpec {
     const ON_SITE_EVENTS: &'static [&'static str];
     /// Every status a record of this kind can have, in its life's order (list filters offer them).
     const STATUSES: &'static [&'static str];
+    /// Whether its flags read the program's facts ([`RecordKind::program_needs`]), so a
+    /// qualification arriving late judges its records again.
+    const READS_PROGRAM: bool = false;
 }
 
 /// The person writing a change, as the server's records show them (never the document's word).
@@ -183,6 +186,12 @@ pub trait RecordKind: KindLabel {
     fn program_needs(&self) -> crate::program::ProgramNeeds {
         crate::program::ProgramNeeds::default()
     }
+    /// For a record that is itself a program fact (a signed orientation, a verified competency,
+    /// a recorded certificate): the moment from which it counts. Records of kinds that read the
+    /// program and were made since then are judged again when it arrives.
+    fn program_fact_from(&self) -> Option<i64> {
+        None
+    }
     /// The next moment after `now_ms` at which the record's time-dependent flags change (an
     /// action falling due, a certificate entering its next expiry alert), so the server judges it
     /// again then; `None` when nothing will change with time alone.
@@ -267,6 +276,10 @@ macro_rules! record_kinds {
 
             pub fn statuses(self) -> &'static [&'static str] {
                 match self { $(Kind::$variant => <$module::$ty as KindSpec>::STATUSES),+ }
+            }
+
+            pub fn reads_program(self) -> bool {
+                match self { $(Kind::$variant => <$module::$ty as KindSpec>::READS_PROGRAM),+ }
             }
         }
 

@@ -169,6 +169,10 @@ impl RecordKind for Certificate {
             .min()
     }
 
+    fn program_fact_from(&self) -> Option<i64> {
+        (self.status == CertificateStatus::Recorded).then_some(self.issued_ms?)
+    }
+
     fn events<'a>(&'a self, out: &mut Vec<Event<'a>>) {
         out.extend(
             self.recorded

@@ -88,6 +88,11 @@ impl RecordKind for Competency {
         Vec::new()
     }
 
+    fn program_fact_from(&self) -> Option<i64> {
+        let verifier = self.verifier.as_ref()?;
+        (self.status == CompetencyStatus::Verified).then_some(verifier.stamp.wall_ms)
+    }
+
     fn events<'a>(&'a self, out: &mut Vec<Event<'a>>) {
         out.extend(
             self.verifier

@@ -76,6 +76,7 @@ impl KindSpec for Jsea {
     const VISIBILITY: Visibility = Visibility::Site;
     const ON_SITE_EVENTS: &'static [&'static str] = &["created", "signed", "completed", "work_started"];
     const STATUSES: &'static [&'static str] = super::JseaStatus::NAMES;
+    const READS_PROGRAM: bool = true;
 }
 
 impl RecordKind for Jsea {

@@ -81,6 +81,11 @@ impl RecordKind for Orientation {
         Vec::new()
     }
 
+    fn program_fact_from(&self) -> Option<i64> {
+        let signed = self.worker_signature.as_ref()?;
+        (self.status == OrientationStatus::Signed).then_some(signed.stamp.wall_ms)
+    }
+
     fn events<'a>(&'a self, out: &mut Vec<Event<'a>>) {
         out.extend(
             self.worker_signature

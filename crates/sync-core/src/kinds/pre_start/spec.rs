@@ -75,6 +75,7 @@ impl KindSpec for PreStart {
     const VISIBILITY: Visibility = Visibility::Site;
     const ON_SITE_EVENTS: &'static [&'static str] = &["created", "signed", "completed"];
     const STATUSES: &'static [&'static str] = super::PreStartStatus::NAMES;
+    const READS_PROGRAM: bool = true;
 }
 
 impl RecordKind for PreStart {

@@ -1,0 +1,126 @@
+//! The program flags end to end: the server fills what its other records show about the people
+//! a record names, and judges the record again when a qualification arrives after it.
+
+use e2e_tests::{Phone, TestServer, at, get_json};
+use sync_core::flags::codes;
+use sync_core::kinds::orientation::{Orientation, OrientationTopic};
+use sync_core::model::Body;
+use sync_core::protocol::Role;
+use sync_core::sample;
+
+const SUPER: &str = "super@acme.test";
+const WORKER: &str = "worker@acme.test";
+const NEWCOMER: &str = "newcomer@acme.test";
+
+async fn flags_of(server: &TestServer, phone: &Phone, id: &str) -> Vec<serde_json::Value> {
+    let token = phone
+        .store
+        .credentials()
+        .expect("creds")
+        .expect("signed in")
+        .access_token;
+    let (status, detail) = get_json(&format!("{}/v1/records/{id}", server.url), &token).await;
+    assert_eq!(status, 200, "{detail}");
+    detail["flags"].as_array().expect("flags").clone()
+}
+
+fn not_oriented<'a>(flags: &'a [serde_json::Value], signer: &str) -> Option<&'a serde_json::Value> {
+    flags
+        .iter()
+        .find(|f| f["code"] == codes::SIGNER_NOT_ORIENTED && f["evidence"]["signer"] == signer)
+}
+
+/// The worker's orientation at the site, signed by the worker at `minute`.
+fn orient(phone: &mut Phone, site: &str, minute: i64) -> String {
+    let me = phone.user_id();
+    let id = phone
+        .store
+        .create(
+            site,
+            None,
+            Body::Orientation(Orientation::new(&me, "Sam Super")),
+            at(minute),
+        )
+        .expect("create");
+    phone
+        .store
+        .edit(&id, |r| {
+            if let Body::Orientation(o) = &mut r.body {
+                for topic in OrientationTopic::ALL {
+                    o.acknowledge(*topic);
+                }
+            }
+            Ok(())
+        })
+        .expect("acknowledge");
+    phone.store.sign(&id, at(minute)).expect("sign");
+    phone.store.complete(&id, at(minute)).expect("complete");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jsea_signer_without_an_orientation_is_flagged_until_an_earlier_one_arrives() {
+    let server = TestServer::start().await;
+    let company = server.company(
+        "Acme Energy",
+        &[
+            (SUPER, Role::Supervisor, &[0, 1]),
+            (WORKER, Role::Worker, &[0]),
+            (NEWCOMER, Role::Worker, &[0]),
+        ],
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let mut sup = Phone::sign_in(&server, &dir, SUPER).await;
+    let mut worker = Phone::sign_in(&server, &dir, WORKER).await;
+    let mut newcomer = Phone::sign_in(&server, &dir, NEWCOMER).await;
+
+    // The worker was oriented at this site last week, the newcomer this morning.
+    orient(&mut worker, &company.site_a, -7 * 24 * 60);
+    worker.sync().await;
+    orient(&mut newcomer, &company.site_a, 10);
+
+    let jsea = sup
+        .store
+        .create(&company.site_a, None, Body::Jsea(sample::jsea()), at(20))
+        .expect("jsea");
+    sup.sync().await;
+    worker.sync().await;
+    worker.store.sign(&jsea, at(30)).expect("worker signs");
+    worker.sync().await;
+    // The newcomer's orientation reaches the server before their signature does.
+    newcomer.sync().await;
+    newcomer.store.sign(&jsea, at(31)).expect("newcomer signs");
+    newcomer.sync().await;
+
+    // Judged with every fact now held: the worker is oriented; the newcomer's orientation,
+    // signed at minute 10, precedes their signature at minute 31.
+    server::judge::drain_once(server.store(), server::store::sqlite::now_ms()).expect("judge queued");
+    let flags = flags_of(&server, &sup, &jsea).await;
+    assert!(not_oriented(&flags, &worker.user_id()).is_none(), "{flags:#?}");
+    assert!(not_oriented(&flags, &newcomer.user_id()).is_none(), "{flags:#?}");
+
+    // A crew member from another site signs with no orientation here: flagged with the evidence.
+    let visitor_dir = tempfile::tempdir().expect("dir");
+    let mut visitor = Phone::sign_in(&server, &visitor_dir, SUPER).await;
+    visitor.sync().await;
+    visitor.store.sign(&jsea, at(40)).expect("supervisor signs on");
+    visitor.sync().await;
+    let flags = flags_of(&server, &sup, &jsea).await;
+    let flag = not_oriented(&flags, &sup.user_id()).unwrap_or_else(|| panic!("{flags:#?}"));
+    assert_eq!(flag["evidence"]["site"], company.site_a.as_str());
+    assert_eq!(flag["evidence"]["orientation"], "none on record");
+    assert!(
+        flag["evidence"]["signed_at"]
+            .as_str()
+            .is_some_and(|t| t.contains("UTC")),
+        "{flag}"
+    );
+
+    // The supervisor's orientation, done on paper last month and entered late, lifts the flag:
+    // the JSEA is judged again when it arrives.
+    orient(&mut visitor, &company.site_a, -30 * 24 * 60);
+    visitor.sync().await;
+    server::judge::drain_once(server.store(), server::store::sqlite::now_ms()).expect("judge queued");
+    let flags = flags_of(&server, &sup, &jsea).await;
+    assert!(not_oriented(&flags, &sup.user_id()).is_none(), "{flags:#?}");
+}
