@@ -21,7 +21,10 @@ use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
 use crate::error::{Error, Result};
-use crate::model::{Body, ChecklistItem, Control, Hazard, ItemResult, Jsea, RiskRating, Severity, TaskStep};
+use crate::model::{
+    Approval, ApprovalDecision, Body, ChecklistItem, Control, Hazard, ItemResult, Jsea, RiskRating, Severity,
+    TaskStep,
+};
 
 const REMOVED: &str = "removed";
 
@@ -48,6 +51,26 @@ pub(crate) fn highest_severity(doc: &AutoCommit, near_miss: &ObjId) -> Result<Op
         .iter()
         .filter_map(|(v, _)| v.as_str().and_then(Severity::parse))
         .max())
+}
+
+/// Where authors decided `key` (an [`Approval`]) of `obj` concurrently and disagreed, the
+/// rejection: a fix one person found not to work is not made to look verified by another's
+/// concurrent approval. `None` when there was no such disagreement.
+pub(crate) fn rejection_stands(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<Approval>> {
+    if !holds_concurrent_values(doc, obj, key) {
+        return Ok(None);
+    }
+    for (value, id) in doc.get_all(obj, key)? {
+        if !matches!(value, Value::Object(_)) {
+            continue;
+        }
+        let decision: Approval = Hydrate::hydrate_map(doc, &id)
+            .map_err(|e| Error::CorruptDocument(format!("a concurrent {key} does not read: {e}")))?;
+        if decision.decision == ApprovalDecision::Rejected {
+            return Ok(Some(decision));
+        }
+    }
+    Ok(None)
 }
 
 /// A checklist item that any author failed reads as failed, whatever others answered meanwhile.

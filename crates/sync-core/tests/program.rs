@@ -524,3 +524,48 @@ fn an_inspection_item_failed_on_one_phone_stays_failed_after_the_merge() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn two_verifiers_disagreeing_at_once_leave_the_action_open_whichever_write_wins() {
+    for (first, second) in [(0x01u8, 0xfeu8), (0xfe, 0x01)] {
+        let mut r = record(sample::corrective_action("lead", T0, T0 + 7 * DAY));
+        lifecycle::complete(&mut r, stamp(T0)).unwrap();
+        if let Body::CorrectiveAction(a) = &mut r.body {
+            a.resolution_note = Some("Rail installed".into());
+        }
+        lifecycle::sign(&mut r, &actor("lead"), stamp(T0 + DAY)).unwrap();
+        let mut approving = RecordDocument::create(ActorId::from([first; 16]), "lead", &r, T0).unwrap();
+        let mut rejecting = RecordDocument::load(&approving.save(), ActorId::from([second; 16])).unwrap();
+        approving
+            .update("sup", T0 + 2 * DAY, |r| {
+                lifecycle::decide(
+                    r,
+                    &actor("sup"),
+                    ApprovalDecision::Approved,
+                    None,
+                    stamp(T0 + 2 * DAY),
+                )
+            })
+            .unwrap();
+        rejecting
+            .update("safety", T0 + 2 * DAY, |r| {
+                lifecycle::decide(
+                    r,
+                    &actor("safety"),
+                    ApprovalDecision::Rejected,
+                    Some("The rail is not anchored".into()),
+                    stamp(T0 + 2 * DAY),
+                )
+            })
+            .unwrap();
+        approving.merge(&mut rejecting).unwrap();
+        let merged = approving.record().unwrap();
+        let a = action_of(&merged);
+        assert_eq!(a.status, ActionStatus::Open, "actor order {first:#x}/{second:#x}");
+        assert_eq!(
+            a.verification.as_ref().map(|v| v.decision),
+            Some(ApprovalDecision::Rejected)
+        );
+        assert!(a.resolved.is_none());
+    }
+}

@@ -11,7 +11,7 @@ use crate::flags::{Context, Event, Flag};
 use crate::kinds::{
     EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer,
 };
-use crate::merge_rules::{Field, Guarded};
+use crate::merge_rules::{self, Field, Guarded};
 use crate::model::ApprovalDecision;
 use crate::parts::{Approval, Signature, approval, assignment, is_blank, signatures};
 use crate::protocol::RejectCode;
@@ -221,9 +221,14 @@ impl RecordKind for CorrectiveAction {
         rows
     }
 
-    fn apply_merge_rules(&mut self, _doc: &AutoCommit, _body: &ObjId) -> Result<()> {
-        // The status only moves forward through signed steps; a verification is bound to the
-        // content and a failed one is kept. Nothing here reads safer by last-writer-wins.
+    /// Two people verifying at once and disagreeing: the fix did not work (the action is open
+    /// again, its resolution no longer standing), whichever write last-writer-wins favoured.
+    fn apply_merge_rules(&mut self, doc: &AutoCommit, body: &ObjId) -> Result<()> {
+        if let Some(rejection) = merge_rules::rejection_stands(doc, body, "verification")? {
+            self.verification = Some(rejection);
+            self.status = ActionStatus::Open;
+            self.resolved = None;
+        }
         Ok(())
     }
 
