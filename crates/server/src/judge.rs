@@ -164,6 +164,8 @@ fn qualifications(store: &dyn RecordStore, tenant_id: &str, user_id: &str) -> St
             kind: Some(kind.to_owned()),
             status: Some(status.to_owned()),
             assignee: Some(user_id.to_owned()),
+            // The most a store lists at once; one person holds far fewer of each.
+            limit: Some(1_000),
             ..ListFilter::default()
         };
         for row in store.list_records(&company, &filter)? {
