@@ -7,10 +7,12 @@ mod admin;
 mod approvals;
 mod error;
 mod flags;
+mod inspections;
 mod records;
 mod session;
 mod setup;
 mod sites;
+mod training;
 mod view;
 
 use axum::Router;
@@ -24,6 +26,7 @@ pub use crate::service::sessions::{IDLE_TIMEOUT_MS, MAX_SESSION_MS};
 pub use error::WebError;
 pub use records::csv_response;
 pub use session::{SESSION_COOKIE, Visitor};
+pub use view::role_label;
 
 use crate::AppState;
 
@@ -51,6 +54,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/devices", get(admin::devices))
         .route("/devices/{id}/revoke", post(admin::revoke_device))
         .route("/audit", get(admin::audit))
+        .route("/inspections", get(inspections::page).post(inspections::add))
+        .route("/inspections.csv", get(inspections::csv))
+        .route("/training", get(training::matrix))
+        .route("/training.csv", get(training::csv))
+        .route("/training/alerts", get(training::alerts))
+        .route("/training/certificates", post(training::record_certificate))
         .route("/static/muster.css", get(stylesheet))
         .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn(same_origin_posts))
