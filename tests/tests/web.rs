@@ -19,3 +19,5 @@ mod people;
 mod records;
 #[path = "web/session.rs"]
 mod session;
+#[path = "web/training.rs"]
+mod training;
