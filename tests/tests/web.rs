@@ -15,6 +15,8 @@ mod approvals;
 mod flags;
 #[path = "web/people.rs"]
 mod people;
+#[path = "web/inspections.rs"]
+mod inspections;
 #[path = "web/records.rs"]
 mod records;
 #[path = "web/session.rs"]
