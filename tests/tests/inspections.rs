@@ -73,11 +73,22 @@ async fn phone(server: &TestServer, dir: &tempfile::TempDir, email: &str, time: 
 }
 
 fn token(phone: &Phone) -> String {
-    phone.store.credentials().expect("read").expect("signed in").access_token
+    phone
+        .store
+        .credentials()
+        .expect("read")
+        .expect("signed in")
+        .access_token
 }
 
 fn principal(server: &TestServer, email: &str) -> Principal {
-    Principal::of(&server.store().user_by_email(email).expect("lookup").expect("user"))
+    Principal::of(
+        &server
+            .store()
+            .user_by_email(email)
+            .expect("lookup")
+            .expect("user"),
+    )
 }
 
 async fn post_json(url: &str, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
@@ -152,7 +163,12 @@ async fn a_weekly_schedule_is_done_late_missed_and_due() {
     assert_eq!(view["next_due"]["ends_at_ms"], MONDAY + WEEK);
     let week_1 = inspector
         .store
-        .create(&company.site_a, None, Body::Inspection(from_template(view, &inspector_id)), time.stamp())
+        .create(
+            &company.site_a,
+            None,
+            Body::Inspection(from_template(view, &inspector_id)),
+            time.stamp(),
+        )
         .expect("create");
     inspector.store.sign(&week_1, time.stamp()).expect("sign");
     inspector.store.complete(&week_1, time.stamp()).expect("complete");
@@ -165,7 +181,12 @@ async fn a_weekly_schedule_is_done_late_missed_and_due() {
     assert_eq!(view["next_due"]["starts_at_ms"], MONDAY + WEEK, "week 2 is due");
     let week_2 = inspector
         .store
-        .create(&company.site_a, None, Body::Inspection(from_template(view, &inspector_id)), time.stamp())
+        .create(
+            &company.site_a,
+            None,
+            Body::Inspection(from_template(view, &inspector_id)),
+            time.stamp(),
+        )
         .expect("create");
     assert_eq!(inspector.sync().await.accepted, 1);
     time.set(MONDAY + 2 * WEEK + DAY);
@@ -194,7 +215,10 @@ async fn a_weekly_schedule_is_done_late_missed_and_due() {
             (OccurrenceStatus::Due, None),
         ]
     );
-    let flag = status.occurrences[2].flag.as_ref().expect("the schedule carries the missed flag");
+    let flag = status.occurrences[2]
+        .flag
+        .as_ref()
+        .expect("the schedule carries the missed flag");
     assert_eq!(flag.code, MISSED);
     assert_eq!(
         flag.evidence["schedule"],
@@ -228,7 +252,10 @@ async fn a_weekly_schedule_is_done_late_missed_and_due() {
         .await
         .expect("html");
     let missed_at = page.find("Missed inspections").expect("a missed section");
-    assert!(missed_at < page.find("data-schedule-id").expect("the schedule"), "missed first");
+    assert!(
+        missed_at < page.find("data-schedule-id").expect("the schedule"),
+        "missed first"
+    );
     assert!(page.contains(MISSED_FINDING));
     assert!(page.contains(&format!("/records/{week_1}")));
     assert!(page.contains(&format!("/records/{week_2}")));
@@ -293,7 +320,11 @@ async fn schedules_stay_on_their_sites() {
     let mut empty = at(&company.site_a);
     empty["checklist"] = serde_json::json!([]);
     let (status, body) = post_json(&url, &token(&supervisor), &empty).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("bad_checklist")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_checklist")),
+        "{body}"
+    );
 
     // Another company's people see none of them.
     let other = server.company("Other Oilfield", &[("crew@other.test", Role::Worker, &[0])]);

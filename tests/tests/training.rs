@@ -26,7 +26,13 @@ const DAY: i64 = 86_400_000;
 const NOV_2_NOON: i64 = 1_793_577_600_000 + 19 * 3_600_000;
 
 fn principal(server: &TestServer, email: &str) -> Principal {
-    Principal::of(&server.store().user_by_email(email).expect("lookup").expect("user"))
+    Principal::of(
+        &server
+            .store()
+            .user_by_email(email)
+            .expect("lookup")
+            .expect("user"),
+    )
 }
 
 /// The CSRF token in a signed-in page's forms.
@@ -51,7 +57,9 @@ async fn page(server: &TestServer, cookie: &str, path: &str) -> String {
 async fn a_certificate_recorded_on_the_web_raises_its_expiry_alerts_and_the_matrix_shows_it() {
     let now = Arc::new(AtomicI64::new(NOV_2_NOON));
     let clock = now.clone();
-    let server = TestServer::start_with(move |state| state.clock = Arc::new(move || clock.load(Ordering::SeqCst))).await;
+    let server =
+        TestServer::start_with(move |state| state.clock = Arc::new(move || clock.load(Ordering::SeqCst)))
+            .await;
     let company = server.company(
         "Acme Energy",
         &[
@@ -118,7 +126,10 @@ async fn a_certificate_recorded_on_the_web_raises_its_expiry_alerts_and_the_matr
         .await
         .expect("post");
     assert_eq!(recorded.status(), 303);
-    assert_eq!(recorded.headers()["location"], "/training?done=certificate_recorded");
+    assert_eq!(
+        recorded.headers()["location"],
+        "/training?done=certificate_recorded"
+    );
 
     let admin = principal(&server, ADMIN);
     let alerts = training::alerts(&server.state, &admin).await.expect("alerts");
@@ -135,7 +146,9 @@ async fn a_certificate_recorded_on_the_web_raises_its_expiry_alerts_and_the_matr
     );
     let certificate_id = alert.certificate.record_id.clone();
     // The worker sees their own alert.
-    let own = training::alerts(&server.state, &principal(&server, WORKER)).await.expect("alerts");
+    let own = training::alerts(&server.state, &principal(&server, WORKER))
+        .await
+        .expect("alerts");
     assert_eq!(own.len(), 1);
 
     // The holder's phone receives the certificate the office recorded.
@@ -144,12 +157,18 @@ async fn a_certificate_recorded_on_the_web_raises_its_expiry_alerts_and_the_matr
     let Body::Certificate(ticket) = &on_phone.record.body else {
         panic!("a certificate: {:?}", on_phone.record.body);
     };
-    assert_eq!((ticket.number.as_str(), ticket.holder_id.as_str()), ("SFA-20417", worker_id.as_str()));
+    assert_eq!(
+        (ticket.number.as_str(), ticket.holder_id.as_str()),
+        ("SFA-20417", worker_id.as_str())
+    );
 
     // The matrix: the worker's orientation, competency and certificate.
     let matrix = training::matrix(&server.state, &admin).await.expect("matrix");
     assert_eq!(matrix.len(), 3, "everyone, for the office");
-    let row = matrix.iter().find(|r| r.user_id == worker_id).expect("the worker's row");
+    let row = matrix
+        .iter()
+        .find(|r| r.user_id == worker_id)
+        .expect("the worker's row");
     assert_eq!(row.orientations.len(), 1);
     assert_eq!(row.orientations[0].site_id, company.site_a);
     assert_eq!(row.orientations[0].record_id, oriented);
@@ -159,12 +178,20 @@ async fn a_certificate_recorded_on_the_web_raises_its_expiry_alerts_and_the_matr
     assert_eq!(row.certificates.len(), 1);
     assert_eq!(row.certificates[0].certificate_type, "Standard First Aid");
     // A worker sees only their own row, on the page too.
-    let own = training::matrix(&server.state, &principal(&server, WORKER)).await.expect("matrix");
-    assert_eq!(own.iter().map(|r| r.user_id.as_str()).collect::<Vec<_>>(), [worker_id.as_str()]);
+    let own = training::matrix(&server.state, &principal(&server, WORKER))
+        .await
+        .expect("matrix");
+    assert_eq!(
+        own.iter().map(|r| r.user_id.as_str()).collect::<Vec<_>>(),
+        [worker_id.as_str()]
+    );
     let worker_cookie = web_sign_in(&server.url, WORKER, PASSWORD).await;
     let worker_page = page(&server, &worker_cookie, "/training").await;
     assert_eq!(worker_page.matches("data-user-id=").count(), 1);
-    assert!(!worker_page.contains("record-certificate"), "no form for a worker");
+    assert!(
+        !worker_page.contains("record-certificate"),
+        "no form for a worker"
+    );
     // The CSV: one row per person and qualification.
     let csv = page(&server, &office, "/training.csv").await;
     let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
@@ -177,9 +204,17 @@ async fn a_certificate_recorded_on_the_web_raises_its_expiry_alerts_and_the_matr
     assert_eq!(
         kinds,
         [
-            ("orientation".into(), "Site orientation: Site A".into(), "signed".into()),
+            (
+                "orientation".into(),
+                "Site orientation: Site A".into(),
+                "signed".into()
+            ),
             ("competency".into(), "Loader".into(), "verified".into()),
-            ("certificate".into(), "Standard First Aid".into(), "expiring".into()),
+            (
+                "certificate".into(),
+                "Standard First Aid".into(),
+                "expiring".into()
+            ),
         ]
     );
 
@@ -192,7 +227,10 @@ async fn a_certificate_recorded_on_the_web_raises_its_expiry_alerts_and_the_matr
     // Sixteen days on, the office signs in again (the session's idle timeout passed).
     let office = web_sign_in(&server.url, ADMIN, PASSWORD).await;
     let page_html = page(&server, &office, "/training/alerts").await;
-    assert!(page_html.contains("30 days") && page_html.contains("SFA-20417"), "{page_html}");
+    assert!(
+        page_html.contains("30 days") && page_html.contains("SFA-20417"),
+        "{page_html}"
+    );
 
     // 2026-12-18 noon: expired, with its evidence.
     now.store(NOV_2_NOON + 46 * DAY, Ordering::SeqCst);
@@ -207,7 +245,11 @@ async fn a_certificate_recorded_on_the_web_raises_its_expiry_alerts_and_the_matr
     assert_eq!(expired.evidence["holder"], worker_id);
     assert_eq!(expired.evidence["certificate_type"], "Standard First Aid");
     assert_eq!(expired.evidence["number"], "SFA-20417");
-    assert!(expired.evidence["expiry"].starts_with("2026-12-17"), "{:?}", expired.evidence);
+    assert!(
+        expired.evidence["expiry"].starts_with("2026-12-17"),
+        "{:?}",
+        expired.evidence
+    );
     assert!(expired.evidence.contains_key("judged_at"));
     let alerts = training::alerts(&server.state, &admin).await.expect("alerts");
     assert_eq!((alerts.len(), alerts[0].alert()), (1, "expired".to_owned()));
@@ -220,7 +262,11 @@ async fn only_the_office_records_certificates_and_a_blank_one_is_refused_with_th
     let server = TestServer::start().await;
     server.company(
         "Acme Energy",
-        &[(WORKER, Role::Worker, &[0]), (SUPER, Role::Supervisor, &[0]), (ADMIN, Role::Admin, &[])],
+        &[
+            (WORKER, Role::Worker, &[0]),
+            (SUPER, Role::Supervisor, &[0]),
+            (ADMIN, Role::Admin, &[]),
+        ],
     );
     let worker_id = principal(&server, WORKER).user_id;
     let ticket = |number: &str| training::NewCertificate {
@@ -232,8 +278,12 @@ async fn only_the_office_records_certificates_and_a_blank_one_is_refused_with_th
         expires_on: Some(chrono_date(2029, 1, 5)),
         document_ref: None,
     };
-    let refused = training::record_certificate(&server.state, &principal(&server, SUPER), ticket("H-1")).await;
-    assert!(matches!(refused, Err(server::service::ServiceError::Forbidden(_))), "{refused:?}");
+    let refused =
+        training::record_certificate(&server.state, &principal(&server, SUPER), ticket("H-1")).await;
+    assert!(
+        matches!(refused, Err(server::service::ServiceError::Forbidden(_))),
+        "{refused:?}"
+    );
     let blank = training::record_certificate(&server.state, &principal(&server, ADMIN), ticket("  ")).await;
     match blank {
         Err(server::service::ServiceError::Invalid { message, .. }) => {

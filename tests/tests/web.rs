@@ -13,10 +13,10 @@ mod harness;
 mod approvals;
 #[path = "web/flags.rs"]
 mod flags;
-#[path = "web/people.rs"]
-mod people;
 #[path = "web/inspections.rs"]
 mod inspections;
+#[path = "web/people.rs"]
+mod people;
 #[path = "web/records.rs"]
 mod records;
 #[path = "web/session.rs"]

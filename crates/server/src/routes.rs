@@ -586,9 +586,8 @@ pub async fn create_inspection_schedule(
             "only a supervisor or the office adds inspection schedules",
         ));
     }
-    let starts_on = chrono::NaiveDate::parse_from_str(body.starts_on.trim(), "%Y-%m-%d").map_err(|_| {
-        ApiError::bad_request("bad_date", "starts_on must be a date, YYYY-MM-DD")
-    })?;
+    let starts_on = chrono::NaiveDate::parse_from_str(body.starts_on.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::bad_request("bad_date", "starts_on must be a date, YYYY-MM-DD"))?;
     let new = inspections::NewSchedule {
         site_id: body.site_id,
         title: body.title,

@@ -18,14 +18,22 @@ const MONDAY: i64 = 1_793_577_600_000 + 7 * 3_600_000;
 const DAY: i64 = 86_400_000;
 
 fn principal(server: &TestServer, email: &str) -> Principal {
-    Principal::of(&server.store().user_by_email(email).expect("lookup").expect("user"))
+    Principal::of(
+        &server
+            .store()
+            .user_by_email(email)
+            .expect("lookup")
+            .expect("user"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missed_inspections_come_first_and_a_supervisor_adds_a_schedule() {
     let now = Arc::new(AtomicI64::new(MONDAY + DAY));
     let clock = now.clone();
-    let server = TestServer::start_with(move |state| state.clock = Arc::new(move || clock.load(Ordering::SeqCst))).await;
+    let server =
+        TestServer::start_with(move |state| state.clock = Arc::new(move || clock.load(Ordering::SeqCst)))
+            .await;
     let company = acme(&server);
     let supervisor = principal(&server, SUPER);
     inspections::create(
@@ -60,8 +68,14 @@ async fn missed_inspections_come_first_and_a_supervisor_adds_a_schedule() {
     browser.screenshot("inspections").await;
     assert_eq!(browser.h1().await, "Inspections");
     assert_eq!(browser.count("#missed li.missed-item").await, 2);
-    let first = browser.text_of("#missed li.missed-item").await.expect("a missed item");
-    assert!(first.contains("Weekly site inspection") && first.contains("2026-11-09"), "newest first: {first}");
+    let first = browser
+        .text_of("#missed li.missed-item")
+        .await
+        .expect("a missed item");
+    assert!(
+        first.contains("Weekly site inspection") && first.contains("2026-11-09"),
+        "newest first: {first}"
+    );
     assert_eq!(browser.count("tr.occurrence[data-status=missed]").await, 2);
     assert_eq!(browser.count("tr.occurrence[data-status=due]").await, 1);
     browser.click("#missed details summary").await;
@@ -70,20 +84,41 @@ async fn missed_inspections_come_first_and_a_supervisor_adds_a_schedule() {
 
     // The supervisor adds a daily one through the form.
     let form = "form#add-schedule";
-    browser.select(&format!("{form} select[name=site]"), &company.site_a).await;
-    browser.fill(&format!("{form} input[name=title]"), "Daily pad walk").await;
     browser
-        .fill(&format!("{form} textarea[name=items]"), "*Berms intact\nSpill kit stocked")
+        .select(&format!("{form} select[name=site]"), &company.site_a)
         .await;
-    browser.select(&format!("{form} select[name=frequency]"), "daily").await;
-    browser.select(&format!("{form} select[name=assignee]"), &principal(&server, LEAD).user_id).await;
-    browser.click_to_load(&format!("{form} button[type=submit]")).await;
+    browser
+        .fill(&format!("{form} input[name=title]"), "Daily pad walk")
+        .await;
+    browser
+        .fill(
+            &format!("{form} textarea[name=items]"),
+            "*Berms intact\nSpill kit stocked",
+        )
+        .await;
+    browser
+        .select(&format!("{form} select[name=frequency]"), "daily")
+        .await;
+    browser
+        .select(
+            &format!("{form} select[name=assignee]"),
+            &principal(&server, LEAD).user_id,
+        )
+        .await;
+    browser
+        .click_to_load(&format!("{form} button[type=submit]"))
+        .await;
     let status = browser.status_message().await.expect("a status message");
     assert!(status.contains("Schedule added"), "{status}");
     browser.screenshot("inspections-after-add").await;
     assert_eq!(browser.count("section.schedule").await, 2);
-    let added = inspections::statuses(&server.state, &supervisor).await.expect("statuses");
-    let daily = added.iter().find(|s| s.schedule.title == "Daily pad walk").expect("added");
+    let added = inspections::statuses(&server.state, &supervisor)
+        .await
+        .expect("statuses");
+    let daily = added
+        .iter()
+        .find(|s| s.schedule.title == "Daily pad walk")
+        .expect("added");
     assert_eq!(daily.schedule.rrule, "FREQ=DAILY");
     assert_eq!(daily.schedule.checklist.len(), 2);
     assert!(daily.schedule.checklist[0].critical);

@@ -10,11 +10,20 @@ use server::service::training::{self, NewCertificate};
 use crate::harness::{ADMIN, Browser, LEAD, WORKER, acme};
 
 fn principal(server: &TestServer, email: &str) -> Principal {
-    Principal::of(&server.store().user_by_email(email).expect("lookup").expect("user"))
+    Principal::of(
+        &server
+            .store()
+            .user_by_email(email)
+            .expect("lookup")
+            .expect("user"),
+    )
 }
 
 fn in_days(days: u64) -> NaiveDate {
-    Utc::now().date_naive().checked_add_days(Days::new(days)).expect("date")
+    Utc::now()
+        .date_naive()
+        .checked_add_days(Days::new(days))
+        .expect("date")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,7 +59,10 @@ async fn the_office_sees_the_matrix_and_records_a_certificate() {
         .text_of(&format!("{worker_row} li.cert.expiring"))
         .await
         .expect("the worker's certificate is highlighted as expiring");
-    assert!(expiring.contains("SFA-20417") && expiring.contains("60 days alert"), "{expiring}");
+    assert!(
+        expiring.contains("SFA-20417") && expiring.contains("60 days alert"),
+        "{expiring}"
+    );
     assert_eq!(browser.count("table#matrix li.cert.expired").await, 0);
 
     // The lead's H2S ticket, entered from its document; it expires in 20 days.
@@ -61,12 +73,20 @@ async fn the_office_sees_the_matrix_and_records_a_certificate() {
     browser
         .fill(&format!("{form} input[name=certificate_type]"), "H2S Alive")
         .await;
-    browser.fill(&format!("{form} input[name=number]"), "H2S-778").await;
+    browser
+        .fill(&format!("{form} input[name=number]"), "H2S-778")
+        .await;
     browser
         .fill(&format!("{form} input[name=issuer]"), "Energy Safety Canada")
         .await;
     // A date field's typing depends on the browser's locale: set its value as a person's picker does.
-    for (name, day) in [("issued_on", in_days(20).checked_sub_days(Days::new(3 * 365)).expect("date")), ("expires_on", in_days(20))] {
+    for (name, day) in [
+        (
+            "issued_on",
+            in_days(20).checked_sub_days(Days::new(3 * 365)).expect("date"),
+        ),
+        ("expires_on", in_days(20)),
+    ] {
         browser
             .execute(
                 "document.querySelector(arguments[0]).value = arguments[1];",
@@ -82,7 +102,9 @@ async fn the_office_sees_the_matrix_and_records_a_certificate() {
         .fill(&format!("{form} input[name=document_ref]"), "Scan h2s-778.pdf")
         .await;
     browser.screenshot("training-form-filled").await;
-    browser.click_to_load(&format!("{form} button[type=submit]")).await;
+    browser
+        .click_to_load(&format!("{form} button[type=submit]"))
+        .await;
     let status = browser.status_message().await.expect("a status message");
     assert!(status.contains("Certificate recorded"), "{status}");
     browser.screenshot("training-after-record").await;
@@ -106,8 +128,16 @@ async fn the_office_sees_the_matrix_and_records_a_certificate() {
         seen.push(row.text().await.expect("text"));
     }
     assert_eq!(seen.len(), 2, "{seen:?}");
-    assert!(seen[0].contains("30 days") && seen[0].contains("lead") && seen[0].contains(&in_days(20).to_string()), "{seen:?}");
-    assert!(seen[1].contains("60 days") && seen[1].contains("worker") && seen[1].contains(&in_days(40).to_string()), "{seen:?}");
+    assert!(
+        seen[0].contains("30 days") && seen[0].contains("lead") && seen[0].contains(&in_days(20).to_string()),
+        "{seen:?}"
+    );
+    assert!(
+        seen[1].contains("60 days")
+            && seen[1].contains("worker")
+            && seen[1].contains(&in_days(40).to_string()),
+        "{seen:?}"
+    );
     browser.quit().await;
     server.stop().await;
 }

@@ -84,10 +84,7 @@ impl Frequency {
 
 /// A schedule's rule in words, for pages and exports.
 pub fn describe(rrule: &str) -> String {
-    let parts: BTreeMap<&str, &str> = rrule
-        .split(';')
-        .filter_map(|p| p.split_once('='))
-        .collect();
+    let parts: BTreeMap<&str, &str> = rrule.split(';').filter_map(|p| p.split_once('=')).collect();
     let interval = parts.get("INTERVAL").copied().unwrap_or("1");
     match (parts.get("FREQ").copied(), interval) {
         (Some("DAILY"), "1") => "Every day".into(),
@@ -188,7 +185,11 @@ impl ScheduleStatus {
 }
 
 /// Adds a schedule at a site of the supervisor's (an admin's: any of the company's).
-pub async fn create(state: &AppState, who: &Principal, new: NewSchedule) -> ServiceResult<InspectionSchedule> {
+pub async fn create(
+    state: &AppState,
+    who: &Principal,
+    new: NewSchedule,
+) -> ServiceResult<InspectionSchedule> {
     if !who.may_decide() {
         return Err(ServiceError::Forbidden(
             "only a supervisor or the office adds inspection schedules".into(),
@@ -232,7 +233,10 @@ pub async fn create(state: &AppState, who: &Principal, new: NewSchedule) -> Serv
         if let Some(long) = checklist.iter().find(|i| i.label.chars().count() > MAX_TEXT) {
             return Err(ServiceError::invalid(
                 "bad_checklist",
-                format!("the item {:?}… is longer than {MAX_TEXT} characters", long.label.chars().take(40).collect::<String>()),
+                format!(
+                    "the item {:?}… is longer than {MAX_TEXT} characters",
+                    long.label.chars().take(40).collect::<String>()
+                ),
             ));
         }
         let zone = zone_of(Some(&site));
@@ -366,7 +370,13 @@ fn completed_inspections(
                 };
                 // The corrected times the flags use: a phone's clock set back does not make a
                 // late inspection look done.
-                let when = |event: &str| detail.timeline.iter().find(|e| e.event == event).map(|e| e.time.ms);
+                let when = |event: &str| {
+                    detail
+                        .timeline
+                        .iter()
+                        .find(|e| e.event == event)
+                        .map(|e| e.time.ms)
+                };
                 let (Some(started_ms), Some(completed_ms)) = (when("created"), when("completed")) else {
                     continue;
                 };
@@ -388,8 +398,9 @@ fn completed_inspections(
 /// The starts of a schedule's occurrences, oldest first: every one at or before `until_ms` (and
 /// before the schedule ended), then the one after, which closes the last window.
 fn occurrence_starts(schedule: &InspectionSchedule, zone: Tz, until_ms: i64) -> ServiceResult<Vec<i64>> {
-    let bad_rule =
-        |e: &dyn std::fmt::Display| ServiceError::internal(format!("schedule {} rule {:?}: {e}", schedule.id, schedule.rrule));
+    let bad_rule = |e: &dyn std::fmt::Display| {
+        ServiceError::internal(format!("schedule {} rule {:?}: {e}", schedule.id, schedule.rrule))
+    };
     let rule: rrule::RRule<rrule::Unvalidated> = schedule.rrule.parse().map_err(|e| bad_rule(&e))?;
     let start: DateTime<rrule::Tz> = zone
         .timestamp_millis_opt(schedule.starts_at_ms)
@@ -443,7 +454,9 @@ fn status_of(
         };
         fulfilled[index].get_or_insert(inspection);
     }
-    let site_name = site.as_ref().map_or_else(|| schedule.site_id.clone(), |s| s.name.clone());
+    let site_name = site
+        .as_ref()
+        .map_or_else(|| schedule.site_id.clone(), |s| s.name.clone());
     let occurrences: Vec<Occurrence> = windows
         .iter()
         .zip(fulfilled)
@@ -489,7 +502,11 @@ fn status_of(
 }
 
 /// The window starting at the occurrence `start_ms`, closed by the occurrence after it.
-fn next_window_after(schedule: &InspectionSchedule, zone: Tz, start_ms: i64) -> ServiceResult<Option<Window>> {
+fn next_window_after(
+    schedule: &InspectionSchedule,
+    zone: Tz,
+    start_ms: i64,
+) -> ServiceResult<Option<Window>> {
     let starts = occurrence_starts(schedule, zone, start_ms)?;
     Ok(starts
         .iter()
@@ -517,10 +534,7 @@ fn missed_flag(schedule: &InspectionSchedule, site_name: &str, window: &Window, 
             human(window.starts_at_ms, zone),
             human(window.ends_at_ms, zone)
         ),
-        evidence: evidence
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
+        evidence: evidence.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
     }
 }
 
@@ -552,15 +566,25 @@ pub async fn csv(state: &AppState, who: &Principal) -> ServiceResult<Vec<u8>> {
             rows.push(vec![
                 schedule.id.clone(),
                 schedule.title.clone(),
-                status.site.as_ref().map_or_else(|| schedule.site_id.clone(), |s| s.name.clone()),
+                status
+                    .site
+                    .as_ref()
+                    .map_or_else(|| schedule.site_id.clone(), |s| s.name.clone()),
                 describe(&schedule.rrule),
                 person(&schedule.assignee),
                 iso(occurrence.window.starts_at_ms, zone),
                 iso(occurrence.window.ends_at_ms, zone),
                 occurrence.status.as_str().to_owned(),
                 occurrence.record_id.clone().unwrap_or_default(),
-                occurrence.completed_at_ms.map(|ms| iso(ms, zone)).unwrap_or_default(),
-                occurrence.flag.as_ref().map(|f| f.code.clone()).unwrap_or_default(),
+                occurrence
+                    .completed_at_ms
+                    .map(|ms| iso(ms, zone))
+                    .unwrap_or_default(),
+                occurrence
+                    .flag
+                    .as_ref()
+                    .map(|f| f.code.clone())
+                    .unwrap_or_default(),
             ]);
         }
     }
@@ -592,8 +616,9 @@ mod tests {
         let zone = super::super::time::default_zone();
         let start = NaiveDate::from_ymd_opt(2026, 10, 26).expect("date");
         let s = schedule(&Frequency::Weekly.rrule(start), start, zone);
-        let until = super::super::time::day_start_ms(NaiveDate::from_ymd_opt(2026, 11, 10).expect("date"), zone)
-            .expect("until");
+        let until =
+            super::super::time::day_start_ms(NaiveDate::from_ymd_opt(2026, 11, 10).expect("date"), zone)
+                .expect("until");
         let starts: Vec<String> = occurrence_starts(&s, zone, until)
             .expect("expands")
             .into_iter()
@@ -616,8 +641,9 @@ mod tests {
         let zone = super::super::time::default_zone();
         let start = NaiveDate::from_ymd_opt(2027, 1, 31).expect("date");
         let s = schedule(&Frequency::Monthly.rrule(start), start, zone);
-        let until = super::super::time::day_start_ms(NaiveDate::from_ymd_opt(2027, 4, 1).expect("date"), zone)
-            .expect("until");
+        let until =
+            super::super::time::day_start_ms(NaiveDate::from_ymd_opt(2027, 4, 1).expect("date"), zone)
+                .expect("until");
         let days: Vec<String> = occurrence_starts(&s, zone, until)
             .expect("expands")
             .into_iter()

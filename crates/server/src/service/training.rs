@@ -54,7 +54,10 @@ pub enum Standing {
     /// It does not expire.
     Lifetime,
     /// Within an alert: `alert` is "90 days", "60 days" or "30 days".
-    Expiring { alert: String, days_left: i64 },
+    Expiring {
+        alert: String,
+        days_left: i64,
+    },
     Expired,
 }
 
@@ -225,11 +228,15 @@ fn matrix_blocking(store: &dyn RecordStore, who: &Principal) -> ServiceResult<Ve
             };
             let site_id = record.header.site_id.clone();
             match record.body {
-                Body::Orientation(o) => person.orientations.extend(o.worker_signature.map(|s| OrientationHeld {
-                    record_id: row.id.clone(),
-                    site_id,
-                    signed_ms: s.stamp.wall_ms,
-                })),
+                Body::Orientation(o) => {
+                    person
+                        .orientations
+                        .extend(o.worker_signature.map(|s| OrientationHeld {
+                            record_id: row.id.clone(),
+                            site_id,
+                            signed_ms: s.stamp.wall_ms,
+                        }))
+                }
                 Body::Competency(c) => person.competencies.extend(c.verifier.map(|s| CompetencyHeld {
                     record_id: row.id.clone(),
                     site_id,
@@ -240,24 +247,25 @@ fn matrix_blocking(store: &dyn RecordStore, who: &Principal) -> ServiceResult<Ve
                 })),
                 Body::Certificate(c) => {
                     let flags = store.record_flags(tenant, &row.id)?;
-                    person.certificates.push(certificate_held(&row.id, site_id, c, &flags));
+                    person
+                        .certificates
+                        .push(certificate_held(&row.id, site_id, c, &flags));
                 }
                 _ => {}
             }
         }
     }
-    let mut matrix: Vec<PersonTraining> = people
-        .iter()
-        .filter_map(|u| rows.remove(&u.id))
-        .collect();
+    let mut matrix: Vec<PersonTraining> = people.iter().filter_map(|u| rows.remove(&u.id)).collect();
     for person in &mut matrix {
         person.orientations.sort_by_key(|o| o.signed_ms);
         person
             .competencies
             .sort_by(|a, b| a.equipment_type.cmp(&b.equipment_type));
-        person
-            .certificates
-            .sort_by(|a, b| a.certificate_type.cmp(&b.certificate_type).then(a.expiry_ms.cmp(&b.expiry_ms)));
+        person.certificates.sort_by(|a, b| {
+            a.certificate_type
+                .cmp(&b.certificate_type)
+                .then(a.expiry_ms.cmp(&b.expiry_ms))
+        });
     }
     Ok(matrix)
 }
@@ -373,7 +381,11 @@ pub struct NewCertificate {
 /// Records a certificate as the office admin `who`: a new `certificate` record at one of the
 /// holder's sites (the company's first site for a holder on none), written through the same
 /// checks as a phone's push. Returns the record's id.
-pub async fn record_certificate(state: &AppState, who: &Principal, new: NewCertificate) -> ServiceResult<String> {
+pub async fn record_certificate(
+    state: &AppState,
+    who: &Principal,
+    new: NewCertificate,
+) -> ServiceResult<String> {
     if !who.is_admin() {
         return Err(ServiceError::Forbidden(
             "only the office admin records certificates from the web".into(),
@@ -395,11 +407,15 @@ fn record_blocking(state: &AppState, who: &Principal, new: NewCertificate) -> Se
         .find_map(|id| sites.iter().find(|s| &s.id == id))
         .or_else(|| sites.first())
         .ok_or_else(|| {
-            ServiceError::invalid("no_site", "the company has no site to keep the record at; add one first")
+            ServiceError::invalid(
+                "no_site",
+                "the company has no site to keep the record at; add one first",
+            )
         })?;
     let zone = zone_of(Some(site));
     let date_ms = |day: NaiveDate| {
-        day_start_ms(day, zone).ok_or_else(|| ServiceError::invalid("bad_date", format!("{day} is out of range")))
+        day_start_ms(day, zone)
+            .ok_or_else(|| ServiceError::invalid("bad_date", format!("{day} is out of range")))
     };
     let now = (state.clock)();
     let stamp = Stamp::new(now, 0, SERVER_BOOT);
@@ -444,7 +460,8 @@ fn record_blocking(state: &AppState, who: &Principal, new: NewCertificate) -> Se
     // The device prefix is what lets this stamp's server boot id count as the server's clock.
     let web_device = format!("{SERVER_DEVICE_PREFIX}{}", who.user_id);
     let actor = super::approvals::web_actor(store, who, &web_device)?;
-    let mut doc = RecordDocument::create(actor, &who.user_id, &record, now).map_err(ServiceError::internal)?;
+    let mut doc =
+        RecordDocument::create(actor, &who.user_id, &record, now).map_err(ServiceError::internal)?;
     let author = store
         .user(&who.tenant_id, &who.user_id)?
         .ok_or_else(|| ServiceError::Forbidden("unknown user".into()))?;
@@ -512,7 +529,10 @@ pub async fn csv(state: &AppState, who: &Principal) -> ServiceResult<Vec<u8>> {
     })
     .await?;
     let site_name = |id: &str| sites.get(id).map_or_else(|| id.to_owned(), |s| s.name.clone());
-    let time = |site_id: &str, ms: Option<i64>| ms.map(|ms| iso(ms, zone_of(sites.get(site_id)))).unwrap_or_default();
+    let time = |site_id: &str, ms: Option<i64>| {
+        ms.map(|ms| iso(ms, zone_of(sites.get(site_id))))
+            .unwrap_or_default()
+    };
     let mut rows = Vec::new();
     for person in &matrix {
         let role = person.role.as_str().to_owned();

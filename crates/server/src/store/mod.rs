@@ -482,7 +482,11 @@ pub trait RecordStore: Send + Sync + 'static {
     /// creator) commits with it.
     fn create_inspection_schedule(&self, schedule: &InspectionSchedule) -> StoreResult<()>;
     /// The company's inspection schedules, ended ones too, at one site or at every site; oldest first.
-    fn inspection_schedules(&self, tenant_id: &str, site_id: Option<&str>) -> StoreResult<Vec<InspectionSchedule>>;
+    fn inspection_schedules(
+        &self,
+        tenant_id: &str,
+        site_id: Option<&str>,
+    ) -> StoreResult<Vec<InspectionSchedule>>;
     /// The company's schedule with this id.
     fn inspection_schedule(&self, tenant_id: &str, id: &str) -> StoreResult<Option<InspectionSchedule>>;
     /// Ends a schedule at `at_ms` (no occurrences after it); the audit entry

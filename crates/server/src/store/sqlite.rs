@@ -12,8 +12,9 @@ use sync_core::{Flag, Kind, ListFilter, Projection};
 
 use super::{
     AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, DEFAULT_TIME_ZONE, Device, DeviceSignIn,
-    EquipmentUnit, FeedEntry, InspectionSchedule, Judgement, NewUser, REFRESH_GRACE_MS, RecordStore, RefreshUse, Rejudge, Scope,
-    Site, StoreError, StoreResult, StoredDoc, SyncWrite, User, UserChange, WebSession, schema,
+    EquipmentUnit, FeedEntry, InspectionSchedule, Judgement, NewUser, REFRESH_GRACE_MS, RecordStore,
+    RefreshUse, Rejudge, Scope, Site, StoreError, StoreResult, StoredDoc, SyncWrite, User, UserChange,
+    WebSession, schema,
 };
 
 /// One writer connection, and a pool of readers: in WAL mode readers never wait for the writer's
@@ -1697,7 +1698,11 @@ impl RecordStore for SqliteStore {
         Ok(())
     }
 
-    fn inspection_schedules(&self, tenant_id: &str, site_id: Option<&str>) -> StoreResult<Vec<InspectionSchedule>> {
+    fn inspection_schedules(
+        &self,
+        tenant_id: &str,
+        site_id: Option<&str>,
+    ) -> StoreResult<Vec<InspectionSchedule>> {
         let conn = self.read()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {SCHEDULE_COLUMNS} FROM inspection_schedules
@@ -1729,7 +1734,13 @@ impl RecordStore for SqliteStore {
         if ended == 0 {
             return Ok(false);
         }
-        audit_in(&tx, tenant_id, by, "inspection_schedule.ended", &format!("schedule {id}"))?;
+        audit_in(
+            &tx,
+            tenant_id,
+            by,
+            "inspection_schedule.ended",
+            &format!("schedule {id}"),
+        )?;
         tx.commit()?;
         Ok(true)
     }

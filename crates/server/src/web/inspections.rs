@@ -94,7 +94,9 @@ pub async fn page(
         let zone = status.zone();
         let schedule = &status.schedule;
         let site = directory.site_name(&schedule.site_id);
-        let window = |w: &inspections::Window| format!("{} to {}", human(w.starts_at_ms, zone), human(w.ends_at_ms, zone));
+        let window = |w: &inspections::Window| {
+            format!("{} to {}", human(w.starts_at_ms, zone), human(w.ends_at_ms, zone))
+        };
         for occurrence in status.occurrences.iter().rev() {
             if let Some(flag) = &occurrence.flag {
                 missed.push(MissedView {

@@ -72,7 +72,8 @@ fn certificate_view(c: &CertificateHeld, directory: &Directory) -> CertificateVi
     CertificateView {
         record_id: c.record_id.clone(),
         what: format!("{}{number}", c.certificate_type),
-        expires: date(directory, &c.site_id, c.expiry_ms).map_or_else(|| "does not expire".into(), |d| format!("expires {d}")),
+        expires: date(directory, &c.site_id, c.expiry_ms)
+            .map_or_else(|| "does not expire".into(), |d| format!("expires {d}")),
         class: c.standing.as_str(),
         standing: c.standing.label(),
     }
@@ -181,7 +182,8 @@ pub async fn alerts(State(state): State<AppState>, visitor: Visitor) -> Result<R
                     class: a.certificate.standing.as_str(),
                     holder: a.holder_name.clone(),
                     what: view.what,
-                    expires: date(&directory, &a.certificate.site_id, a.certificate.expiry_ms).unwrap_or_default(),
+                    expires: date(&directory, &a.certificate.site_id, a.certificate.expiry_ms)
+                        .unwrap_or_default(),
                     message: a
                         .certificate
                         .flag
