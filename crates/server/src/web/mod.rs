@@ -26,7 +26,6 @@ pub use crate::service::sessions::{IDLE_TIMEOUT_MS, MAX_SESSION_MS};
 pub use error::WebError;
 pub use records::csv_response;
 pub use session::{SESSION_COOKIE, Visitor};
-pub use view::role_label;
 
 use crate::AppState;
 
