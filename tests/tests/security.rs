@@ -335,6 +335,27 @@ fn endpoints() -> Vec<Endpoint> {
         },
         Endpoint {
             method: "GET",
+            path: "/v1/inspection-schedules",
+            access: Access::Member,
+            changes_state: false,
+            foreign: ForeignId::None,
+            request: |_, _| ("/v1/inspection-schedules".into(), Payload::Empty),
+        },
+        Endpoint {
+            method: "POST",
+            path: "/v1/inspection-schedules",
+            access: Access::Supervisor,
+            changes_state: true,
+            foreign: ForeignId::InBodyOrQuery,
+            request: |ids, side| {
+                let body = json!({"site_id": ids.site(side), "title": "Intruder's rounds",
+                    "checklist": [{"label": "Gate locked", "critical": true}], "frequency": "weekly",
+                    "starts_on": "2026-11-02", "assignee": ids.user(side)});
+                ("/v1/inspection-schedules".into(), Payload::Json(body))
+            },
+        },
+        Endpoint {
+            method: "GET",
             path: "/v1/records/{id}",
             access: Access::Member,
             changes_state: false,

@@ -13,9 +13,13 @@ mod harness;
 mod approvals;
 #[path = "web/flags.rs"]
 mod flags;
+#[path = "web/inspections.rs"]
+mod inspections;
 #[path = "web/people.rs"]
 mod people;
 #[path = "web/records.rs"]
 mod records;
 #[path = "web/session.rs"]
 mod session;
+#[path = "web/training.rs"]
+mod training;

@@ -236,6 +236,59 @@ fn pages() -> Vec<Page> {
             "/devices?done=device_revoked",
             |ids| (format!("/devices/{}/revoke", ids.device), vec![]),
         ),
+        page(Get, "/inspections", Member, ForeignId::None, "", |_| {
+            ("/inspections".into(), vec![])
+        }),
+        page(Get, "/inspections.csv", Member, ForeignId::None, "", |_| {
+            ("/inspections.csv".into(), vec![])
+        }),
+        page(
+            Post,
+            "/inspections",
+            Supervisor,
+            ForeignId::InForm,
+            "/inspections?done=schedule_added",
+            |ids| {
+                let form = vec![
+                    ("site", ids.site.clone()),
+                    ("title", "Intruder's rounds".into()),
+                    ("items", "*Gate locked\nFence intact".into()),
+                    ("frequency", "weekly".into()),
+                    ("every_days", String::new()),
+                    ("starts_on", "2026-11-02".into()),
+                    ("assignee", ids.person.clone()),
+                ];
+                ("/inspections".into(), form)
+            },
+        ),
+        page(Get, "/training", Member, ForeignId::None, "", |_| {
+            ("/training".into(), vec![])
+        }),
+        page(Get, "/training.csv", Member, ForeignId::None, "", |_| {
+            ("/training.csv".into(), vec![])
+        }),
+        page(Get, "/training/alerts", Member, ForeignId::None, "", |_| {
+            ("/training/alerts".into(), vec![])
+        }),
+        page(
+            Post,
+            "/training/certificates",
+            Admin,
+            ForeignId::InForm,
+            "/training?done=certificate_recorded",
+            |ids| {
+                let form = vec![
+                    ("holder", ids.person.clone()),
+                    ("certificate_type", "Forged ticket".into()),
+                    ("number", "F-1".into()),
+                    ("issuer", "Nobody".into()),
+                    ("issued_on", "2026-01-05".into()),
+                    ("expires_on", "2029-01-05".into()),
+                    ("document_ref", String::new()),
+                ];
+                ("/training/certificates".into(), form)
+            },
+        ),
         page(
             Post,
             "/signout",
@@ -1590,7 +1643,7 @@ async fn every_page_and_refusal_carries_the_security_headers() {
         }
         if what == "the stylesheet" {
             assert!(content_type.starts_with("text/css"), "{what}: {content_type}");
-        } else if what.contains("/records.csv") {
+        } else if what.ends_with(".csv") {
             assert!(content_type.starts_with("text/csv"), "{what}: {content_type}");
             let disposition = answer.header("content-disposition").unwrap_or_default();
             assert!(

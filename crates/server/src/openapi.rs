@@ -28,6 +28,8 @@ use crate::routes;
         routes::export_records,
         routes::record_detail,
         crate::sync::sync,
+        routes::list_inspection_schedules,
+        routes::create_inspection_schedule,
     ),
     modifiers(&BearerAuth, &PostcardBodies),
     tags(
@@ -35,6 +37,7 @@ use crate::routes;
         (name = "sync", description = "The sync exchange and its limits"),
         (name = "admin", description = "Users, sites and devices (office admin only)"),
         (name = "records", description = "The office's read API"),
+        (name = "inspections", description = "Site inspection schedules"),
         (name = "health", description = "Liveness"),
     )
 )]

@@ -13,7 +13,7 @@ use crate::auth::{self, Caller, Claims, REFRESH_TTL_MS};
 use crate::error::{ApiError, ApiResult, JsonBody, QueryParams};
 use crate::ratelimit::ClientAddress;
 use crate::service::people::{NewPerson, PersonChange};
-use crate::service::{audit, devices, export, identity, people, records, sites};
+use crate::service::{audit, devices, export, identity, inspections, people, records, sites};
 use crate::store::sqlite::now_ms;
 use crate::store::{AuditEntry, Device, DeviceSignIn, RefreshUse, Site, StoreError};
 
@@ -516,4 +516,86 @@ pub async fn record_detail(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RecordDetail>> {
     Ok(Json(records::detail(&state, &caller.principal(), &id).await?))
+}
+
+/// An inspection schedule as a phone needs it to fill an inspection: the checklist template, the
+/// rule in words and the window the next inspection is due in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InspectionScheduleView {
+    pub schedule: crate::store::InspectionSchedule,
+    /// The rule in words, e.g. "Every week".
+    pub frequency: String,
+    /// The window the next inspection is due in (the current one if it is not done yet); none
+    /// once the schedule has ended.
+    pub next_due: Option<inspections::Window>,
+    /// How many closed windows passed with no completed inspection.
+    pub missed: usize,
+}
+
+impl From<inspections::ScheduleStatus> for InspectionScheduleView {
+    fn from(status: inspections::ScheduleStatus) -> Self {
+        Self {
+            frequency: inspections::describe(&status.schedule.rrule),
+            next_due: status.next_due,
+            missed: status.missed(),
+            schedule: status.schedule,
+        }
+    }
+}
+
+/// The inspection schedules of the caller's sites and those assigned to them (the office admin:
+/// the company's), each with its checklist template and next due window.
+#[utoipa::path(get, path = "/v1/inspection-schedules", tag = "inspections",
+    responses((status = 200, body = Vec<InspectionScheduleView>)), security(("bearer" = [])))]
+pub async fn list_inspection_schedules(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<InspectionScheduleView>>> {
+    let statuses = inspections::statuses(&state, &caller.principal()).await?;
+    Ok(Json(statuses.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CreateInspectionSchedule {
+    pub site_id: String,
+    /// What is inspected, e.g. "Weekly site inspection".
+    pub title: String,
+    pub checklist: Vec<crate::store::ChecklistTemplateItem>,
+    /// `daily`, `weekly`, `monthly` or `every_n_days` (with `every_days`).
+    pub frequency: String,
+    pub every_days: Option<u32>,
+    /// The first day at the site, `YYYY-MM-DD`; occurrences start at the site's local midnight.
+    pub starts_on: String,
+    /// User id of the inspector.
+    pub assignee: String,
+}
+
+/// Adds an inspection schedule at one of the caller's sites (supervisors and the office admin).
+#[utoipa::path(post, path = "/v1/inspection-schedules", tag = "inspections", request_body = CreateInspectionSchedule,
+    responses((status = 201, body = crate::store::InspectionSchedule), (status = 400, body = sync_core::protocol::ErrorBody),
+        (status = 403, body = sync_core::protocol::ErrorBody), (status = 404, body = sync_core::protocol::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_inspection_schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateInspectionSchedule>,
+) -> ApiResult<(StatusCode, Json<crate::store::InspectionSchedule>)> {
+    let who = caller.principal();
+    if !who.may_decide() {
+        return Err(ApiError::forbidden(
+            "only a supervisor or the office adds inspection schedules",
+        ));
+    }
+    let starts_on = chrono::NaiveDate::parse_from_str(body.starts_on.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::bad_request("bad_date", "starts_on must be a date, YYYY-MM-DD"))?;
+    let new = inspections::NewSchedule {
+        site_id: body.site_id,
+        title: body.title,
+        checklist: body.checklist,
+        frequency: inspections::Frequency::parse(&body.frequency, body.every_days)?,
+        starts_on,
+        assignee: body.assignee,
+    };
+    let schedule = inspections::create(&state, &who, new).await?;
+    Ok((StatusCode::CREATED, Json(schedule)))
 }

@@ -133,7 +133,11 @@ fn decide_blocking(
 }
 
 /// The automerge actor that writes for this person from the browser, registered on first use.
-fn web_actor(store: &dyn RecordStore, who: &Principal, web_device: &str) -> ServiceResult<ActorId> {
+pub(crate) fn web_actor(
+    store: &dyn RecordStore,
+    who: &Principal,
+    web_device: &str,
+) -> ServiceResult<ActorId> {
     if let Some(hex) = store.actor_for_device(web_device)? {
         return ActorId::try_from(hex.as_str()).map_err(ServiceError::internal);
     }

@@ -8,12 +8,14 @@ pub mod audit;
 pub mod devices;
 pub mod export;
 pub mod identity;
+pub mod inspections;
 pub mod people;
 pub mod records;
 pub mod sessions;
 pub mod setup;
 pub mod sites;
 pub mod time;
+pub mod training;
 
 pub use identity::Principal;
 

@@ -484,6 +484,22 @@ pub trait RecordStore: Send + Sync + 'static {
 
     /// The register's unit numbered `unit_id` (matched by [`sync_core::program::unit_key`]).
     fn equipment_unit(&self, tenant_id: &str, unit_id: &str) -> StoreResult<Option<EquipmentUnit>>;
+
+    /// Stores a new inspection schedule; the audit entry (`inspection_schedule.created`, by its
+    /// creator) commits with it.
+    fn create_inspection_schedule(&self, schedule: &InspectionSchedule) -> StoreResult<()>;
+    /// The company's inspection schedules, ended ones too, at one site or at every site; oldest first.
+    fn inspection_schedules(
+        &self,
+        tenant_id: &str,
+        site_id: Option<&str>,
+    ) -> StoreResult<Vec<InspectionSchedule>>;
+    /// The company's schedule with this id.
+    fn inspection_schedule(&self, tenant_id: &str, id: &str) -> StoreResult<Option<InspectionSchedule>>;
+    /// Ends a schedule at `at_ms` (no occurrences after it); the audit entry
+    /// (`inspection_schedule.ended`, by `by`) commits with it. False if the company has no such
+    /// schedule or it had ended already.
+    fn end_inspection_schedule(&self, tenant_id: &str, id: &str, at_ms: i64, by: &str) -> StoreResult<bool>;
 }
 
 /// A unit in the company's equipment register.
@@ -504,4 +520,35 @@ pub struct EquipmentUnit {
     /// The record that named a unit the register did not hold, which added it.
     pub added_from_record: Option<String>,
     pub retired: bool,
+}
+
+/// One item of an inspection schedule's checklist template: each inspection filed from the
+/// schedule starts with these items, unanswered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChecklistTemplateItem {
+    pub label: String,
+    /// A failed critical item is a finding that puts the work out of service.
+    #[serde(default)]
+    pub critical: bool,
+}
+
+/// A site's recurring inspection: what is inspected, its checklist template, how often (an RFC
+/// 5545 rule expanded in the site's time zone from `starts_at_ms`), and who does it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InspectionSchedule {
+    pub id: String,
+    pub tenant_id: String,
+    pub site_id: String,
+    pub title: String,
+    pub checklist: Vec<ChecklistTemplateItem>,
+    /// The recurrence as an RFC 5545 `RRULE` value, e.g. `FREQ=WEEKLY;INTERVAL=1`.
+    pub rrule: String,
+    /// The first occurrence, Unix ms (local midnight of the start date at the site).
+    pub starts_at_ms: i64,
+    /// User id of the person who does the inspections.
+    pub assignee: String,
+    pub created_by: String,
+    pub created_at_ms: i64,
+    /// When the schedule was ended; no occurrence starts after it.
+    pub ended_at_ms: Option<i64>,
 }

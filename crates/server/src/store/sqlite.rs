@@ -12,8 +12,9 @@ use sync_core::{Flag, Kind, ListFilter, Projection};
 
 use super::{
     AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, DEFAULT_TIME_ZONE, Device, DeviceSignIn,
-    EquipmentUnit, FeedEntry, Judgement, NewUser, REFRESH_GRACE_MS, RecordStore, RefreshUse, Rejudge, Scope,
-    Site, StoreError, StoreResult, StoredDoc, SyncWrite, User, UserChange, WebSession, schema,
+    EquipmentUnit, FeedEntry, InspectionSchedule, Judgement, NewUser, REFRESH_GRACE_MS, RecordStore,
+    RefreshUse, Rejudge, Scope, Site, StoreError, StoreResult, StoredDoc, SyncWrite, User, UserChange,
+    WebSession, schema,
 };
 
 /// One writer connection, and a pool of readers: in WAL mode readers never wait for the writer's
@@ -1654,6 +1655,118 @@ impl RecordStore for SqliteStore {
         }
         Ok(flags)
     }
+
+    fn create_inspection_schedule(&self, schedule: &InspectionSchedule) -> StoreResult<()> {
+        let checklist = serde_json::to_string(&schedule.checklist)
+            .map_err(|e| StoreError::Invalid(format!("checklist template: {e}")))?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.prepare_cached(&format!(
+            "INSERT INTO inspection_schedules ({SCHEDULE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ))?
+        .execute(params![
+            schedule.id,
+            schedule.tenant_id,
+            schedule.site_id,
+            schedule.title,
+            checklist,
+            schedule.rrule,
+            schedule.starts_at_ms,
+            schedule.assignee,
+            schedule.created_by,
+            schedule.created_at_ms,
+            schedule.ended_at_ms,
+        ])
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Conflict(format!("inspection schedule {}", schedule.id))
+            } else {
+                e.into()
+            }
+        })?;
+        audit_in(
+            &tx,
+            &schedule.tenant_id,
+            &schedule.created_by,
+            "inspection_schedule.created",
+            &format!(
+                "{} ({}) at site {}, {}",
+                schedule.title, schedule.id, schedule.site_id, schedule.rrule
+            ),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn inspection_schedules(
+        &self,
+        tenant_id: &str,
+        site_id: Option<&str>,
+    ) -> StoreResult<Vec<InspectionSchedule>> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM inspection_schedules
+             WHERE tenant_id = ?1 AND (?2 IS NULL OR site_id = ?2) ORDER BY created_at_ms, id"
+        ))?;
+        let rows = stmt.query_map(params![tenant_id, site_id], inspection_schedule_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn inspection_schedule(&self, tenant_id: &str, id: &str) -> StoreResult<Option<InspectionSchedule>> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM inspection_schedules WHERE tenant_id = ?1 AND id = ?2"
+        ))?;
+        Ok(stmt
+            .query_row([tenant_id, id], inspection_schedule_from_row)
+            .optional()?)
+    }
+
+    fn end_inspection_schedule(&self, tenant_id: &str, id: &str, at_ms: i64, by: &str) -> StoreResult<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let ended = tx
+            .prepare_cached(
+                "UPDATE inspection_schedules SET ended_at_ms = ?3
+                 WHERE tenant_id = ?1 AND id = ?2 AND ended_at_ms IS NULL",
+            )?
+            .execute(params![tenant_id, id, at_ms])?;
+        if ended == 0 {
+            return Ok(false);
+        }
+        audit_in(
+            &tx,
+            tenant_id,
+            by,
+            "inspection_schedule.ended",
+            &format!("schedule {id}"),
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+}
+
+const SCHEDULE_COLUMNS: &str = "id, tenant_id, site_id, title, checklist, rrule, starts_at_ms, assignee,
+     created_by, created_at_ms, ended_at_ms";
+
+fn inspection_schedule_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InspectionSchedule> {
+    let checklist: String = r.get(4)?;
+    Ok(InspectionSchedule {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        site_id: r.get(2)?,
+        title: r.get(3)?,
+        // Written by this store from the typed template.
+        checklist: serde_json::from_str(&checklist).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        rrule: r.get(5)?,
+        starts_at_ms: r.get(6)?,
+        assignee: r.get(7)?,
+        created_by: r.get(8)?,
+        created_at_ms: r.get(9)?,
+        ended_at_ms: r.get(10)?,
+    })
 }
 
 impl SqliteStore {

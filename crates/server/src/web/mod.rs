@@ -7,10 +7,12 @@ mod admin;
 mod approvals;
 mod error;
 mod flags;
+mod inspections;
 mod records;
 mod session;
 mod setup;
 mod sites;
+mod training;
 mod view;
 
 use axum::Router;
@@ -51,6 +53,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/devices", get(admin::devices))
         .route("/devices/{id}/revoke", post(admin::revoke_device))
         .route("/audit", get(admin::audit))
+        .route("/inspections", get(inspections::page).post(inspections::add))
+        .route("/inspections.csv", get(inspections::csv))
+        .route("/training", get(training::matrix))
+        .route("/training.csv", get(training::csv))
+        .route("/training/alerts", get(training::alerts))
+        .route("/training/certificates", post(training::record_certificate))
         .route("/static/muster.css", get(stylesheet))
         .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn(same_origin_posts))
