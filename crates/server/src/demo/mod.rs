@@ -102,6 +102,7 @@ async fn create(state: &AppState, base_url: &str, data_dir: &Path) -> Result<(),
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.message)?;
+    let calendar = Calendar::now().map_err(|e| e.to_string())?;
     let sites = tokio::task::spawn_blocking(move || {
         let company = store.create_company(COMPANY)?;
         let well = store.create_site(&company.id, WELLSITE, SYSTEM)?;
@@ -142,17 +143,39 @@ async fn create(state: &AppState, base_url: &str, data_dir: &Path) -> Result<(),
             )?;
         }
         store.audit(&company.id, SYSTEM, "company.created", "demo company")?;
-        Ok::<_, crate::store::StoreError>(SiteIds {
+        let sites = SiteIds {
             well: well.id,
             station: station.id,
-        })
+        };
+        let person = |email: &str| {
+            store
+                .user_by_email(email)?
+                .map(|u| u.id)
+                .ok_or_else(|| crate::store::StoreError::Invalid(format!("{email} was not created")))
+        };
+        let schedules = program::schedules(
+            store.as_ref(),
+            &company.id,
+            &sites,
+            &person(SUPERVISOR)?,
+            &person(OPERATOR)?,
+            calendar,
+        )?;
+        Ok::<_, crate::store::StoreError>((sites, schedules))
     })
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
-    fill(base_url, &data_dir.join("demo-phones"), &sites)
-        .await
-        .map_err(|e| format!("demo records: {e}"))
+    let (sites, schedules) = sites;
+    fill(
+        base_url,
+        &data_dir.join("demo-phones"),
+        &sites,
+        &schedules,
+        calendar,
+    )
+    .await
+    .map_err(|e| format!("demo records: {e}"))
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -1536,13 +1559,18 @@ const PICKUP: Unit = Unit {
 // -- making the days -----------------------------------------------------------------------------
 
 /// The phones make every record, phase by phase, syncing after each.
-async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
+async fn fill(
+    base_url: &str,
+    dir: &Path,
+    sites: &SiteIds,
+    schedules: &program::Schedules,
+    calendar: Calendar,
+) -> Result<()> {
     // A store from an earlier demo company would push records the server knows nothing of.
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| invalid(format!("cannot clear {}: {e}", dir.display())))?;
     }
     std::fs::create_dir_all(dir).map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
-    let calendar = Calendar::now()?;
     let mut phones = Vec::new();
     for who in Who::ALL {
         phones.push(Phone::sign_in(dir, base_url, who, calendar).await?);
@@ -1553,6 +1581,7 @@ async fn fill(base_url: &str, dir: &Path, sites: &SiteIds) -> Result<()> {
     program::orientations(&mut phones, sites)?;
     program::competencies(&mut phones, sites)?;
     program::certificates(&mut phones, sites)?;
+    program::inspections(&mut phones, sites, schedules)?;
     phones.sync(&Who::ALL).await?;
 
     // The crew leads start their JSEAs and tailgate meetings and sign them; pre-starts and near

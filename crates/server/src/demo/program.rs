@@ -1,7 +1,9 @@
 //! The demo's safety program over the months before the week of forms: every crew member's site
 //! orientation, the competencies the supervisor verified, the tickets the office keeps (one
-//! expiring within 60 days, one within 30, one expired), and corrective actions closed, overdue
-//! and waiting for verification. All made on the phones, through the real protocol.
+//! expiring within 60 days, one within 30, one expired), corrective actions closed, overdue and
+//! waiting for verification, and two inspection schedules with their inspections (one late, one
+//! missed, one finding). The records are made on the phones, through the real protocol; the
+//! schedules, like the sites, by the office.
 
 use sync_core::kinds::certificate::Certificate;
 use sync_core::kinds::competency::Competency;
@@ -11,7 +13,14 @@ use sync_core::model::{ApprovalDecision, Body, ChecklistItem, ItemResult, Record
 use sync_core::parts::Assignment;
 use sync_core::{Kind, Result};
 
-use super::{Phones, SHOP, Site, SiteIds, Who, at, invalid};
+use chrono::{Months, NaiveDate};
+use chrono_tz::America::Edmonton;
+use sync_core::kinds::inspection::Inspection;
+
+use super::{Calendar, Phones, SHOP, STATION_YARD, Site, SiteIds, WELL_PAD, Who, at, invalid};
+use crate::service::inspections::Frequency;
+use crate::service::time::day_start_ms;
+use crate::store::{ChecklistTemplateItem, InspectionSchedule, RecordStore, StoreError};
 
 /// How many days before the latest day the program's records start.
 pub(super) const HISTORY_DAYS: u64 = 120;
@@ -268,4 +277,196 @@ pub(super) async fn corrective_actions(
         }
     }
     phones.sync(&[Who::Sam]).await
+}
+
+/// The inspection schedules the demo's records are filed against.
+#[derive(Debug, Clone)]
+pub(super) struct Schedules {
+    /// The wellsite's weekly site inspection, by the supervisor.
+    pub weekly: InspectionSchedule,
+    /// The station's monthly fire extinguisher and eyewash check, by the operator.
+    pub monthly: InspectionSchedule,
+}
+
+/// Weeks of the wellsite's weekly inspection the demo covers, the current one included.
+const WEEKS: u64 = 9;
+/// Months of the station's monthly check.
+const MONTHS: u32 = 4;
+
+fn template(items: &[(&str, bool)]) -> Vec<ChecklistTemplateItem> {
+    items
+        .iter()
+        .map(|&(label, critical)| ChecklistTemplateItem {
+            label: label.into(),
+            critical,
+        })
+        .collect()
+}
+
+/// The two schedules, set up by the office before the records (as a company does).
+pub(super) fn schedules(
+    store: &dyn RecordStore,
+    company_id: &str,
+    sites: &SiteIds,
+    supervisor: &str,
+    operator: &str,
+    calendar: Calendar,
+) -> Result<Schedules, StoreError> {
+    let date = |ago: u64| {
+        calendar
+            .date(ago)
+            .map_err(|e| StoreError::Invalid(format!("the demo's calendar: {e}")))
+    };
+    let weekly_start = date((WEEKS - 1) * 7)?;
+    let monthly_start = date(0)?
+        .checked_sub_months(Months::new(MONTHS - 1))
+        .ok_or_else(|| StoreError::Invalid("the demo's months fall before the calendar".into()))?;
+    let make = |id: &str,
+                site: &str,
+                title: &str,
+                items: &[(&str, bool)],
+                frequency: Frequency,
+                start: NaiveDate,
+                assignee: &str| {
+        let starts_at_ms = day_start_ms(start, Edmonton)
+            .ok_or_else(|| StoreError::Invalid(format!("{start} has no midnight in Alberta")))?;
+        let schedule = InspectionSchedule {
+            id: id.into(),
+            tenant_id: company_id.into(),
+            site_id: site.into(),
+            title: title.into(),
+            checklist: template(items),
+            rrule: frequency.rrule(start),
+            starts_at_ms,
+            assignee: assignee.into(),
+            created_by: super::SYSTEM.into(),
+            created_at_ms: starts_at_ms,
+            ended_at_ms: None,
+        };
+        store.create_inspection_schedule(&schedule)?;
+        Ok::<_, StoreError>(schedule)
+    };
+    Ok(Schedules {
+        weekly: make(
+            "demo-weekly-site-inspection",
+            &sites.well,
+            "Weekly site inspection",
+            &[
+                ("Housekeeping: walkways and stairs clear", false),
+                ("Fire extinguishers in place, tagged, charged", true),
+                ("Spill kit stocked", false),
+                ("Muster point sign visible from the pad", false),
+                ("Wind sock up and visible", true),
+            ],
+            Frequency::Weekly,
+            weekly_start,
+            supervisor,
+        )?,
+        monthly: make(
+            "demo-monthly-extinguishers",
+            &sites.station,
+            "Monthly fire extinguisher and eyewash check",
+            &[
+                ("Every extinguisher tagged this month, pin and seal intact", true),
+                ("Eyewash station flushed, water clear", true),
+                ("First aid kit stocked", false),
+            ],
+            Frequency::Monthly,
+            monthly_start,
+            operator,
+        )?,
+    })
+}
+
+/// The inspections filed against the schedules: the weekly one done each week the day after its
+/// window opens, except one done late and one missed three weeks ago; last week's found the spill
+/// kit empty (its corrective action is raised by the server). The monthly check done each month.
+pub(super) fn inspections(phones: &mut Phones, sites: &SiteIds, schedules: &Schedules) -> Result<()> {
+    for week in 1..WEEKS {
+        let window_ago = week * 7;
+        let (started_ago, completed_ago) = match week {
+            // Missed: nobody got to it that week.
+            3 => continue,
+            // Started in its window, finished after the next one opened: late.
+            5 => (window_ago - 6, window_ago - 8),
+            _ => (window_ago - 1, window_ago - 1),
+        };
+        let failed = (week == 1).then_some((
+            "Spill kit stocked",
+            "Spill kit empty after the glycol spill cleanup",
+        ));
+        let sam = phones.of(Who::Sam);
+        file(
+            sam,
+            sites.id(Site::Well),
+            &schedules.weekly,
+            started_ago,
+            completed_ago,
+            WELL_PAD,
+            failed,
+        )?;
+    }
+    let latest = phones.of(Who::Omar).calendar.date(0)?;
+    let first = latest
+        .checked_sub_months(Months::new(MONTHS - 1))
+        .ok_or_else(|| invalid("the demo's months fall before the calendar"))?;
+    for month in 0..MONTHS {
+        let window = first
+            .checked_add_months(Months::new(month))
+            .ok_or_else(|| invalid("the demo's months run past the calendar"))?;
+        let ago = (latest - window).num_days() as u64;
+        // This month's check is done two days in; the current month's only once it has started.
+        let Some(done_ago) = ago.checked_sub(2) else {
+            continue;
+        };
+        let omar = phones.of(Who::Omar);
+        file(
+            omar,
+            sites.id(Site::Station),
+            &schedules.monthly,
+            done_ago,
+            done_ago,
+            STATION_YARD,
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+/// One inspection from `schedule`'s template, started and completed on the given days at 10:00.
+fn file(
+    phone: &mut super::Phone,
+    site: &str,
+    schedule: &InspectionSchedule,
+    started_ago: u64,
+    completed_ago: u64,
+    spot: super::Spot,
+    failed: Option<(&str, &str)>,
+) -> Result<()> {
+    let items = schedule
+        .checklist
+        .iter()
+        .map(|t| {
+            let mut item = ChecklistItem::new(&t.label, t.critical);
+            item.result = Some(ItemResult::Pass);
+            if let Some((label, note)) = failed
+                && t.label == label
+            {
+                item.result = Some(ItemResult::Fail);
+                item.defect_note = Some(note.into());
+            }
+            item
+        })
+        .collect();
+    let mut inspection = Inspection::new(&schedule.title, &phone.user_id, items);
+    inspection.schedule_id = Some(schedule.id.clone());
+    let id = phone.create(
+        site,
+        None,
+        Body::Inspection(inspection),
+        at(started_ago, 10, 0, spot),
+    )?;
+    phone.sign(&id, at(completed_ago, 10, 40, spot))?;
+    phone.complete(&id, at(completed_ago, 10, 41, spot))?;
+    Ok(())
 }
