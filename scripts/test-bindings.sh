@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The binding tests: the generated Python and Kotlin bindings run a field day against a live
-# `muster-server --demo` on 127.0.0.1, and the Swift usage sample is checked against the
-# generated Swift (no Swift compiler on Linux).
+# The binding tests: the generated Python and Kotlin bindings run a field day (JSEA, pre-start,
+# near miss) and a program day (corrective action, inspection, orientation, certificate,
+# competency) against a live `muster-server --demo` on 127.0.0.1, and the Swift usage sample is
+# checked against the generated Swift (no Swift compiler on Linux).
 #
 # Usage: scripts/test-bindings.sh   (from anywhere in the checkout)
 #
@@ -108,11 +109,33 @@ python_field_day() {
     MUSTER_URL="$url" MUSTER_PYTHON="$out/python" python3 bindings/python/test_field_day.py
 }
 
+python_program_day() {
+    MUSTER_URL="$url" MUSTER_PYTHON="$out/python" python3 bindings/python/test_program_day.py
+}
+
+# The generated bindings and the shared phone (Phones.kt) are compiled once; each Kotlin suite is
+# compiled against them and run with its own main.
+kotlin_cp="$jna_jar:$coroutines_jar"
+kotlin_support() {
+    if [[ ! -f "$work/support.jar" ]]; then
+        "$kotlin_home/bin/kotlinc" -nowarn -cp "$kotlin_cp" -d "$work/support.jar" \
+            "$out/kotlin/ca/muster/core/muster_mobile.kt" bindings/kotlin/Phones.kt
+    fi
+}
+
+kotlin_suite() {
+    local source="$1" main="$2" jar="$work/$2.jar"
+    kotlin_support &&
+        "$kotlin_home/bin/kotlinc" -nowarn -cp "$work/support.jar:$kotlin_cp" -d "$jar" "bindings/kotlin/$source" &&
+        java -Djna.library.path="$lib_dir" -cp "$jar:$work/support.jar:$stdlib_jar:$kotlin_cp" "$main" "$url"
+}
+
 kotlin_field_day() {
-    "$kotlin_home/bin/kotlinc" -nowarn -cp "$jna_jar:$coroutines_jar" -d "$work/fieldday.jar" \
-        bindings/kotlin/FieldDay.kt "$out/kotlin/ca/muster/core/muster_mobile.kt" &&
-        java -Djna.library.path="$lib_dir" -cp "$work/fieldday.jar:$stdlib_jar:$jna_jar:$coroutines_jar" \
-            FieldDayKt "$url"
+    kotlin_suite FieldDay.kt FieldDayKt
+}
+
+kotlin_program_day() {
+    kotlin_suite ProgramDay.kt ProgramDayKt
 }
 
 swift_sample() {
@@ -120,7 +143,9 @@ swift_sample() {
 }
 
 run "python field day" python_field_day
+run "python program day" python_program_day
 run "kotlin field day" kotlin_field_day
+run "kotlin program day" kotlin_program_day
 run "swift sample drift check" swift_sample
 
 if ((failed > 0)); then

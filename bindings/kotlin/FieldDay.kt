@@ -1,79 +1,30 @@
 // A field day through the generated Kotlin bindings on the JVM (JNA), against a live muster-server.
 //
-// Run by scripts/test-bindings.sh: compiled with kotlinc together with the generated
-// ca/muster/core/muster_mobile.kt, run with -Djna.library.path=<folder of libmuster_mobile.so> and
-// the server's URL as the first argument. It is also the Android shell's usage sample: the same
-// calls, from the same kinds of threads (store calls off the main thread, sync as a suspend call).
+// Run by scripts/test-bindings.sh: compiled with kotlinc against the generated
+// ca/muster/core/muster_mobile.kt and Phones.kt (the phone and the scenario runner), run with
+// -Djna.library.path=<folder of libmuster_mobile.so> and the server's URL as the first argument.
+// It is also the Android shell's usage sample: the same calls, from the same kinds of threads
+// (store calls off the main thread, sync as a suspend call).
 
-import ca.muster.core.ClockSample
 import ca.muster.core.ControlLevel
-import ca.muster.core.DeviceClock
 import ca.muster.core.EquipmentUnit
 import ca.muster.core.FindingLevel
-import ca.muster.core.GpsFix
 import ca.muster.core.ItemResult
 import ca.muster.core.ListFilter
 import ca.muster.core.MusterException
 import ca.muster.core.MusterStore
-import ca.muster.core.MusterSyncClient
 import ca.muster.core.RecordBody
 import ca.muster.core.RecordKind
 import ca.muster.core.RecordView
 import ca.muster.core.RejectCode
 import ca.muster.core.Role
 import ca.muster.core.Severity
-import ca.muster.core.Stamp
 import ca.muster.core.SyncObserver
 import ca.muster.core.SyncProgress
-import ca.muster.core.SyncSettings
-import ca.muster.core.UserInfo
 import ca.muster.core.coreVersion
 import java.io.File
-import java.nio.file.Files
-import java.util.UUID
-import kotlin.system.exitProcess
 import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.delay
-import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withContext
-
-const val PASSWORD = "muster-demo-2026"
-const val SITE_LAT = 55.1707
-const val SITE_LON = -118.7947
-
-val quick = SyncSettings(attempts = 3u, firstDelayMs = 50uL, maxDelayMs = 200uL, requestTimeoutMs = 20_000uL)
-
-/** One phone: its own store file, boot id, monotonic clock and GPS, as the Android shell keeps them. */
-class Phone(folder: File, val name: String, val url: String) : DeviceClock {
-    val bootId: String = UUID.randomUUID().toString()
-    val store = MusterStore(File(folder, "$name.db").path)
-    val sync = MusterSyncClient.withSettings(store, quick, this)
-    lateinit var user: UserInfo
-
-    // Android: SystemClock.elapsedRealtime() and the boot id from /proc/sys/kernel/random/boot_id.
-    private fun monotonicMs(): Long = System.nanoTime() / 1_000_000
-
-    override fun now(): ClockSample =
-        ClockSample(wallMs = System.currentTimeMillis(), monotonicMs = monotonicMs(), bootId = bootId)
-
-    fun stamp(withFix: Boolean = true, offsetM: Double = 0.0): Stamp {
-        val wall = System.currentTimeMillis()
-        val fix = if (withFix) {
-            GpsFix(
-                lat = SITE_LAT + offsetM / 111_000.0, lon = SITE_LON, accuracyM = 5.0,
-                fixTimeMs = wall - 1_500, provider = "gps", mock = false,
-            )
-        } else {
-            null
-        }
-        return Stamp(wallMs = wall, monotonicMs = monotonicMs(), bootId = bootId, fix = fix)
-    }
-
-    suspend fun login(email: String): UserInfo {
-        user = sync.login(url, email, PASSWORD, "$name's phone")
-        return user
-    }
-}
 
 class Progress : SyncObserver {
     val seen = mutableListOf<SyncProgress>()
@@ -82,29 +33,9 @@ class Progress : SyncObserver {
     }
 }
 
-var passed = 0
-var failed = 0
-
-fun check(condition: Boolean, what: () -> String) {
-    if (!condition) throw AssertionError(what())
-}
-
-inline fun <reified E : Throwable> expectError(what: String, block: () -> Unit): E {
-    try {
-        block()
-    } catch (e: Throwable) {
-        if (e is E) return e
-        throw AssertionError("$what: expected ${E::class.simpleName}, got $e")
-    }
-    throw AssertionError("$what: expected ${E::class.simpleName}, nothing was thrown")
-}
-
 fun jsea(view: RecordView) = (view.body as RecordBody.Jsea).form
 
 fun codes(view: RecordView) = view.flags.map { it.code }.sorted()
-
-/** Stamps are in milliseconds: keep lifecycle events apart so their order is unambiguous. */
-suspend fun tick() = delay(20)
 
 suspend fun fieldDay(folder: File, url: String) {
     val lead = Phone(folder, "lead", url)
@@ -235,26 +166,10 @@ suspend fun badInput(folder: File, url: String) {
     check(coreVersion().isNotEmpty()) { "core version" }
 }
 
-fun main(args: Array<String>) {
-    val url = args.firstOrNull() ?: System.getenv("MUSTER_URL") ?: "http://127.0.0.1:8080"
-    val scenarios = listOf<Pair<String, suspend (File, String) -> Unit>>(
+fun main(args: Array<String>) = runScenarios(
+    "kotlin field day", args,
+    listOf(
         "two phones fill, sign, sync and see the merged JSEA and its flags" to ::fieldDay,
         "bad input is the public error, not a crash" to ::badInput,
-    )
-    for ((name, scenario) in scenarios) {
-        val folder = Files.createTempDirectory("muster-kt-").toFile()
-        try {
-            runBlocking { scenario(folder, url) }
-            passed++
-            println("ok   $name")
-        } catch (e: Throwable) {
-            failed++
-            println("FAIL $name: $e")
-            e.printStackTrace()
-        } finally {
-            folder.deleteRecursively()
-        }
-    }
-    println("kotlin: $passed passed, $failed failed")
-    exitProcess(if (failed == 0) 0 else 1)
-}
+    ),
+)

@@ -113,18 +113,24 @@ impl MusterStore {
         Ok(view.findings.into_iter().map(Into::into).collect())
     }
 
-    /// Completes a JSEA or pre-start, or reports a near-miss. Refused with
-    /// `MusterError.Blocked` listing every blocking finding when the record is not ready.
+    /// The kind's completing step: completes a JSEA, pre-start, inspection or orientation,
+    /// reports a near-miss, raises a corrective action, records a certificate, marks a competency
+    /// verified. Refused with `MusterError.Blocked` listing every blocking finding when the record
+    /// is not ready.
     pub fn complete(&self, record_id: String, stamp: Stamp) -> Result<()> {
         Ok(self.lock().complete(&record_id, stamp.into())?)
     }
 
-    /// Signs as the signed-in person: crew sign-on for a JSEA, operator sign-off for a pre-start.
+    /// Signs as the signed-in person: crew sign-on for a JSEA, operator sign-off for a pre-start,
+    /// the inspector's sign-off, the worker's own orientation, the verifier's signature on a
+    /// competency, the resolver's on a corrective action (resolving it: set `resolution_note`
+    /// first).
     pub fn sign(&self, record_id: String, stamp: Stamp) -> Result<()> {
         Ok(self.lock().sign(&record_id, stamp.into())?)
     }
 
-    /// A supervisor approves a completed JSEA. The server refuses it from anyone else.
+    /// A supervisor approves a completed JSEA, or verifies that a resolved corrective action's
+    /// fix worked (closing it; never the resolver). The server refuses it from anyone else.
     pub fn approve(&self, record_id: String, comment: Option<String>, stamp: Stamp) -> Result<()> {
         Ok(self.lock().decide(
             &record_id,
@@ -134,7 +140,8 @@ impl MusterStore {
         )?)
     }
 
-    /// A supervisor rejects a completed JSEA, saying why so the crew can fix it.
+    /// A supervisor rejects a completed JSEA, or finds a corrective action's fix did not work
+    /// (it goes back to open), saying why so the crew can fix it.
     pub fn reject(&self, record_id: String, comment: String, stamp: Stamp) -> Result<()> {
         Ok(self.lock().decide(
             &record_id,

@@ -210,3 +210,136 @@ fn a_damaged_store_is_refused_then_recovered_in_place_with_its_unsynced_edits() 
     assert_eq!(pending[0].title, "Pipe rolled off the rack");
     assert!(pending[0].never_synced);
 }
+
+#[test]
+fn a_corrective_action_is_raised_resolved_and_refused_to_its_own_resolver() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = signed_in_store(&dir);
+    let t0 = 1_790_000_000_000;
+    let day = 86_400_000;
+    let id = store
+        .create_corrective_action(
+            "site-1".into(),
+            None,
+            "Handrail loose on the tank stairs".into(),
+            "Re-weld the handrail bracket".into(),
+            "u-lead".into(),
+            None,
+            t0,
+            stamp(t0),
+        )
+        .expect("create");
+    let err = store
+        .complete(id.clone(), stamp(t0 + 1))
+        .expect_err("no due date");
+    let MusterError::Blocked { findings, .. } = err else {
+        panic!("expected Blocked, got {err:?}");
+    };
+    let rules: Vec<_> = findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["corrective_action.due_date_required"]);
+    store
+        .set_field(id.clone(), "assignment/due_ms".into(), (t0 + 7 * day).to_string())
+        .expect("due date");
+    store.complete(id.clone(), stamp(t0 + 2)).expect("raise");
+    assert_eq!(store.record(id.clone()).expect("view").status, "open");
+
+    let err = store.sign(id.clone(), stamp(t0 + 3)).expect_err("no note");
+    assert!(matches!(err, MusterError::Invalid { .. }), "{err:?}");
+    store
+        .set_field(
+            id.clone(),
+            "resolution_note".into(),
+            "\"Bracket re-welded\"".into(),
+        )
+        .expect("note");
+    store.sign(id.clone(), stamp(t0 + 4)).expect("resolve");
+    let err = store
+        .approve(id.clone(), None, stamp(t0 + 5))
+        .expect_err("own resolution");
+    let MusterError::NotAllowedNow { reason } = err else {
+        panic!("expected NotAllowedNow, got {err:?}");
+    };
+    assert!(reason.contains("cannot verify it"), "{reason}");
+    let row = &store
+        .list(ListFilter {
+            kind: Some(RecordKind::CorrectiveAction),
+            ..ListFilter::default()
+        })
+        .expect("list")[0];
+    assert_eq!(
+        (row.status.as_str(), row.assignee.as_deref(), row.due_at_ms),
+        ("resolved", Some("u-lead"), Some(t0 + 7 * day))
+    );
+}
+
+#[test]
+fn an_orientation_is_acknowledged_topic_by_topic_and_signed_by_its_worker() {
+    use crate::kinds::orientation::orientation_topics;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = signed_in_store(&dir);
+    let t0 = 1_790_000_000_000;
+    let id = store
+        .create_orientation(
+            "site-1".into(),
+            None,
+            "u-lead".into(),
+            "Sam Supervisor".into(),
+            stamp(t0),
+        )
+        .expect("create");
+    let topics = orientation_topics();
+    assert_eq!(topics.len(), 4);
+    let blocking = store.validate(id.clone()).expect("findings");
+    let unacknowledged = blocking
+        .iter()
+        .filter(|f| f.rule == "orientation.topic_unacknowledged")
+        .count();
+    assert_eq!(unacknowledged, 4);
+    for t in &topics {
+        store.acknowledge_topic(id.clone(), t.topic).expect("acknowledge");
+    }
+    store.sign(id.clone(), stamp(t0 + 1)).expect("sign");
+    store.complete(id.clone(), stamp(t0 + 2)).expect("complete");
+    assert_eq!(store.record(id).expect("view").status, "signed");
+}
+
+#[test]
+fn the_checklist_editor_fills_an_inspection_and_refuses_a_kind_without_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = signed_in_store(&dir);
+    let t0 = 1_790_000_000_000;
+    let body =
+        r#"{"title": "Weekly site inspection", "inspector_id": "u-lead", "items": [], "status": "draft"}"#;
+    let id = store
+        .create_record(
+            RecordKind::Inspection,
+            "site-1".into(),
+            None,
+            body.into(),
+            stamp(t0),
+        )
+        .expect("create");
+    let exits = store
+        .add_checklist_item(id.clone(), "Exits clear".into(), false)
+        .expect("item");
+    store
+        .set_item_result(id.clone(), exits.clone(), Some(crate::types::ItemResult::Fail))
+        .expect("fail");
+    store
+        .set_defect_note(id.clone(), exits, Some("Pallets stacked at the east door".into()))
+        .expect("note");
+    store.sign(id.clone(), stamp(t0 + 1)).expect("sign off");
+    store.complete(id.clone(), stamp(t0 + 2)).expect("complete");
+    assert_eq!(store.record(id).expect("view").status, "completed");
+
+    let talk = store
+        .create_orientation("site-1".into(), None, "u-lead".into(), "Sam".into(), stamp(t0))
+        .expect("orientation");
+    let err = store
+        .add_checklist_item(talk, "Brakes".into(), true)
+        .expect_err("no checklist");
+    let MusterError::Invalid { reason } = err else {
+        panic!("expected Invalid, got {err:?}");
+    };
+    assert!(reason.contains("has no checklist"), "{reason}");
+}
