@@ -113,6 +113,25 @@ fn write_csv(
     Ok(out)
 }
 
+/// Any other list as CSV with the same rules: a header row, then `rows`, each cell defused.
+pub fn table_csv(
+    columns: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> ServiceResult<Vec<u8>> {
+    let mut out = Vec::from("\u{feff}".as_bytes());
+    {
+        let mut writer = csv::Writer::from_writer(&mut out);
+        writer.write_record(columns).map_err(ServiceError::internal)?;
+        for row in rows {
+            writer
+                .write_record(row.iter().map(|c| defuse(c).into_owned()))
+                .map_err(ServiceError::internal)?;
+        }
+        writer.flush().map_err(ServiceError::internal)?;
+    }
+    Ok(out)
+}
+
 /// A cell a spreadsheet will not run as a formula.
 fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {

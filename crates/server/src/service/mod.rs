@@ -14,6 +14,9 @@ pub mod sessions;
 pub mod setup;
 pub mod sites;
 pub mod time;
+pub mod actions;
+pub mod equipment;
+pub mod writes;
 
 pub use identity::Principal;
 
