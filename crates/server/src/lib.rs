@@ -174,6 +174,14 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/admin/users/{id}", axum::routing::patch(routes::change_user))
         .route("/v1/records/{id}", get(routes::record_detail))
         .route("/v1/sync/limits", get(routes::limits))
+        .route(
+            "/v1/equipment",
+            get(routes::list_equipment).post(routes::add_equipment),
+        )
+        .route(
+            "/v1/equipment/{unit_id}",
+            axum::routing::patch(routes::change_equipment),
+        )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let sync = Router::new()
         .route("/v1/sync", post(sync::sync))

@@ -28,6 +28,9 @@ use crate::routes;
         routes::export_records,
         routes::record_detail,
         crate::sync::sync,
+        routes::list_equipment,
+        routes::add_equipment,
+        routes::change_equipment,
     ),
     modifiers(&BearerAuth, &PostcardBodies),
     tags(
@@ -36,6 +39,7 @@ use crate::routes;
         (name = "admin", description = "Users, sites and devices (office admin only)"),
         (name = "records", description = "The office's read API"),
         (name = "health", description = "Liveness"),
+        (name = "equipment", description = "The equipment register: units, their status and what changed it"),
     )
 )]
 pub struct ApiDoc;
