@@ -166,9 +166,15 @@ async fn a_failed_pre_start_from_two_phones_raises_one_action_holds_the_unit_unt
         &json!({"unit_id": "ld 3", "make_model": "Another loader"}),
     )
     .await;
-    assert_eq!(status, 409, "the same unit written another way is refused: {body}");
+    assert_eq!(
+        status, 409,
+        "the same unit written another way is refused: {body}"
+    );
     assert!(
-        body["error"]["message"].as_str().unwrap_or("").contains("already has unit LD-3"),
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("already has unit LD-3"),
         "{body}"
     );
     let (status, body) = post_json(
@@ -178,7 +184,13 @@ async fn a_failed_pre_start_from_two_phones_raises_one_action_holds_the_unit_unt
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap_or("").contains("make and model"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("make and model"),
+        "{body}"
+    );
 
     // The operator fails the brakes (the draft reaches the server while there is signal, which
     // raises nothing) and signs it off offline; the mechanic's phone takes a copy over the hotspot
@@ -228,19 +240,23 @@ async fn a_failed_pre_start_from_two_phones_raises_one_action_holds_the_unit_unt
     assert_eq!(action.status, ActionStatus::Open);
     let source = action.source.as_ref().expect("the source is named");
     assert_eq!(
-        (source.kind.as_str(), source.record_id.as_str(), source.item_id.as_deref()),
+        (
+            source.kind.as_str(),
+            source.record_id.as_str(),
+            source.item_id.as_deref()
+        ),
         ("pre_start", pre_start.as_str(), Some(brakes.as_str()))
     );
     assert_eq!(action.unit_id.as_deref(), Some("ld 3"));
-    assert!(action.hazard.contains("'Brakes' failed: pedal goes to the floor"), "{}", action.hazard);
+    assert!(
+        action.hazard.contains("'Brakes' failed: pedal goes to the floor"),
+        "{}",
+        action.hazard
+    );
     assert_eq!(action.assignment.assignee, user_id(server, ASSIGNEE));
     assert_eq!(action.assignment.due_ms, Some(raised_at + 2 * DAY));
     assert_eq!(action.identified_ms, raised_at);
-    let (status, detail) = get_json(
-        &format!("{}/v1/records/{action_id}", server.url),
-        &s.admin_token,
-    )
-    .await;
+    let (status, detail) = get_json(&format!("{}/v1/records/{action_id}", server.url), &s.admin_token).await;
     assert_eq!(status, 200, "{detail}");
     let raised = detail["timeline"]
         .as_array()
@@ -260,14 +276,24 @@ async fn a_failed_pre_start_from_two_phones_raises_one_action_holds_the_unit_unt
     assert_eq!(loader["open_holds"][0]["source_record"], pre_start.as_str());
     assert_eq!(loader["status_changed_by"]["change"], "out_of_service");
     assert_eq!(loader["status_changed_by"]["record_id"], pre_start.as_str());
-    assert_eq!(loader["hour_meter"], 5_120.0, "the pre-start's reading is the latest");
-    assert_eq!(units.len(), 1, "a unit the register has is not added again: {units:#?}");
+    assert_eq!(
+        loader["hour_meter"], 5_120.0,
+        "the pre-start's reading is the latest"
+    );
+    assert_eq!(
+        units.len(),
+        1,
+        "a unit the register has is not added again: {units:#?}"
+    );
 
     // Every phone at the site receives the action on its next sync.
     operator.sync().await;
     mechanic.sync().await;
     for phone in [&operator, &mechanic] {
-        let view = phone.store.record(&action_id).expect("the action reached the phone");
+        let view = phone
+            .store
+            .record(&action_id)
+            .expect("the action reached the phone");
         assert_eq!(view.record.header.created_by, "system");
     }
 
@@ -325,7 +351,9 @@ async fn a_failed_pre_start_from_two_phones_raises_one_action_holds_the_unit_unt
     let refusal = &report.rejected[0];
     assert_eq!(refusal.code, RejectCode::ApprovalNotPermitted);
     assert!(
-        refusal.reason.contains("resolved this action and cannot also verify it"),
+        refusal
+            .reason
+            .contains("resolved this action and cannot also verify it"),
         "{}",
         refusal.reason
     );
@@ -406,7 +434,11 @@ async fn an_action_past_its_due_date_is_flagged_overdue_with_its_evidence() {
     let flags = overdue_flags(server);
     assert_eq!(flags.len(), 1, "{flags:?}");
     let flag = &flags[0];
-    assert!(flag.message.contains("1 day past its due date"), "{}", flag.message);
+    assert!(
+        flag.message.contains("1 day past its due date"),
+        "{}",
+        flag.message
+    );
     let evidence = &flag.evidence;
     assert_eq!(evidence["assignee"], user_id(server, ASSIGNEE));
     assert_eq!(evidence["due"], sync_core::clock::format_utc(due));
@@ -470,8 +502,16 @@ async fn a_unit_named_offline_that_the_register_lacks_is_added_on_sync() {
     assert_eq!(response.status().as_u16(), 200);
     let body: Value = response.json().await.expect("json");
     assert_eq!(
-        (&body["unit_id"], &body["equipment_type"], &body["required_certificates"]),
-        (&json!("EX-12"), &json!("Excavator"), &json!(["Ground disturbance"]))
+        (
+            &body["unit_id"],
+            &body["equipment_type"],
+            &body["required_certificates"]
+        ),
+        (
+            &json!("EX-12"),
+            &json!("Excavator"),
+            &json!(["Ground disturbance"])
+        )
     );
     let response = reqwest::Client::new()
         .patch(format!("{}/v1/equipment/NOPE-1", server.url))

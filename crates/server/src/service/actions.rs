@@ -62,7 +62,12 @@ pub fn acts_on(record: &Record) -> bool {
 }
 
 /// Creates the action for one failure unless it exists. Returns whether it was created.
-fn raise_for_failure(state: &AppState, tenant_id: &str, source: &Record, seed: &ActionSeed) -> ServiceResult<bool> {
+fn raise_for_failure(
+    state: &AppState,
+    tenant_id: &str,
+    source: &Record,
+    seed: &ActionSeed,
+) -> ServiceResult<bool> {
     let store = state.store.as_ref();
     let id = raised_action_id(&source.header.id, &seed.item_id);
     let _held = state.doc_locks.lock(&id);
@@ -106,7 +111,10 @@ fn raise_for_failure(state: &AppState, tenant_id: &str, source: &Record, seed: &
         body: Body::CorrectiveAction(action),
     };
     lifecycle::complete(&mut record, stamp).map_err(|e| {
-        ServiceError::internal(format!("the action raised for {} is not complete: {e}", source.header.id))
+        ServiceError::internal(format!(
+            "the action raised for {} is not complete: {e}",
+            source.header.id
+        ))
     })?;
     let device = system_device(tenant_id);
     let actor = registered_actor(store, tenant_id, SYSTEM_USER, &device)?;
@@ -121,7 +129,19 @@ fn raise_for_failure(state: &AppState, tenant_id: &str, source: &Record, seed: &
             source.header.id
         ),
     };
-    store_merged(store, tenant_id, &id, &device, &mut doc, &[], 0, true, Some(&audit), now).map_err(refused)?;
+    store_merged(
+        store,
+        tenant_id,
+        &id,
+        &device,
+        &mut doc,
+        &[],
+        0,
+        true,
+        Some(&audit),
+        now,
+    )
+    .map_err(refused)?;
     equipment::note_record(store, tenant_id, &record, now)?;
     Ok(true)
 }
@@ -134,7 +154,12 @@ fn default_assignee(store: &dyn RecordStore, tenant_id: &str, source: &Record) -
         .into_iter()
         .filter(|u| !u.disabled)
         .collect();
-    people.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+    people.sort_by(|a, b| {
+        a.name
+            .to_lowercase()
+            .cmp(&b.name.to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
     let site = &source.header.site_id;
     let supervisor = people
         .iter()
@@ -225,7 +250,11 @@ impl ActionEntry {
 }
 
 /// The corrective actions in the person's scope matching `filter`, newest first.
-pub async fn list(state: &AppState, who: &Principal, filter: ActionFilter) -> ServiceResult<Vec<ActionEntry>> {
+pub async fn list(
+    state: &AppState,
+    who: &Principal,
+    filter: ActionFilter,
+) -> ServiceResult<Vec<ActionEntry>> {
     let store = state.store.clone();
     let scope = who.scope();
     blocking(move || entries(store.as_ref(), &scope, &filter)).await
@@ -380,7 +409,9 @@ fn raise_blocking(state: &AppState, who: &Principal, new: NewAction) -> ServiceR
     let store: &dyn RecordStore = state.store.as_ref();
     let invalid = |m: String| ServiceError::invalid("invalid_action", m);
     let site_id = new.site_id.trim();
-    if store.site(&who.tenant_id, site_id)?.is_none() || !(who.is_admin() || who.sites.iter().any(|s| s == site_id)) {
+    if store.site(&who.tenant_id, site_id)?.is_none()
+        || !(who.is_admin() || who.sites.iter().any(|s| s == site_id))
+    {
         return Err(invalid(format!("there is no site {site_id} among your sites")));
     }
     if new.hazard.trim().is_empty() {
@@ -398,10 +429,19 @@ fn raise_blocking(state: &AppState, who: &Principal, new: NewAction) -> ServiceR
     let Some(due_ms) = new.due_ms else {
         return Err(invalid("set a date it must be done by".into()));
     };
-    let source = match new.source_record.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let source = match new
+        .source_record
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some(source_id) => {
-            let not_found = || invalid(format!("there is no record {source_id} you may read to link it to"));
+            let not_found = || {
+                invalid(format!(
+                    "there is no record {source_id} you may read to link it to"
+                ))
+            };
             if !store.in_scope(&who.scope(), source_id)? {
                 return Err(not_found());
             }
@@ -424,10 +464,7 @@ fn raise_blocking(state: &AppState, who: &Principal, new: NewAction) -> ServiceR
         now,
     );
     action.source = source;
-    action.unit_id = new
-        .unit_id
-        .map(|u| u.trim().to_owned())
-        .filter(|u| !u.is_empty());
+    action.unit_id = new.unit_id.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
     let id = new_id();
     let mut record = Record {
         header: Header {
@@ -468,7 +505,8 @@ fn raise_blocking(state: &AppState, who: &Principal, new: NewAction) -> ServiceR
         &record,
     )
     .map_err(refused)?;
-    let mut doc = RecordDocument::create(actor, &who.user_id, &record, now).map_err(ServiceError::internal)?;
+    let mut doc =
+        RecordDocument::create(actor, &who.user_id, &record, now).map_err(ServiceError::internal)?;
     let audit = AuditNote {
         user_id: who.user_id.clone(),
         action: "corrective_action.raised".into(),
@@ -476,18 +514,32 @@ fn raise_blocking(state: &AppState, who: &Principal, new: NewAction) -> ServiceR
     };
     {
         let _held = state.doc_locks.lock(&id);
-        store_merged(store, &who.tenant_id, &id, &web_device, &mut doc, &[], 0, true, Some(&audit), now)
-            .map_err(refused)?;
+        store_merged(
+            store,
+            &who.tenant_id,
+            &id,
+            &web_device,
+            &mut doc,
+            &[],
+            0,
+            true,
+            Some(&audit),
+            now,
+        )
+        .map_err(refused)?;
     }
     after_stored(state, &who.tenant_id, &record)?;
-    detail_of(store, &who.tenant_id, &id, now)?.ok_or_else(|| ServiceError::internal("the action just raised is gone"))
+    detail_of(store, &who.tenant_id, &id, now)?
+        .ok_or_else(|| ServiceError::internal("the action just raised is gone"))
 }
 
 fn require_verifier(who: &Principal, what: &str) -> ServiceResult<()> {
     if who.may_decide() {
         Ok(())
     } else {
-        Err(ServiceError::Forbidden(format!("only a supervisor or the office admin {what}")))
+        Err(ServiceError::Forbidden(format!(
+            "only a supervisor or the office admin {what}"
+        )))
     }
 }
 
@@ -503,25 +555,36 @@ fn as_action(record: &mut Record) -> ServiceResult<&mut CorrectiveAction> {
 
 /// Resolves an open action as `who`: what was done, and their signature. The assignee resolves
 /// it; a supervisor or admin may too (then someone else verifies the fix).
-pub async fn resolve(state: &AppState, who: &Principal, id: &str, note: String) -> ServiceResult<RecordDetail> {
+pub async fn resolve(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    note: String,
+) -> ServiceResult<RecordDetail> {
     let (state, who, id) = (state.clone(), who.clone(), id.to_owned());
     blocking(move || {
-        write_as(&state, &who, &id, "corrective_action.resolved", |record, me, stamp| {
-            let action = as_action(record)?;
-            if action.assignment.assignee != who.user_id && !who.may_decide() {
-                return Err(ServiceError::Forbidden(
-                    "only the person the action is assigned to, or a supervisor, resolves it".into(),
-                ));
-            }
-            if note.trim().is_empty() {
-                return Err(ServiceError::invalid(
-                    "invalid_action",
-                    "say what was done to fix it before resolving",
-                ));
-            }
-            action.resolution_note = Some(note.trim().to_owned());
-            lifecycle::sign(record, me, stamp).map_err(|e| ServiceError::Conflict(e.to_string()))
-        })
+        write_as(
+            &state,
+            &who,
+            &id,
+            "corrective_action.resolved",
+            |record, me, stamp| {
+                let action = as_action(record)?;
+                if action.assignment.assignee != who.user_id && !who.may_decide() {
+                    return Err(ServiceError::Forbidden(
+                        "only the person the action is assigned to, or a supervisor, resolves it".into(),
+                    ));
+                }
+                if note.trim().is_empty() {
+                    return Err(ServiceError::invalid(
+                        "invalid_action",
+                        "say what was done to fix it before resolving",
+                    ));
+                }
+                action.resolution_note = Some(note.trim().to_owned());
+                lifecycle::sign(record, me, stamp).map_err(|e| ServiceError::Conflict(e.to_string()))
+            },
+        )
     })
     .await
 }
@@ -557,14 +620,19 @@ pub async fn verify(
     blocking(move || {
         write_as(&state, &who, &id, audit, |record, me, stamp| {
             as_action(record)?;
-            lifecycle::decide(record, me, decision, comment, stamp).map_err(|e| ServiceError::Conflict(e.to_string()))
+            lifecycle::decide(record, me, decision, comment, stamp)
+                .map_err(|e| ServiceError::Conflict(e.to_string()))
         })
     })
     .await
 }
 
 /// One action whole, for its page.
-pub async fn detail(state: &AppState, who: &Principal, id: &str) -> ServiceResult<(RecordDetail, CorrectiveAction)> {
+pub async fn detail(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+) -> ServiceResult<(RecordDetail, CorrectiveAction)> {
     let detail = super::records::detail(state, who, id).await?;
     match &detail.record.body {
         Body::CorrectiveAction(action) => {

@@ -69,6 +69,7 @@ fn decide_blocking(
                 record.kind().label()
             )));
         }
-        lifecycle::decide(record, me, decision, comment, stamp).map_err(|e| ServiceError::Conflict(e.to_string()))
+        lifecycle::decide(record, me, decision, comment, stamp)
+            .map_err(|e| ServiceError::Conflict(e.to_string()))
     })
 }

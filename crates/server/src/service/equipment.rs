@@ -174,7 +174,9 @@ fn checked(details: UnitDetails) -> ServiceResult<UnitDetails> {
     }
     let make_model = details.make_model.trim().to_owned();
     if make_model.is_empty() {
-        return Err(invalid(format!("unit {unit_id} needs a make and model, like \"Cat 950 loader\"")));
+        return Err(invalid(format!(
+            "unit {unit_id} needs a make and model, like \"Cat 950 loader\""
+        )));
     }
     for (name, value) in [
         ("unit number", unit_id.as_str()),
@@ -183,7 +185,9 @@ fn checked(details: UnitDetails) -> ServiceResult<UnitDetails> {
         ("equipment type", details.equipment_type.as_str()),
     ] {
         if value.chars().count() > MAX_FIELD_CHARS {
-            return Err(invalid(format!("the {name} is longer than {MAX_FIELD_CHARS} characters")));
+            return Err(invalid(format!(
+                "the {name} is longer than {MAX_FIELD_CHARS} characters"
+            )));
         }
     }
     if let Some(hours) = details.hour_meter
@@ -211,7 +215,10 @@ fn checked(details: UnitDetails) -> ServiceResult<UnitDetails> {
     Ok(UnitDetails {
         unit_id,
         make_model,
-        serial: details.serial.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        serial: details
+            .serial
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()),
         equipment_type: details.equipment_type.trim().to_owned(),
         required_certificates: required,
         hour_meter: details.hour_meter,
@@ -310,7 +317,12 @@ pub async fn change(
 /// What a stored record changes in the register: a completed pre-start adds the unit it names
 /// when the register lacks it and brings its hour meter up to date; a corrective action naming a
 /// unit holds it out of service while open and releases it once closed.
-pub fn note_record(store: &dyn RecordStore, tenant_id: &str, record: &Record, now_ms: i64) -> StoreResult<()> {
+pub fn note_record(
+    store: &dyn RecordStore,
+    tenant_id: &str,
+    record: &Record,
+    now_ms: i64,
+) -> StoreResult<()> {
     match &record.body {
         // A draft's unit number may be half typed: only a completed check names a unit.
         Body::PreStart(p) if p.status == PreStartStatus::Completed && !blank(&p.unit.unit_id) => {
@@ -443,7 +455,11 @@ mod tests {
             unit_id: " LD-3 ".into(),
             make_model: "Cat 950".into(),
             serial: Some("  ".into()),
-            required_certificates: vec!["Ground disturbance".into(), " ground disturbance".into(), "".into()],
+            required_certificates: vec![
+                "Ground disturbance".into(),
+                " ground disturbance".into(),
+                "".into(),
+            ],
             ..UnitDetails::default()
         })
         .expect("valid");

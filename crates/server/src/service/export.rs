@@ -114,10 +114,7 @@ fn write_csv(
 }
 
 /// Any other list as CSV with the same rules: a header row, then `rows`, each cell defused.
-pub fn table_csv(
-    columns: &[&str],
-    rows: impl IntoIterator<Item = Vec<String>>,
-) -> ServiceResult<Vec<u8>> {
+pub fn table_csv(columns: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> ServiceResult<Vec<u8>> {
     let mut out = Vec::from("\u{feff}".as_bytes());
     {
         let mut writer = csv::Writer::from_writer(&mut out);

@@ -43,12 +43,9 @@ pub(crate) fn write_as(
         // The device prefix is what lets this stamp's server boot id count as the server's clock.
         let web_device = format!("{SERVER_DEVICE_PREFIX}{}", who.user_id);
         let actor = registered_actor(store, &who.tenant_id, &who.user_id, &web_device)?;
-        let mut doc = RecordDocument::load_chunks(
-            &stored.snapshot,
-            stored.chunks.iter().map(Vec::as_slice),
-            actor,
-        )
-        .map_err(ServiceError::internal)?;
+        let mut doc =
+            RecordDocument::load_chunks(&stored.snapshot, stored.chunks.iter().map(Vec::as_slice), actor)
+                .map_err(ServiceError::internal)?;
         let before = doc.record().map_err(ServiceError::internal)?;
         let before_heads = doc.heads();
         let me = Actor {

@@ -481,10 +481,16 @@ pub trait RecordStore: Send + Sync + 'static {
     fn equipment_units(&self, tenant_id: &str) -> StoreResult<Vec<EquipmentUnit>>;
     /// Adds a unit to the register with its audit entry, in one transaction. `Conflict` when the
     /// company has a unit of the same number (however it is written).
-    fn add_equipment_unit(&self, tenant_id: &str, unit: &EquipmentUnit, audit: &AuditNote) -> StoreResult<()>;
+    fn add_equipment_unit(&self, tenant_id: &str, unit: &EquipmentUnit, audit: &AuditNote)
+    -> StoreResult<()>;
     /// Replaces the details of the unit numbered `unit.unit_id` (its number, added and retired
     /// fields stay), with its audit entry. False when the company has no such unit.
-    fn update_equipment_unit(&self, tenant_id: &str, unit: &EquipmentUnit, audit: &AuditNote) -> StoreResult<bool>;
+    fn update_equipment_unit(
+        &self,
+        tenant_id: &str,
+        unit: &EquipmentUnit,
+        audit: &AuditNote,
+    ) -> StoreResult<bool>;
     /// A unit a stored record names: added when the register lacks it (its audit entry in the
     /// same transaction), and its hour meter raised to the record's reading when that is higher
     /// (a meter only counts up, so a pre-start synced late never turns it back). True when added.

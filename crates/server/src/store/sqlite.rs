@@ -12,8 +12,9 @@ use sync_core::{Flag, Kind, ListFilter, Projection};
 
 use super::{
     AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, DEFAULT_TIME_ZONE, Device, DeviceSignIn,
-    EquipmentHold, EquipmentUnit, FeedEntry, Judgement, NewUser, REFRESH_GRACE_MS, RecordStore, RefreshUse, Rejudge, Scope,
-    Site, StoreError, StoreResult, StoredDoc, SyncWrite, User, UserChange, WebSession, schema,
+    EquipmentHold, EquipmentUnit, FeedEntry, Judgement, NewUser, REFRESH_GRACE_MS, RecordStore, RefreshUse,
+    Rejudge, Scope, Site, StoreError, StoreResult, StoredDoc, SyncWrite, User, UserChange, WebSession,
+    schema,
 };
 
 /// One writer connection, and a pool of readers: in WAL mode readers never wait for the writer's
@@ -1651,7 +1652,12 @@ impl RecordStore for SqliteStore {
         Ok(units)
     }
 
-    fn add_equipment_unit(&self, tenant_id: &str, unit: &EquipmentUnit, audit: &AuditNote) -> StoreResult<()> {
+    fn add_equipment_unit(
+        &self,
+        tenant_id: &str,
+        unit: &EquipmentUnit,
+        audit: &AuditNote,
+    ) -> StoreResult<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         if !insert_equipment_unit(&tx, tenant_id, unit)? {
@@ -1662,7 +1668,12 @@ impl RecordStore for SqliteStore {
         Ok(())
     }
 
-    fn update_equipment_unit(&self, tenant_id: &str, unit: &EquipmentUnit, audit: &AuditNote) -> StoreResult<bool> {
+    fn update_equipment_unit(
+        &self,
+        tenant_id: &str,
+        unit: &EquipmentUnit,
+        audit: &AuditNote,
+    ) -> StoreResult<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let changed = tx
@@ -1706,7 +1717,11 @@ impl RecordStore for SqliteStore {
                 "UPDATE equipment_units SET hour_meter = ?3
                  WHERE tenant_id = ?1 AND unit_key = ?2 AND (hour_meter IS NULL OR hour_meter < ?3)",
             )?
-            .execute(params![tenant_id, sync_core::program::unit_key(&unit.unit_id), hours])?;
+            .execute(params![
+                tenant_id,
+                sync_core::program::unit_key(&unit.unit_id),
+                hours
+            ])?;
         }
         tx.commit()?;
         Ok(added)
@@ -1715,8 +1730,8 @@ impl RecordStore for SqliteStore {
     fn open_equipment_hold(&self, tenant_id: &str, hold: &EquipmentHold) -> StoreResult<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let opened = tx
-            .prepare_cached(
+        let opened =
+            tx.prepare_cached(
                 "INSERT OR IGNORE INTO equipment_holds
                      (tenant_id, unit_key, action_id, source_record, held_at_ms, released_at_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1728,8 +1743,7 @@ impl RecordStore for SqliteStore {
                 hold.source_record,
                 hold.held_at_ms,
                 hold.released_at_ms,
-            ])?
-            == 1;
+            ])? == 1;
         if opened {
             audit_in(
                 &tx,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use sync_core::kinds::corrective_action::{ActionStatus, CorrectiveAction};
 
 use super::approvals::directory;
-use super::records::{Choice, EventView, FlagView, csv_response, flag_label};
+use super::records::{Choice, EventView, FlagView, flag_label};
 use super::session::Posted;
 use super::view::{Directory, Nav, describe_place, describe_time, query_string, render};
 use super::{Visitor, WebError};
@@ -88,6 +88,8 @@ pub struct ActionRow {
     pub source_id: Option<String>,
     pub unit: String,
     pub raised_by: String,
+    /// The link to the action's own page, named for what can be done there.
+    pub next_step: &'static str,
 }
 
 fn status_label(status: ActionStatus) -> &'static str {
@@ -102,7 +104,9 @@ fn status_label(status: ActionStatus) -> &'static str {
 fn source_label(action: &CorrectiveAction) -> String {
     match &action.source {
         None => "Raised on its own".into(),
-        Some(link) => sync_core::Kind::parse(&link.kind).map_or_else(|| link.kind.clone(), |k| k.label().to_owned()),
+        Some(link) => {
+            sync_core::Kind::parse(&link.kind).map_or_else(|| link.kind.clone(), |k| k.label().to_owned())
+        }
     }
 }
 
@@ -126,6 +130,11 @@ fn action_row(entry: &ActionEntry, directory: &Directory) -> ActionRow {
         source_id: entry.action.source.as_ref().map(|s| s.record_id.clone()),
         unit: entry.action.unit_id.clone().unwrap_or_default(),
         raised_by: directory.person(&entry.header.created_by),
+        next_step: match entry.action.status {
+            ActionStatus::Draft | ActionStatus::Open => "Resolve",
+            ActionStatus::Resolved => "Verify the fix",
+            ActionStatus::Closed => "How it was closed",
+        },
     }
 }
 
@@ -225,7 +234,26 @@ pub async fn csv(
     Query(filters): Query<ActionFilters>,
 ) -> Result<Response, WebError> {
     let bytes = actions::csv(&state, &visitor.principal, filters.to_filter()?).await?;
-    Ok(csv_response(bytes))
+    Ok(csv_download(bytes, "actions"))
+}
+
+/// A CSV download offered as a file named for the list and the day.
+pub(super) fn csv_download(bytes: Vec<u8>, list: &str) -> Response {
+    let day = chrono::Utc::now().format("%Y-%m-%d");
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"muster-{list}-{day}.csv\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -263,7 +291,10 @@ pub async fn raise(
         None
     } else {
         let day = NaiveDate::parse_from_str(form.due.trim(), "%Y-%m-%d").map_err(|_| {
-            WebError::Invalid(format!("the due date must be a date like 2026-12-01, not {:?}", form.due))
+            WebError::Invalid(format!(
+                "the due date must be a date like 2026-12-01, not {:?}",
+                form.due
+            ))
         })?;
         day.succ_opt()
             .and_then(|next| time::day_start_ms(next, directory.zone(form.site.trim())))
@@ -334,7 +365,10 @@ pub async fn detail(
             action.action.clone()
         },
         status: status_label(action.status),
-        overdue: detail.flags.iter().any(|f| f.code == sync_core::kinds::corrective_action::codes::OVERDUE),
+        overdue: detail
+            .flags
+            .iter()
+            .any(|f| f.code == sync_core::kinds::corrective_action::codes::OVERDUE),
         site: directory.site_name(&header.site_id),
         assignee: directory.person(&action.assignment.assignee),
         raised_by: directory.person(&header.created_by),
@@ -364,7 +398,11 @@ pub async fn detail(
                     .evidence
                     .iter()
                     .map(|(k, v)| {
-                        let v = if k == "assignee" { directory.person(v) } else { v.clone() };
+                        let v = if k == "assignee" {
+                            directory.person(v)
+                        } else {
+                            v.clone()
+                        };
                         (k.replace('_', " "), v)
                     })
                     .collect(),

@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::actions::csv_download;
 use super::approvals::directory;
-use super::records::csv_response;
 use super::session::Posted;
 use super::view::{Directory, Nav, render};
 use super::{Visitor, WebError};
@@ -44,11 +44,12 @@ fn unit_row(status: &UnitStatus, directory: &Directory) -> UnitRow {
     let (status_note, status_record) = match &status.last_change {
         None => (String::new(), None),
         Some(StatusChange::Held {
-            at_ms,
-            source_record,
-            ..
+            at_ms, source_record, ..
         }) => (
-            format!("Out of service since {}: a failure found in", time::human(*at_ms, zone)),
+            format!(
+                "Out of service since {}: a failure found in",
+                time::human(*at_ms, zone)
+            ),
             Some(source_record.clone()),
         ),
         Some(StatusChange::Released { at_ms, action_id }) => (
@@ -161,7 +162,7 @@ pub async fn csv(State(state): State<AppState>, visitor: Visitor) -> Result<Resp
         ]
     });
     let bytes = export::table_csv(&CSV_COLUMNS, rows).map_err(WebError::from)?;
-    Ok(csv_response(bytes))
+    Ok(csv_download(bytes, "equipment"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,9 +196,11 @@ impl UnitForm {
         if text.is_empty() {
             return Ok(None);
         }
-        text.parse::<f64>()
-            .map(Some)
-            .map_err(|_| WebError::Invalid(format!("the hour meter must be a number of hours, like 4210.5, not {text:?}")))
+        text.parse::<f64>().map(Some).map_err(|_| {
+            WebError::Invalid(format!(
+                "the hour meter must be a number of hours, like 4210.5, not {text:?}"
+            ))
+        })
     }
 }
 
