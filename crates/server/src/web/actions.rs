@@ -138,7 +138,10 @@ fn action_row(entry: &ActionEntry, directory: &Directory) -> ActionRow {
     }
 }
 
+/// Options for a `<select>`, by label (people and sites by name, not by id).
 fn choices(options: impl IntoIterator<Item = (String, String)>, current: &str) -> Vec<Choice> {
+    let mut options: Vec<(String, String)> = options.into_iter().collect();
+    options.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then(a.0.cmp(&b.0)));
     options
         .into_iter()
         .map(|(value, label)| Choice {

@@ -30,7 +30,10 @@ pub struct UnitRow {
     pub status_record: Option<String>,
     /// The actions holding it now.
     pub holds: Vec<String>,
+    /// Named first on a pre-start and not yet typed by the office: its details need a check.
     pub from_field: bool,
+    /// Named first on a pre-start (and since checked).
+    pub named_in_field: bool,
     pub added: String,
 }
 
@@ -68,7 +71,8 @@ fn unit_row(status: &UnitStatus, directory: &Directory) -> UnitRow {
         status_note,
         status_record,
         holds: status.open_holds.iter().map(|h| h.action_id.clone()).collect(),
-        from_field: u.added_from_record.is_some(),
+        from_field: u.added_from_record.is_some() && u.equipment_type.trim().is_empty(),
+        named_in_field: u.added_from_record.is_some(),
         added: format!(
             "{} by {}",
             time::human(u.added_at_ms, zone),
