@@ -214,7 +214,7 @@ fn exchange(
                 match accept_push(store, caller, push, fresh_anchors, received_ms) {
                     Ok((outcome, change)) => {
                         if let Some(Accepted { change, program }) = change {
-                            accepted.push(change);
+                            accepted.extend(change);
                             acted_on.extend(program);
                         }
                         outcome
@@ -376,7 +376,9 @@ fn reconcile(
         };
         let (result, change) = accept_push(store, caller, push, &[], now_ms)?;
         if let Some(Accepted { change, program }) = change {
-            store.accept_all(&[change], None)?;
+            if let Some(change) = change {
+                store.accept_all(&[change], None)?;
+            }
             stored_program.extend(program);
         }
         if result == PushOutcome::Accepted {
@@ -439,9 +441,10 @@ fn program_effects(state: &AppState, tenant_id: &str, record: &Record) {
 }
 
 /// A push accepted: what to store, and the record when storing it sets something going elsewhere
-/// ([`crate::service::actions::acts_on`]).
+/// ([`crate::service::actions::acts_on`]), replayed or not.
 struct Accepted {
-    change: AcceptedChange,
+    /// `None` for a replay of changes already stored.
+    change: Option<AcceptedChange>,
     program: Option<Record>,
 }
 
@@ -509,8 +512,16 @@ fn accept_push(
     };
     let new_changes = merged.changes_after(&before_heads);
     if new_changes.is_empty() {
-        // A replay of changes already stored: nothing to do twice.
-        return Ok((PushOutcome::Accepted, None));
+        // A replay of changes already stored: nothing to store twice. What storing the record
+        // set going is done again (it is idempotent): a server stopped between a commit and
+        // raising its corrective actions raises them when the phone sends the push again.
+        let program = merged_record
+            .filter(crate::service::actions::acts_on)
+            .map(|record| Accepted {
+                change: None,
+                program: Some(record),
+            });
+        return Ok((PushOutcome::Accepted, program));
     }
 
     // Who made each change, from the server's own registry: never from the document's word.
@@ -656,7 +667,13 @@ fn accept_push(
         fresh_anchors,
         now_ms,
     )?;
-    Ok((PushOutcome::Accepted, Some(Accepted { change, program })))
+    Ok((
+        PushOutcome::Accepted,
+        Some(Accepted {
+            change: Some(change),
+            program,
+        }),
+    ))
 }
 
 /// Stores a merged record: the new chunk, the feed entry, the projection and the flags, with
