@@ -94,6 +94,9 @@ struct Ids {
     other_record: String,
     other_device: String,
     other_worker: String,
+    /// A unit in Acme's equipment register, and one in the other company's.
+    acme_unit: String,
+    other_unit: String,
 }
 
 impl Ids {
@@ -116,6 +119,13 @@ impl Ids {
             Side::Own => self.acme_worker.clone(),
             Side::Foreign => self.other_worker.clone(),
             Side::MadeUp => "019a0000-0000-7000-8000-00000000f00d".into(),
+        }
+    }
+    fn unit(&self, side: Side) -> String {
+        match side {
+            Side::Own => self.acme_unit.clone(),
+            Side::Foreign => self.other_unit.clone(),
+            Side::MadeUp => "NO-SUCH-UNIT-9".into(),
         }
     }
     fn device(&self, side: Side) -> String {
@@ -363,6 +373,36 @@ fn endpoints() -> Vec<Endpoint> {
             request: |ids, side| (format!("/v1/records/{}", ids.record(side)), Payload::Empty),
         },
         Endpoint {
+            method: "GET",
+            path: "/v1/equipment",
+            access: Access::Member,
+            changes_state: false,
+            foreign: ForeignId::None,
+            request: |_, _| ("/v1/equipment".into(), Payload::Empty),
+        },
+        Endpoint {
+            method: "POST",
+            path: "/v1/equipment",
+            access: Access::Supervisor,
+            changes_state: true,
+            foreign: ForeignId::None,
+            request: |_, _| {
+                let body = json!({"unit_id": "INTRUDER-1", "make_model": "Intruder's loader"});
+                ("/v1/equipment".into(), Payload::Json(body))
+            },
+        },
+        Endpoint {
+            method: "PATCH",
+            path: "/v1/equipment/{unit_id}",
+            access: Access::Supervisor,
+            changes_state: true,
+            foreign: ForeignId::InPath,
+            request: |ids, side| {
+                let body = json!({"required_certificates": [], "equipment_type": ""});
+                (format!("/v1/equipment/{}", ids.unit(side)), Payload::Json(body))
+            },
+        },
+        Endpoint {
             method: "POST",
             path: "/v1/sync",
             access: Access::Member,
@@ -570,7 +610,32 @@ async fn world() -> World {
         other_record,
         other_device: crew.store.device_id().to_owned(),
         other_worker: user_id(&server, "crew@other.test"),
+        acme_unit: "LD-3".into(),
+        other_unit: "OTHER-7".into(),
     };
+    for (tenant, unit) in [(&acme.id, &ids.acme_unit), (&other.id, &ids.other_unit)] {
+        let row = server::store::EquipmentUnit {
+            unit_id: unit.clone(),
+            make_model: "Cat 950".into(),
+            serial: None,
+            equipment_type: "Loader".into(),
+            required_certificates: vec![],
+            hour_meter: Some(100.0),
+            added_at_ms: 1,
+            added_by: "system".into(),
+            added_from_record: None,
+            retired: false,
+        };
+        let note = server::store::AuditNote {
+            user_id: "system".into(),
+            action: "equipment.added".into(),
+            detail: unit.clone(),
+        };
+        server
+            .store()
+            .add_equipment_unit(tenant, &row, &note)
+            .expect("unit");
+    }
     World {
         server,
         ids,

@@ -9,6 +9,8 @@
 #[path = "web/harness.rs"]
 mod harness;
 
+#[path = "web/actions.rs"]
+mod actions;
 #[path = "web/approvals.rs"]
 mod approvals;
 #[path = "web/flags.rs"]

@@ -24,7 +24,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use e2e_tests::{PASSWORD, Phone, TestServer, at};
 use server::store::{NewUser, Scope};
 use server::web::{IDLE_TIMEOUT_MS, MAX_SESSION_MS, SESSION_COOKIE};
+use sync_core::kinds::corrective_action::CorrectiveAction;
 use sync_core::model::Body;
+use sync_core::parts::Assignment;
 use sync_core::protocol::Role;
 use sync_core::{ListFilter, sample};
 
@@ -65,6 +67,10 @@ struct Ids {
     person: String,
     /// A phone.
     device: String,
+    /// An open corrective action assigned to the worker.
+    action: String,
+    /// A unit in the equipment register.
+    unit: String,
 }
 
 impl Ids {
@@ -74,6 +80,8 @@ impl Ids {
             record: "019a0000-0000-7000-8000-00000000cafe".into(),
             person: "019a0000-0000-7000-8000-00000000f00d".into(),
             device: "no-such-device".into(),
+            action: "019a0000-0000-7000-8000-00000000acac".into(),
+            unit: "NO-SUCH-UNIT".into(),
         }
     }
 
@@ -83,6 +91,8 @@ impl Ids {
             .replace(&self.record, "{record}")
             .replace(&self.person, "{person}")
             .replace(&self.device, "{device}")
+            .replace(&self.action, "{action}")
+            .replace(&self.unit, "{unit}")
     }
 }
 
@@ -287,6 +297,98 @@ fn pages() -> Vec<Page> {
                     ("document_ref", String::new()),
                 ];
                 ("/training/certificates".into(), form)
+            },
+        ),
+        page(Get, "/actions", Member, ForeignId::None, "", |_| {
+            ("/actions".into(), vec![])
+        }),
+        page(Get, "/actions.csv", Member, ForeignId::None, "", |_| {
+            ("/actions.csv".into(), vec![])
+        }),
+        page(Get, "/actions/{id}", Member, ForeignId::InPath, "", |ids| {
+            (format!("/actions/{}", ids.action), vec![])
+        }),
+        page(
+            Post,
+            "/actions",
+            Supervisor,
+            ForeignId::InForm,
+            "/actions?done=raised",
+            |ids| {
+                let form = vec![
+                    ("site", ids.site.clone()),
+                    ("hazard", "Intruder's hazard".into()),
+                    ("action", "Intruder's action".into()),
+                    ("assignee", ids.person.clone()),
+                    ("due", "2026-12-31".into()),
+                    ("unit", String::new()),
+                    ("source", String::new()),
+                ];
+                ("/actions".into(), form)
+            },
+        ),
+        // The worker resolves the action assigned to them; then a supervisor verifies it.
+        page(
+            Post,
+            "/actions/{id}/resolve",
+            Member,
+            ForeignId::InPath,
+            "/actions?done=resolved",
+            |ids| {
+                let form = vec![("note", "Refitted the guard".into())];
+                (format!("/actions/{}/resolve", ids.action), form)
+            },
+        ),
+        page(
+            Post,
+            "/actions/{id}/verify",
+            Supervisor,
+            ForeignId::InPath,
+            "/actions?done=verified",
+            |ids| {
+                let form = vec![("outcome", "fixed".into()), ("comment", String::new())];
+                (format!("/actions/{}/verify", ids.action), form)
+            },
+        ),
+        page(Get, "/equipment", Member, ForeignId::None, "", |_| {
+            ("/equipment".into(), vec![])
+        }),
+        page(Get, "/equipment.csv", Member, ForeignId::None, "", |_| {
+            ("/equipment.csv".into(), vec![])
+        }),
+        page(
+            Post,
+            "/equipment",
+            Supervisor,
+            ForeignId::None,
+            "/equipment?done=unit_added",
+            |_| {
+                let form = vec![
+                    ("unit_id", "INTRUDER-1".into()),
+                    ("make_model", "Intruder's loader".into()),
+                    ("serial", String::new()),
+                    ("equipment_type", String::new()),
+                    ("required_certificates", String::new()),
+                    ("hour_meter", String::new()),
+                ];
+                ("/equipment".into(), form)
+            },
+        ),
+        page(
+            Post,
+            "/equipment/{id}",
+            Supervisor,
+            ForeignId::InPath,
+            "/equipment?done=unit_saved",
+            |ids| {
+                let form = vec![
+                    ("make_model", "Renamed by someone else".into()),
+                    ("serial", String::new()),
+                    ("equipment_type", String::new()),
+                    ("required_certificates", String::new()),
+                    ("hour_meter", "1".into()),
+                ];
+                (format!("/equipment/{}", ids.unit), form)
             },
         ),
         page(
@@ -608,7 +710,48 @@ async fn world() -> World {
         .expect("jsea");
     lead.store.sign(&record, at(2)).expect("sign");
     lead.store.complete(&record, at(3)).expect("complete");
-    assert_eq!(lead.sync().await.accepted, 1);
+    let action = lead
+        .store
+        .create(
+            &acme.site_a,
+            None,
+            Body::CorrectiveAction(CorrectiveAction::new(
+                "Acme only: the 7-B pump's coupling guard is missing",
+                "Refit the coupling guard",
+                Assignment {
+                    assignee: lead.user_id(),
+                    due_ms: Some(at(3).wall_ms + 7 * 86_400_000),
+                },
+                at(3).wall_ms,
+            )),
+            at(3),
+        )
+        .expect("action");
+    lead.store.complete(&action, at(3)).expect("raise");
+    assert_eq!(lead.sync().await.accepted, 2);
+    server
+        .store()
+        .add_equipment_unit(
+            &acme.id,
+            &server::store::EquipmentUnit {
+                unit_id: "ACME-LD-3".into(),
+                make_model: "Cat 950 loader".into(),
+                serial: None,
+                equipment_type: "Loader".into(),
+                required_certificates: vec![],
+                hour_meter: None,
+                added_at_ms: 1,
+                added_by: "system".into(),
+                added_from_record: None,
+                retired: false,
+            },
+            &server::store::AuditNote {
+                user_id: "system".into(),
+                action: "equipment.added".into(),
+                detail: "ACME-LD-3".into(),
+            },
+        )
+        .expect("unit");
     let mut crew = Phone::sign_in(&server, &dir, OTHER_CREW).await;
     crew.store
         .create(
@@ -628,8 +771,17 @@ async fn world() -> World {
         record: record.clone(),
         person: helper.id,
         device: lead.store.device_id().to_owned(),
+        action,
+        unit: "ACME-LD-3".into(),
     };
-    let mut acme_markers = vec![acme.id.clone(), record, ACME_TASK.to_owned(), ids.device.clone()];
+    let mut acme_markers = vec![
+        acme.id.clone(),
+        record,
+        ACME_TASK.to_owned(),
+        ids.device.clone(),
+        ids.action.clone(),
+        "the 7-B pump's coupling guard".to_owned(),
+    ];
     for user in store.users(&acme.id).expect("users") {
         acme_markers.extend([user.id, user.name, user.email]);
     }
@@ -690,6 +842,8 @@ impl World {
             &asked_for.record,
             &asked_for.person,
             &asked_for.device,
+            &asked_for.action,
+            &asked_for.unit,
         ];
         self.acme_markers
             .iter()
@@ -1643,7 +1797,7 @@ async fn every_page_and_refusal_carries_the_security_headers() {
         }
         if what == "the stylesheet" {
             assert!(content_type.starts_with("text/css"), "{what}: {content_type}");
-        } else if what.ends_with(".csv") {
+        } else if what.contains(".csv") {
             assert!(content_type.starts_with("text/csv"), "{what}: {content_type}");
             let disposition = answer.header("content-disposition").unwrap_or_default();
             assert!(

@@ -178,6 +178,14 @@ pub fn app(state: AppState) -> Router {
             "/v1/inspection-schedules",
             get(routes::list_inspection_schedules).post(routes::create_inspection_schedule),
         )
+        .route(
+            "/v1/equipment",
+            get(routes::list_equipment).post(routes::add_equipment),
+        )
+        .route(
+            "/v1/equipment/{unit_id}",
+            axum::routing::patch(routes::change_equipment),
+        )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let sync = Router::new()
         .route("/v1/sync", post(sync::sync))

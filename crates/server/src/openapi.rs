@@ -30,6 +30,9 @@ use crate::routes;
         crate::sync::sync,
         routes::list_inspection_schedules,
         routes::create_inspection_schedule,
+        routes::list_equipment,
+        routes::add_equipment,
+        routes::change_equipment,
     ),
     modifiers(&BearerAuth, &PostcardBodies),
     tags(
@@ -39,6 +42,7 @@ use crate::routes;
         (name = "records", description = "The office's read API"),
         (name = "inspections", description = "Site inspection schedules"),
         (name = "health", description = "Liveness"),
+        (name = "equipment", description = "The equipment register: units, their status and what changed it"),
     )
 )]
 pub struct ApiDoc;

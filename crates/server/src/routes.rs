@@ -543,6 +543,98 @@ impl From<inspections::ScheduleStatus> for InspectionScheduleView {
     }
 }
 
+/// A unit of the equipment register as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UnitView {
+    /// The unit number as the register writes it (`LD-3`); matched without case, spaces or dashes.
+    pub unit_id: String,
+    pub make_model: String,
+    pub serial: Option<String>,
+    /// What competencies are verified on (`Loader`); empty until someone types the unit.
+    pub equipment_type: String,
+    /// Certificate types its operator must hold, current on the day.
+    pub required_certificates: Vec<String>,
+    pub hour_meter: Option<f64>,
+    pub added_at_ms: i64,
+    /// The user who added it, or who first named it on a pre-start.
+    pub added_by: String,
+    /// The pre-start that named a unit the register lacked, which added it: its details need a check.
+    pub added_from_record: Option<String>,
+    /// False while any corrective action holds it out of service.
+    pub in_service: bool,
+    /// The holds keeping it out of service now.
+    pub open_holds: Vec<HoldView>,
+    /// The record that changed its status last: the failed pre-start, or the action whose closing
+    /// returned it to service.
+    pub status_changed_by: Option<StatusChangeView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HoldView {
+    /// The corrective action that must be closed first.
+    pub action_id: String,
+    /// The record whose failure raised the action.
+    pub source_record: String,
+    pub held_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StatusChangeView {
+    /// `out_of_service` or `back_in_service`.
+    pub change: String,
+    /// The record behind it: the failed pre-start, or the closed action.
+    pub record_id: String,
+    pub action_id: String,
+    pub at_ms: i64,
+}
+
+impl From<crate::service::equipment::UnitStatus> for UnitView {
+    fn from(status: crate::service::equipment::UnitStatus) -> Self {
+        use crate::service::equipment::StatusChange;
+        let in_service = status.in_service();
+        let u = status.unit;
+        UnitView {
+            unit_id: u.unit_id,
+            make_model: u.make_model,
+            serial: u.serial,
+            equipment_type: u.equipment_type,
+            required_certificates: u.required_certificates,
+            hour_meter: u.hour_meter,
+            added_at_ms: u.added_at_ms,
+            added_by: u.added_by,
+            added_from_record: u.added_from_record,
+            in_service,
+            open_holds: status
+                .open_holds
+                .into_iter()
+                .map(|h| HoldView {
+                    action_id: h.action_id,
+                    source_record: h.source_record,
+                    held_at_ms: h.held_at_ms,
+                })
+                .collect(),
+            status_changed_by: status.last_change.map(|c| match c {
+                StatusChange::Held {
+                    at_ms,
+                    source_record,
+                    action_id,
+                } => StatusChangeView {
+                    change: "out_of_service".into(),
+                    record_id: source_record,
+                    action_id,
+                    at_ms,
+                },
+                StatusChange::Released { at_ms, action_id } => StatusChangeView {
+                    change: "back_in_service".into(),
+                    record_id: action_id.clone(),
+                    action_id,
+                    at_ms,
+                },
+            }),
+        }
+    }
+}
+
 /// The inspection schedules of the caller's sites and those assigned to them (the office admin:
 /// the company's), each with its checklist template and next due window.
 #[utoipa::path(get, path = "/v1/inspection-schedules", tag = "inspections",
@@ -598,4 +690,87 @@ pub async fn create_inspection_schedule(
     };
     let schedule = inspections::create(&state, &who, new).await?;
     Ok((StatusCode::CREATED, Json(schedule)))
+}
+
+/// The company's equipment register, each unit with its status.
+#[utoipa::path(get, path = "/v1/equipment", tag = "equipment", responses((status = 200, body = Vec<UnitView>)), security(("bearer" = [])))]
+pub async fn list_equipment(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UnitView>>> {
+    let units = crate::service::equipment::list(&state, &caller.principal()).await?;
+    Ok(Json(units.into_iter().map(Into::into).collect()))
+}
+
+/// A unit to add to the register.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUnit {
+    /// The unit number (`LD-3`); refused when the register has it, however it is written.
+    #[schema(min_length = 1, max_length = 200)]
+    pub unit_id: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub make_model: String,
+    pub serial: Option<String>,
+    /// What competencies are verified on (`Loader`).
+    pub equipment_type: Option<String>,
+    /// Certificate types its operator must hold.
+    pub required_certificates: Option<Vec<String>>,
+    #[schema(minimum = 0.0)]
+    pub hour_meter: Option<f64>,
+}
+
+/// Adds a unit to the register (supervisors and admins).
+#[utoipa::path(post, path = "/v1/equipment", tag = "equipment", request_body = NewUnit,
+    responses((status = 201, body = UnitView), (status = 400, body = sync_core::protocol::ErrorBody), (status = 403, body = sync_core::protocol::ErrorBody), (status = 409, body = sync_core::protocol::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn add_equipment(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewUnit>,
+) -> ApiResult<(StatusCode, Json<UnitView>)> {
+    let details = crate::service::equipment::UnitDetails {
+        unit_id: body.unit_id,
+        make_model: body.make_model,
+        serial: body.serial,
+        equipment_type: body.equipment_type.unwrap_or_default(),
+        required_certificates: body.required_certificates.unwrap_or_default(),
+        hour_meter: body.hour_meter,
+    };
+    let unit = crate::service::equipment::add(&state, &caller.principal(), details).await?;
+    Ok((StatusCode::CREATED, Json(unit.into())))
+}
+
+/// What changes about a unit; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitChangeBody {
+    #[schema(min_length = 1, max_length = 200)]
+    pub make_model: Option<String>,
+    /// An empty string clears it.
+    pub serial: Option<String>,
+    pub equipment_type: Option<String>,
+    /// Replaces the list.
+    pub required_certificates: Option<Vec<String>>,
+    #[schema(minimum = 0.0)]
+    pub hour_meter: Option<f64>,
+}
+
+/// Changes a unit's details (supervisors and admins). Its number stays.
+#[utoipa::path(patch, path = "/v1/equipment/{unit_id}", tag = "equipment", request_body = UnitChangeBody,
+    params(("unit_id" = String, Path, description = "Unit number, however it is written")),
+    responses((status = 200, body = UnitView), (status = 400, body = sync_core::protocol::ErrorBody), (status = 403, body = sync_core::protocol::ErrorBody), (status = 404, body = sync_core::protocol::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn change_equipment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(unit_id): Path<String>,
+    JsonBody(body): JsonBody<UnitChangeBody>,
+) -> ApiResult<Json<UnitView>> {
+    let change = crate::service::equipment::UnitChange {
+        make_model: body.make_model,
+        serial: body.serial,
+        equipment_type: body.equipment_type,
+        required_certificates: body.required_certificates,
+        hour_meter: body.hour_meter,
+    };
+    let unit = crate::service::equipment::change(&state, &caller.principal(), &unit_id, change).await?;
+    Ok(Json(unit.into()))
 }

@@ -190,7 +190,7 @@ fn exchange(
     })
     .to_string();
     let mut results = Vec::with_capacity(request.pushes.len());
-    {
+    let acted_on = {
         // Every record of the request is held from its check to the request's one commit, so
         // each push is checked against the document as it will be stored over. A flush to disk
         // per request rather than per record is what lets one server take thousands of
@@ -201,6 +201,7 @@ fn exchange(
         phases.record_locks = Phases::lap(&mut mark);
         let fresh_anchors = std::slice::from_ref(&anchor);
         let mut accepted = Vec::new();
+        let mut acted_on = Vec::new();
         let mut seen = HashSet::new();
         for push in request.pushes {
             let doc_id = push.doc_id.clone();
@@ -212,7 +213,10 @@ fn exchange(
             } else {
                 match accept_push(store, caller, push, fresh_anchors, received_ms) {
                     Ok((outcome, change)) => {
-                        accepted.extend(change);
+                        if let Some(Accepted { change, program }) = change {
+                            accepted.extend(change);
+                            acted_on.extend(program);
+                        }
                         outcome
                     }
                     Err(Refusal::Reject(code, reason)) => PushOutcome::Rejected { code, reason },
@@ -237,12 +241,24 @@ fn exchange(
             state.rejudge.wake();
         }
         phases.commit = Phases::lap(&mut mark);
+        acted_on
+    };
+    // After the commit and with the request's records released: what the stored records set
+    // going elsewhere (a failure's corrective action, the equipment register).
+    for record in &acted_on {
+        program_effects(state, &caller.claims.tenant, record);
     }
     let mut doc_sync = Vec::new();
     for message in request.doc_sync {
         let doc_id = message.doc_id.clone();
-        let _held = state.doc_locks.lock(&doc_id);
-        match reconcile(store, caller, message, received_ms) {
+        let mut stored_program = Vec::new();
+        let held = state.doc_locks.lock(&doc_id);
+        let reconciled = reconcile(store, caller, message, received_ms, &mut stored_program);
+        drop(held);
+        for record in &stored_program {
+            program_effects(state, &caller.claims.tenant, record);
+        }
+        match reconciled {
             Ok((outcome, reply)) => {
                 if let Some(outcome) = outcome {
                     results.push(PushResult {
@@ -306,6 +322,7 @@ fn reconcile(
     caller: &Caller,
     message: DocSyncMessage,
     now_ms: i64,
+    stored_program: &mut Vec<Record>,
 ) -> Result<(Option<PushOutcome>, Option<Vec<u8>>), Refusal> {
     if !valid_doc_id(&message.doc_id) {
         return reject(
@@ -358,8 +375,11 @@ fn reconcile(
             changes,
         };
         let (result, change) = accept_push(store, caller, push, &[], now_ms)?;
-        if let Some(change) = change {
-            store.accept_all(&[change], None)?;
+        if let Some(Accepted { change, program }) = change {
+            if let Some(change) = change {
+                store.accept_all(&[change], None)?;
+            }
+            stored_program.extend(program);
         }
         if result == PushOutcome::Accepted {
             doc = theirs;
@@ -412,6 +432,22 @@ fn valid_doc_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// What the records a sync stored set going elsewhere in the program. The records are stored
+/// and acknowledged whatever happens here, so a failure is logged rather than failing the sync.
+fn program_effects(state: &AppState, tenant_id: &str, record: &Record) {
+    if let Err(e) = crate::service::actions::after_stored(state, tenant_id, record) {
+        tracing::error!(doc = %record.header.id, error = %e, "a stored record's corrective actions or equipment holds were not written");
+    }
+}
+
+/// A push accepted: what to store, and the record when storing it sets something going elsewhere
+/// ([`crate::service::actions::acts_on`]), replayed or not.
+struct Accepted {
+    /// `None` for a replay of changes already stored.
+    change: Option<AcceptedChange>,
+    program: Option<Record>,
+}
+
 /// Checks and stores one record's changes. Nothing is written unless every change passes.
 /// `fresh_anchors` are clock anchors from this request, not stored yet.
 fn accept_push(
@@ -420,7 +456,7 @@ fn accept_push(
     push: DocPush,
     fresh_anchors: &[ClockAnchor],
     now_ms: i64,
-) -> Result<(PushOutcome, Option<AcceptedChange>), Refusal> {
+) -> Result<(PushOutcome, Option<Accepted>), Refusal> {
     if !valid_doc_id(&push.doc_id) {
         return reject(
             RejectCode::Malformed,
@@ -476,8 +512,16 @@ fn accept_push(
     };
     let new_changes = merged.changes_after(&before_heads);
     if new_changes.is_empty() {
-        // A replay of changes already stored: nothing to do twice.
-        return Ok((PushOutcome::Accepted, None));
+        // A replay of changes already stored: nothing to store twice. What storing the record
+        // set going is done again (it is idempotent): a server stopped between a commit and
+        // raising its corrective actions raises them when the phone sends the push again.
+        let program = merged_record
+            .filter(crate::service::actions::acts_on)
+            .map(|record| Accepted {
+                change: None,
+                program: Some(record),
+            });
+        return Ok((PushOutcome::Accepted, program));
     }
 
     // Who made each change, from the server's own registry: never from the document's word.
@@ -609,6 +653,7 @@ fn accept_push(
         Some(record) => record,
         None => merged.record()?,
     };
+    let program = crate::service::actions::acts_on(&record).then(|| record.clone());
     let change = prepare_merged(
         store,
         record,
@@ -622,7 +667,13 @@ fn accept_push(
         fresh_anchors,
         now_ms,
     )?;
-    Ok((PushOutcome::Accepted, Some(change)))
+    Ok((
+        PushOutcome::Accepted,
+        Some(Accepted {
+            change: Some(change),
+            program,
+        }),
+    ))
 }
 
 /// Stores a merged record: the new chunk, the feed entry, the projection and the flags, with

@@ -113,8 +113,8 @@ fn write_csv(
     Ok(out)
 }
 
-/// Any list as CSV bytes the same way: a BOM, the header row, then `rows`, each cell defused.
-pub fn table_csv(columns: &[&str], rows: &[Vec<String>]) -> ServiceResult<Vec<u8>> {
+/// Any other list as CSV with the same rules: a header row, then `rows`, each cell defused.
+pub fn table_csv(columns: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> ServiceResult<Vec<u8>> {
     let mut out = Vec::from("\u{feff}".as_bytes());
     {
         let mut writer = csv::Writer::from_writer(&mut out);

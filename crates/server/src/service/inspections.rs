@@ -588,7 +588,7 @@ pub async fn csv(state: &AppState, who: &Principal) -> ServiceResult<Vec<u8>> {
             ]);
         }
     }
-    export::table_csv(&CSV_COLUMNS, &rows)
+    export::table_csv(&CSV_COLUMNS, rows)
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 //! turns a request into a call and a [`ServiceError`] into its own answer (a JSON error, a page).
 //! Every change writes its audit entry in the same store transaction as the change.
 
+pub mod actions;
 pub mod approvals;
 pub mod audit;
 pub mod devices;
+pub mod equipment;
 pub mod export;
 pub mod identity;
 pub mod inspections;
@@ -16,6 +18,7 @@ pub mod setup;
 pub mod sites;
 pub mod time;
 pub mod training;
+pub mod writes;
 
 pub use identity::Principal;
 

@@ -459,7 +459,7 @@ fn record_blocking(state: &AppState, who: &Principal, new: NewCertificate) -> Se
     let _held = state.doc_locks.lock(&id);
     // The device prefix is what lets this stamp's server boot id count as the server's clock.
     let web_device = format!("{SERVER_DEVICE_PREFIX}{}", who.user_id);
-    let actor = super::approvals::web_actor(store, who, &web_device)?;
+    let actor = super::writes::registered_actor(store, &who.tenant_id, &who.user_id, &web_device)?;
     let mut doc =
         RecordDocument::create(actor, &who.user_id, &record, now).map_err(ServiceError::internal)?;
     let author = store
@@ -582,5 +582,5 @@ pub async fn csv(state: &AppState, who: &Principal) -> ServiceResult<Vec<u8>> {
             ]);
         }
     }
-    export::table_csv(&CSV_COLUMNS, &rows)
+    export::table_csv(&CSV_COLUMNS, rows)
 }

@@ -500,6 +500,44 @@ pub trait RecordStore: Send + Sync + 'static {
     /// (`inspection_schedule.ended`, by `by`) commits with it. False if the company has no such
     /// schedule or it had ended already.
     fn end_inspection_schedule(&self, tenant_id: &str, id: &str, at_ms: i64, by: &str) -> StoreResult<bool>;
+    /// The company's whole register, by unit number.
+    fn equipment_units(&self, tenant_id: &str) -> StoreResult<Vec<EquipmentUnit>>;
+    /// Adds a unit to the register with its audit entry, in one transaction. `Conflict` when the
+    /// company has a unit of the same number (however it is written).
+    fn add_equipment_unit(&self, tenant_id: &str, unit: &EquipmentUnit, audit: &AuditNote)
+    -> StoreResult<()>;
+    /// Replaces the details of the unit numbered `unit.unit_id` (its number, added and retired
+    /// fields stay), with its audit entry. False when the company has no such unit.
+    fn update_equipment_unit(
+        &self,
+        tenant_id: &str,
+        unit: &EquipmentUnit,
+        audit: &AuditNote,
+    ) -> StoreResult<bool>;
+    /// A unit a stored record names: added when the register lacks it (its audit entry in the
+    /// same transaction), and its hour meter raised to the record's reading when that is higher
+    /// (a meter only counts up, so a pre-start synced late never turns it back). True when added.
+    fn note_field_unit(&self, tenant_id: &str, unit: &EquipmentUnit) -> StoreResult<bool>;
+    /// Holds a unit out of service for a corrective action; holding it again for the same action
+    /// changes nothing. True when the hold is new (its audit entry commits with it).
+    fn open_equipment_hold(&self, tenant_id: &str, hold: &EquipmentHold) -> StoreResult<bool>;
+    /// Releases the hold of a closed action; true when it was open (audit entry with it).
+    fn release_equipment_hold(&self, tenant_id: &str, action_id: &str, at_ms: i64) -> StoreResult<bool>;
+    /// Every hold of the company, open and released, oldest first.
+    fn equipment_holds(&self, tenant_id: &str) -> StoreResult<Vec<EquipmentHold>>;
+}
+
+/// A unit held out of service by a corrective action, until the action is closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EquipmentHold {
+    /// The unit as [`sync_core::program::unit_key`] writes it (`LD3`).
+    pub unit_key: String,
+    pub action_id: String,
+    /// The record whose failure raised the action (a pre-start), or the action itself when it
+    /// was raised on its own.
+    pub source_record: String,
+    pub held_at_ms: i64,
+    pub released_at_ms: Option<i64>,
 }
 
 /// A unit in the company's equipment register.

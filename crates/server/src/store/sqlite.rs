@@ -12,9 +12,9 @@ use sync_core::{Flag, Kind, ListFilter, Projection};
 
 use super::{
     AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, DEFAULT_TIME_ZONE, Device, DeviceSignIn,
-    EquipmentUnit, FeedEntry, InspectionSchedule, Judgement, NewUser, REFRESH_GRACE_MS, RecordStore,
-    RefreshUse, Rejudge, Scope, Site, StoreError, StoreResult, StoredDoc, SyncWrite, User, UserChange,
-    WebSession, schema,
+    EquipmentHold, EquipmentUnit, FeedEntry, InspectionSchedule, Judgement, NewUser, REFRESH_GRACE_MS,
+    RecordStore, RefreshUse, Rejudge, Scope, Site, StoreError, StoreResult, StoredDoc, SyncWrite, User,
+    UserChange, WebSession, schema,
 };
 
 /// One writer connection, and a pool of readers: in WAL mode readers never wait for the writer's
@@ -1641,6 +1641,168 @@ impl RecordStore for SqliteStore {
             .optional()?)
     }
 
+    fn equipment_units(&self, tenant_id: &str) -> StoreResult<Vec<EquipmentUnit>> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {EQUIPMENT_COLUMNS} FROM equipment_units WHERE tenant_id = ?1 ORDER BY unit_key"
+        ))?;
+        let units = stmt
+            .query_map([tenant_id], equipment_unit_from_row)?
+            .collect::<Result<_, _>>()?;
+        Ok(units)
+    }
+
+    fn add_equipment_unit(
+        &self,
+        tenant_id: &str,
+        unit: &EquipmentUnit,
+        audit: &AuditNote,
+    ) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if !insert_equipment_unit(&tx, tenant_id, unit)? {
+            return Err(StoreError::Conflict(format!("unit {}", unit.unit_id)));
+        }
+        audit_in(&tx, tenant_id, &audit.user_id, &audit.action, &audit.detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn update_equipment_unit(
+        &self,
+        tenant_id: &str,
+        unit: &EquipmentUnit,
+        audit: &AuditNote,
+    ) -> StoreResult<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx
+            .prepare_cached(
+                "UPDATE equipment_units SET make_model = ?3, serial = ?4, equipment_type = ?5,
+                     required_certificates = ?6, hour_meter = ?7
+                 WHERE tenant_id = ?1 AND unit_key = ?2",
+            )?
+            .execute(params![
+                tenant_id,
+                sync_core::program::unit_key(&unit.unit_id),
+                unit.make_model,
+                unit.serial,
+                unit.equipment_type,
+                serde_json::to_string(&unit.required_certificates).unwrap_or_else(|_| "[]".into()),
+                unit.hour_meter,
+            ])?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        audit_in(&tx, tenant_id, &audit.user_id, &audit.action, &audit.detail)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn note_field_unit(&self, tenant_id: &str, unit: &EquipmentUnit) -> StoreResult<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let added = insert_equipment_unit(&tx, tenant_id, unit)?;
+        if added {
+            let from = unit.added_from_record.as_deref().unwrap_or("a record");
+            audit_in(
+                &tx,
+                tenant_id,
+                &unit.added_by,
+                "equipment.added_from_field",
+                &format!("unit {} named by {from}", unit.unit_id),
+            )?;
+        } else if let Some(hours) = unit.hour_meter {
+            tx.prepare_cached(
+                "UPDATE equipment_units SET hour_meter = ?3
+                 WHERE tenant_id = ?1 AND unit_key = ?2 AND (hour_meter IS NULL OR hour_meter < ?3)",
+            )?
+            .execute(params![
+                tenant_id,
+                sync_core::program::unit_key(&unit.unit_id),
+                hours
+            ])?;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    fn open_equipment_hold(&self, tenant_id: &str, hold: &EquipmentHold) -> StoreResult<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let opened =
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO equipment_holds
+                     (tenant_id, unit_key, action_id, source_record, held_at_ms, released_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                tenant_id,
+                hold.unit_key,
+                hold.action_id,
+                hold.source_record,
+                hold.held_at_ms,
+                hold.released_at_ms,
+            ])? == 1;
+        if opened {
+            audit_in(
+                &tx,
+                tenant_id,
+                SYSTEM_WRITER,
+                "equipment.held",
+                &format!(
+                    "unit {} out of service until action {} is closed (found in {})",
+                    hold.unit_key, hold.action_id, hold.source_record
+                ),
+            )?;
+        }
+        tx.commit()?;
+        Ok(opened)
+    }
+
+    fn release_equipment_hold(&self, tenant_id: &str, action_id: &str, at_ms: i64) -> StoreResult<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let unit: Option<String> = tx
+            .prepare_cached(
+                "UPDATE equipment_holds SET released_at_ms = ?3
+                 WHERE tenant_id = ?1 AND action_id = ?2 AND released_at_ms IS NULL RETURNING unit_key",
+            )?
+            .query_row(params![tenant_id, action_id, at_ms], |r| r.get(0))
+            .optional()?;
+        if let Some(unit) = &unit {
+            audit_in(
+                &tx,
+                tenant_id,
+                SYSTEM_WRITER,
+                "equipment.released",
+                &format!("unit {unit} back in service: action {action_id} closed"),
+            )?;
+        }
+        tx.commit()?;
+        Ok(unit.is_some())
+    }
+
+    fn equipment_holds(&self, tenant_id: &str) -> StoreResult<Vec<EquipmentHold>> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT unit_key, action_id, source_record, held_at_ms, released_at_ms FROM equipment_holds
+             WHERE tenant_id = ?1 ORDER BY held_at_ms, action_id",
+        )?;
+        let holds = stmt
+            .query_map([tenant_id], |r| {
+                Ok(EquipmentHold {
+                    unit_key: r.get(0)?,
+                    action_id: r.get(1)?,
+                    source_record: r.get(2)?,
+                    held_at_ms: r.get(3)?,
+                    released_at_ms: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(holds)
+    }
+
     fn record_flags(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Vec<Flag>> {
         let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
@@ -1896,6 +2058,38 @@ fn queue_program_readers(tx: &rusqlite::Transaction<'_>, tenant_id: &str, from_m
 }
 
 /// The columns [`equipment_unit_from_row`] reads, in its order.
+/// Who the audit log names for what the server does on its own (holds opened and released).
+const SYSTEM_WRITER: &str = "system";
+
+/// Inserts a unit unless the company has one of the same number; true when inserted.
+fn insert_equipment_unit(
+    tx: &rusqlite::Transaction<'_>,
+    tenant_id: &str,
+    unit: &EquipmentUnit,
+) -> StoreResult<bool> {
+    Ok(tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO equipment_units (tenant_id, unit_key, unit_id, make_model, serial,
+                 equipment_type, required_certificates, hour_meter, added_at_ms, added_by, added_from_record, retired)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?
+        .execute(params![
+            tenant_id,
+            sync_core::program::unit_key(&unit.unit_id),
+            unit.unit_id.trim(),
+            unit.make_model,
+            unit.serial,
+            unit.equipment_type,
+            serde_json::to_string(&unit.required_certificates).unwrap_or_else(|_| "[]".into()),
+            unit.hour_meter,
+            unit.added_at_ms,
+            unit.added_by,
+            unit.added_from_record,
+            unit.retired,
+        ])?
+        == 1)
+}
+
 const EQUIPMENT_COLUMNS: &str =
     "unit_id, make_model, serial, equipment_type, required_certificates, hour_meter,
      added_at_ms, added_by, added_from_record, retired";

@@ -3,8 +3,10 @@
 //! thin over the service layer; a browser signs in with a session cookie (`session`), never a
 //! bearer token, and every form post carries the session's CSRF token.
 
+mod actions;
 mod admin;
 mod approvals;
+mod equipment;
 mod error;
 mod flags;
 mod inspections;
@@ -59,6 +61,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/training.csv", get(training::csv))
         .route("/training/alerts", get(training::alerts))
         .route("/training/certificates", post(training::record_certificate))
+        .route("/actions", get(actions::list).post(actions::raise))
+        .route("/actions.csv", get(actions::csv))
+        .route("/actions/{id}", get(actions::detail))
+        .route("/actions/{id}/resolve", post(actions::resolve))
+        .route("/actions/{id}/verify", post(actions::verify))
+        .route("/equipment", get(equipment::list).post(equipment::add))
+        .route("/equipment.csv", get(equipment::csv))
+        .route("/equipment/{id}", post(equipment::update))
         .route("/static/muster.css", get(stylesheet))
         .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn(same_origin_posts))

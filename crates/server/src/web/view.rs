@@ -94,6 +94,9 @@ impl Directory {
         if id == sync_core::model::ANONYMOUS {
             return "Anonymous".into();
         }
+        if id == crate::service::writes::SYSTEM_USER {
+            return crate::service::actions::RAISED_AUTOMATICALLY.into();
+        }
         self.people.get(id).cloned().unwrap_or_else(|| id.to_owned())
     }
 

@@ -1,0 +1,131 @@
+//! The server writing into a record: as a person from the browser (an automerge actor registered
+//! to them, device `web:<user id>`), or as the server itself (the system writer, which raises
+//! corrective actions). A person's change goes through the same write checks and the same storage
+//! path as a change synced from a phone, so phones receive it on their next sync.
+
+use automerge::ActorId;
+use sync_core::RecordDocument;
+use sync_core::clock::{SERVER_BOOT, SERVER_DEVICE_PREFIX};
+use sync_core::lifecycle::Actor;
+use sync_core::model::Record;
+use sync_core::stamp::Stamp;
+
+use super::records::{RecordDetail, detail_of};
+use super::{Principal, ServiceError, ServiceResult, actions};
+use crate::AppState;
+use crate::store::{ActorOwner, AuditNote, RecordStore};
+use crate::sync::{Author, Refusal, check_change, store_merged};
+
+/// The user id the server writes under when it acts on its own: the creator of a corrective
+/// action raised automatically, and the audit log's name for it. No person has this id (people's
+/// ids are random UUIDs), and pages show it as "Raised automatically".
+pub const SYSTEM_USER: &str = "system";
+
+/// Writes `edit` into record `id` as `who`, stamped with the server's clock, after the same
+/// checks a phone's change passes; `audit_action` names the change in the audit log, which
+/// commits with it. Returns the record as stored.
+pub(crate) fn write_as(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    audit_action: &str,
+    edit: impl FnOnce(&mut Record, &Actor, Stamp) -> ServiceResult<()>,
+) -> ServiceResult<RecordDetail> {
+    let store: &dyn RecordStore = state.store.as_ref();
+    let not_found = || ServiceError::NotFound("no such record".into());
+    if !store.in_scope(&who.scope(), id)? {
+        return Err(not_found());
+    }
+    let now = (state.clock)();
+    let stored_record = {
+        let _held = state.doc_locks.lock(id);
+        let stored = store.document(&who.tenant_id, id)?.ok_or_else(not_found)?;
+        // The device prefix is what lets this stamp's server boot id count as the server's clock.
+        let web_device = format!("{SERVER_DEVICE_PREFIX}{}", who.user_id);
+        let actor = registered_actor(store, &who.tenant_id, &who.user_id, &web_device)?;
+        let mut doc =
+            RecordDocument::load_chunks(&stored.snapshot, stored.chunks.iter().map(Vec::as_slice), actor)
+                .map_err(ServiceError::internal)?;
+        let before = doc.record().map_err(ServiceError::internal)?;
+        let before_heads = doc.heads();
+        let me = Actor {
+            user_id: who.user_id.clone(),
+            name: who.name.clone(),
+        };
+        let stamp = Stamp::new(now, 0, SERVER_BOOT);
+        let (edited, _) = doc
+            .update(&who.user_id, now, |r| Ok(edit(r, &me, stamp)))
+            .map_err(|e| ServiceError::Conflict(e.to_string()))?;
+        edited?;
+        let after = doc.record().map_err(ServiceError::internal)?;
+        let author = store
+            .user(&who.tenant_id, &who.user_id)?
+            .ok_or_else(|| ServiceError::Forbidden("unknown user".into()))?;
+        let writer = Author {
+            user: &author,
+            anonymous: false,
+        };
+        check_change(store, &who.tenant_id, &writer, Some(&before), &after).map_err(refused)?;
+        let audit = AuditNote {
+            user_id: who.user_id.clone(),
+            action: audit_action.to_owned(),
+            detail: format!("record {id} from the browser"),
+        };
+        store_merged(
+            store,
+            &who.tenant_id,
+            id,
+            &web_device,
+            &mut doc,
+            &before_heads,
+            stored.chunks.len(),
+            false,
+            Some(&audit),
+            now,
+        )
+        .map_err(refused)?;
+        after
+    };
+    // What the change sets going elsewhere (a closed action releases its unit), as after a sync.
+    actions::after_stored(state, &who.tenant_id, &stored_record)?;
+    detail_of(store, &who.tenant_id, id, now)?.ok_or_else(not_found)
+}
+
+/// A refusal of the write checks, as the service says it.
+pub(crate) fn refused(refusal: Refusal) -> ServiceError {
+    match refusal {
+        Refusal::Reject(_, reason) => ServiceError::Forbidden(reason),
+        Refusal::Store(e) => e.into(),
+    }
+}
+
+/// The automerge actor the server writes with for `user_id` on `device`, registered on first
+/// use. Two first uses at once register two actors, both the user's: either may write.
+pub(crate) fn registered_actor(
+    store: &dyn RecordStore,
+    tenant_id: &str,
+    user_id: &str,
+    device: &str,
+) -> ServiceResult<ActorId> {
+    if let Some(hex) = store.actor_for_device(device)? {
+        return ActorId::try_from(hex.as_str()).map_err(ServiceError::internal);
+    }
+    let actor = ActorId::random();
+    store.register_actor(
+        &actor.to_hex_string(),
+        &ActorOwner {
+            tenant_id: tenant_id.to_owned(),
+            user_id: user_id.to_owned(),
+            device_id: device.to_owned(),
+            anonymous: false,
+        },
+    )?;
+    Ok(actor)
+}
+
+/// The device the system writer's changes are registered to in `tenant_id`: one per company
+/// (the actor registry names one company per actor), and under the server's device prefix so
+/// its stamps count as the server's clock.
+pub(crate) fn system_device(tenant_id: &str) -> String {
+    format!("{SERVER_DEVICE_PREFIX}{SYSTEM_USER}:{tenant_id}")
+}
