@@ -14,7 +14,7 @@ use sync_core::clock::SERVER_BOOT;
 use sync_core::kinds::KindSpec;
 use sync_core::kinds::corrective_action::{ActionStatus, CorrectiveAction, codes};
 use sync_core::lifecycle;
-use sync_core::model::{ApprovalDecision, Body, Header, Record, SCHEMA_VERSION, new_id};
+use sync_core::model::{ApprovalDecision, Body, Header, Record, SCHEMA_VERSION};
 use sync_core::parts::{Assignment, RecordLink};
 use sync_core::program::{ActionSeed, raised_action_id};
 use sync_core::protocol::Role;
@@ -27,7 +27,7 @@ use super::{Principal, ServiceError, ServiceResult, blocking, equipment, export}
 use crate::AppState;
 use crate::judge::stored_record;
 use crate::store::{AuditNote, RecordStore, Scope, StoreResult, User};
-use crate::sync::{Author, check_change, store_merged};
+use crate::sync::store_merged;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -453,7 +453,6 @@ fn raise_blocking(state: &AppState, who: &Principal, new: NewAction) -> ServiceR
             })
         }
     };
-    let stamp = Stamp::new(now, 0, SERVER_BOOT);
     let mut action = CorrectiveAction::new(
         new.hazard.trim(),
         new.action.trim(),
@@ -465,70 +464,15 @@ fn raise_blocking(state: &AppState, who: &Principal, new: NewAction) -> ServiceR
     );
     action.source = source;
     action.unit_id = new.unit_id.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
-    let id = new_id();
-    let mut record = Record {
-        header: Header {
-            id: id.clone(),
-            kind: CorrectiveAction::NAME.to_owned(),
-            schema_version: SCHEMA_VERSION,
-            tenant_id: who.tenant_id.clone(),
-            site_id: site_id.to_owned(),
-            job_id: None,
-            created_by: who.user_id.clone(),
-            created: stamp.clone(),
-        },
-        body: Body::CorrectiveAction(action),
-    };
-    lifecycle::complete(&mut record, stamp).map_err(|e| match e {
-        sync_core::Error::Blocked(findings) => invalid(
-            findings
-                .iter()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        other => invalid(other.to_string()),
-    })?;
-    let web_device = format!("{}{}", sync_core::clock::SERVER_DEVICE_PREFIX, who.user_id);
-    let actor = registered_actor(store, &who.tenant_id, &who.user_id, &web_device)?;
-    let author = store
-        .user(&who.tenant_id, &who.user_id)?
-        .ok_or_else(|| ServiceError::Forbidden("unknown user".into()))?;
-    check_change(
-        store,
-        &who.tenant_id,
-        &Author {
-            user: &author,
-            anonymous: false,
-        },
-        None,
-        &record,
-    )
-    .map_err(refused)?;
-    let mut doc =
-        RecordDocument::create(actor, &who.user_id, &record, now).map_err(ServiceError::internal)?;
-    let audit = AuditNote {
-        user_id: who.user_id.clone(),
-        action: "corrective_action.raised".into(),
-        detail: format!("action {id} from the browser"),
-    };
-    {
-        let _held = state.doc_locks.lock(&id);
-        store_merged(
-            store,
-            &who.tenant_id,
-            &id,
-            &web_device,
-            &mut doc,
-            &[],
-            0,
-            true,
-            Some(&audit),
-            now,
-        )
-        .map_err(refused)?;
-    }
-    after_stored(state, &who.tenant_id, &record)?;
+    let record = super::writes::create_as(
+        state,
+        who,
+        site_id,
+        Body::CorrectiveAction(action),
+        "invalid_action",
+        ("corrective_action.raised", "from the browser".into()),
+    )?;
+    let id = record.header.id;
     detail_of(store, &who.tenant_id, &id, now)?
         .ok_or_else(|| ServiceError::internal("the action just raised is gone"))
 }

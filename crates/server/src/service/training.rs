@@ -9,22 +9,19 @@
 
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
-use sync_core::clock::{SERVER_BOOT, SERVER_DEVICE_PREFIX};
-use sync_core::kinds::KindSpec;
 use sync_core::kinds::certificate::{Certificate, CertificateStatus, codes};
 use sync_core::kinds::competency::{Competency, CompetencyStatus};
 use sync_core::kinds::orientation::{Orientation, OrientationStatus};
-use sync_core::model::{Body, Header, Record, SCHEMA_VERSION};
+use sync_core::kinds::{KindSpec, RecordKind};
+use sync_core::model::{Body, Record};
 use sync_core::protocol::Role;
-use sync_core::stamp::Stamp;
-use sync_core::{Flag, ListFilter, RecordDocument, lifecycle};
+use sync_core::{Flag, ListFilter};
 
 use super::time::{day_start_ms, iso, zone_of};
 use super::{Principal, ServiceError, ServiceResult, blocking, export};
 use crate::AppState;
 use crate::judge::stored_record;
-use crate::store::{AuditNote, RecordStore, Scope, Site, User};
-use crate::sync::{Author, Refusal, check_change, store_merged};
+use crate::store::{RecordStore, Scope, Site, User};
 
 /// A signed site orientation.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -417,8 +414,6 @@ fn record_blocking(state: &AppState, who: &Principal, new: NewCertificate) -> Se
         day_start_ms(day, zone)
             .ok_or_else(|| ServiceError::invalid("bad_date", format!("{day} is out of range")))
     };
-    let now = (state.clock)();
-    let stamp = Stamp::new(now, 0, SERVER_BOOT);
     let mut certificate = Certificate::new(
         holder.id.clone(),
         new.certificate_type.trim(),
@@ -431,73 +426,16 @@ fn record_blocking(state: &AppState, who: &Principal, new: NewCertificate) -> Se
         .document_ref
         .map(|d| d.trim().to_owned())
         .filter(|d| !d.is_empty());
-    let id = sync_core::model::new_id();
-    let mut record = Record {
-        header: Header {
-            id: id.clone(),
-            kind: Certificate::NAME.to_owned(),
-            schema_version: SCHEMA_VERSION,
-            tenant_id: who.tenant_id.clone(),
-            site_id: site.id.clone(),
-            job_id: None,
-            created_by: who.user_id.clone(),
-            created: stamp.clone(),
-        },
-        body: Body::Certificate(certificate),
-    };
-    lifecycle::complete(&mut record, stamp).map_err(|e| match e {
-        sync_core::Error::Blocked(findings) => ServiceError::invalid(
-            "certificate_incomplete",
-            findings
-                .iter()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        other => ServiceError::Conflict(other.to_string()),
-    })?;
-    let _held = state.doc_locks.lock(&id);
-    // The device prefix is what lets this stamp's server boot id count as the server's clock.
-    let web_device = format!("{SERVER_DEVICE_PREFIX}{}", who.user_id);
-    let actor = super::writes::registered_actor(store, &who.tenant_id, &who.user_id, &web_device)?;
-    let mut doc =
-        RecordDocument::create(actor, &who.user_id, &record, now).map_err(ServiceError::internal)?;
-    let author = store
-        .user(&who.tenant_id, &who.user_id)?
-        .ok_or_else(|| ServiceError::Forbidden("unknown user".into()))?;
-    let refused = |r: Refusal| match r {
-        Refusal::Reject(_, reason) => ServiceError::Forbidden(reason),
-        Refusal::Store(e) => e.into(),
-    };
-    let writer = Author {
-        user: &author,
-        anonymous: false,
-    };
-    let stored = doc.record().map_err(ServiceError::internal)?;
-    check_change(store, &who.tenant_id, &writer, None, &stored).map_err(refused)?;
-    let audit = AuditNote {
-        user_id: who.user_id.clone(),
-        action: "certificate.recorded".into(),
-        detail: format!(
-            "record {id} from the browser: {} for {}",
-            stored.body.spec().title(),
-            holder.name
-        ),
-    };
-    store_merged(
-        store,
-        &who.tenant_id,
-        &id,
-        &web_device,
-        &mut doc,
-        &[],
-        0,
-        true,
-        Some(&audit),
-        now,
-    )
-    .map_err(refused)?;
-    Ok(id)
+    let detail = format!("from the browser: {} for {}", certificate.title(), holder.name);
+    let record = super::writes::create_as(
+        state,
+        who,
+        &site.id,
+        Body::Certificate(certificate),
+        "certificate_incomplete",
+        ("certificate.recorded", detail),
+    )?;
+    Ok(record.header.id)
 }
 
 /// The export's columns: one row per person and qualification.

@@ -6,8 +6,8 @@
 use automerge::ActorId;
 use sync_core::RecordDocument;
 use sync_core::clock::{SERVER_BOOT, SERVER_DEVICE_PREFIX};
-use sync_core::lifecycle::Actor;
-use sync_core::model::Record;
+use sync_core::lifecycle::{self, Actor};
+use sync_core::model::{Body, Header, Record, SCHEMA_VERSION, new_id};
 use sync_core::stamp::Stamp;
 
 use super::records::{RecordDetail, detail_of};
@@ -89,6 +89,86 @@ pub(crate) fn write_as(
     // What the change sets going elsewhere (a closed action releases its unit), as after a sync.
     actions::after_stored(state, &who.tenant_id, &stored_record)?;
     detail_of(store, &who.tenant_id, id, now)?.ok_or_else(not_found)
+}
+
+/// Creates a new record holding `body` at `site_id` as `who`, taken straight through
+/// `lifecycle::complete` with the server's stamp (raised, recorded), after the same write checks a
+/// phone's new record passes. A blocking finding is refused as `invalid_code` with every
+/// finding's message; `audit` names the change in the audit log, which commits with it. Returns
+/// the record as stored.
+pub(crate) fn create_as(
+    state: &AppState,
+    who: &Principal,
+    site_id: &str,
+    body: Body,
+    invalid_code: &'static str,
+    audit: (&str, String),
+) -> ServiceResult<Record> {
+    let store: &dyn RecordStore = state.store.as_ref();
+    let now = (state.clock)();
+    let stamp = Stamp::new(now, 0, SERVER_BOOT);
+    let id = new_id();
+    let mut record = Record {
+        header: Header {
+            id: id.clone(),
+            kind: body.kind().as_str().to_owned(),
+            schema_version: SCHEMA_VERSION,
+            tenant_id: who.tenant_id.clone(),
+            site_id: site_id.to_owned(),
+            job_id: None,
+            created_by: who.user_id.clone(),
+            created: stamp.clone(),
+        },
+        body,
+    };
+    lifecycle::complete(&mut record, stamp).map_err(|e| match e {
+        sync_core::Error::Blocked(findings) => ServiceError::invalid(
+            invalid_code,
+            findings
+                .iter()
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => ServiceError::invalid(invalid_code, other.to_string()),
+    })?;
+    // The device prefix is what lets this stamp's server boot id count as the server's clock.
+    let web_device = format!("{SERVER_DEVICE_PREFIX}{}", who.user_id);
+    let actor = registered_actor(store, &who.tenant_id, &who.user_id, &web_device)?;
+    let author = store
+        .user(&who.tenant_id, &who.user_id)?
+        .ok_or_else(|| ServiceError::Forbidden("unknown user".into()))?;
+    let writer = Author {
+        user: &author,
+        anonymous: false,
+    };
+    check_change(store, &who.tenant_id, &writer, None, &record).map_err(refused)?;
+    let mut doc =
+        RecordDocument::create(actor, &who.user_id, &record, now).map_err(ServiceError::internal)?;
+    let (audit_action, audit_detail) = audit;
+    let audit = AuditNote {
+        user_id: who.user_id.clone(),
+        action: audit_action.to_owned(),
+        detail: format!("record {id} {audit_detail}"),
+    };
+    {
+        let _held = state.doc_locks.lock(&id);
+        store_merged(
+            store,
+            &who.tenant_id,
+            &id,
+            &web_device,
+            &mut doc,
+            &[],
+            0,
+            true,
+            Some(&audit),
+            now,
+        )
+        .map_err(refused)?;
+    }
+    actions::after_stored(state, &who.tenant_id, &record)?;
+    Ok(record)
 }
 
 /// A refusal of the write checks, as the service says it.
