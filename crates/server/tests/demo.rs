@@ -218,6 +218,52 @@ async fn the_demo_company_fills_every_office_page_once() {
         "a tailgate meeting signed by several attendees"
     );
 
+    // The program behind the forms. Records still queued are judged first, as the pages would.
+    while server::judge::drain_once(&*store, server::store::sqlite::now_ms()).expect("judge") > 0 {}
+    let actions = all(&*store, &scope, kind(Kind::CorrectiveAction));
+    let statuses: BTreeSet<&str> = actions.iter().map(|r| r.status.as_str()).collect();
+    for status in ["open", "resolved", "closed"] {
+        assert!(statuses.contains(status), "an action {status}: {statuses:?}");
+    }
+    assert!(
+        actions.iter().any(|r| r.created_by == "system"),
+        "an action the server raised for a failure"
+    );
+    let overdue = all(
+        &*store,
+        &scope,
+        flagged(sync_core::kinds::corrective_action::codes::OVERDUE),
+    );
+    assert!(!overdue.is_empty(), "an overdue action");
+    let loader = store
+        .equipment_unit(&company.id, "L-3")
+        .expect("register read")
+        .expect("the loader is registered");
+    assert_eq!(loader.equipment_type, "Loader");
+    let not_competent = all(&*store, &scope, flagged(codes::OPERATOR_NOT_COMPETENT));
+    assert_eq!(not_competent.len(), 1, "Hana's loader check, and only hers");
+    for code in [
+        sync_core::kinds::certificate::codes::EXPIRING,
+        sync_core::kinds::certificate::codes::EXPIRED,
+    ] {
+        assert!(
+            !all(&*store, &scope, flagged(code)).is_empty(),
+            "a certificate flagged {code}"
+        );
+    }
+    let office = server::service::Principal::of(
+        &store
+            .user_by_email(demo::ADMIN)
+            .expect("user read")
+            .expect("office admin exists"),
+    );
+    let schedules = server::service::inspections::statuses(&state, &office)
+        .await
+        .expect("schedules");
+    assert_eq!(schedules.len(), 2);
+    let missed: usize = schedules.iter().map(|s| s.missed()).sum();
+    assert_eq!(missed, 1, "one missed inspection");
+
     let _ = stop.send(());
     let _ = server.await;
 }

@@ -153,6 +153,10 @@ async fn create(state: &AppState, base_url: &str, data_dir: &Path) -> Result<(),
                 .map(|u| u.id)
                 .ok_or_else(|| crate::store::StoreError::Invalid(format!("{email} was not created")))
         };
+        let opened = calendar
+            .ms(program::HISTORY_DAYS, 8 * 60)
+            .map_err(|e| crate::store::StoreError::Invalid(format!("the demo's calendar: {e}")))?;
+        program::register(store.as_ref(), &company.id, &[&PICKER, &LOADER, &PICKUP], opened)?;
         let schedules = program::schedules(
             store.as_ref(),
             &company.id,

@@ -20,7 +20,9 @@ use sync_core::kinds::inspection::Inspection;
 use super::{Calendar, Phones, SHOP, STATION_YARD, Site, SiteIds, WELL_PAD, Who, at, invalid};
 use crate::service::inspections::Frequency;
 use crate::service::time::day_start_ms;
-use crate::store::{ChecklistTemplateItem, InspectionSchedule, RecordStore, StoreError};
+use crate::store::{
+    AuditNote, ChecklistTemplateItem, EquipmentUnit, InspectionSchedule, RecordStore, StoreError,
+};
 
 /// How many days before the latest day the program's records start.
 pub(super) const HISTORY_DAYS: u64 = 120;
@@ -55,12 +57,14 @@ pub(super) fn orientations(phones: &mut Phones, sites: &SiteIds) -> Result<()> {
     Ok(())
 }
 
-/// The supervisor verifies Lee on the picker truck and Omar on the loader. Hana has no loader
+/// The supervisor verifies Lee on the picker truck, Omar on the loader and Wade on the company's
+/// pickups (light vehicle check-out). Hana has no loader
 /// verification yet: the morning she does the loader's pre-start, it is flagged.
 pub(super) fn competencies(phones: &mut Phones, sites: &SiteIds) -> Result<()> {
     let verified = [
         (Who::Lee, Site::Well, "Picker truck", 100),
         (Who::Omar, Site::Station, "Loader", 99),
+        (Who::Wade, Site::Well, "Pickup", 98),
     ];
     for (who, site, equipment_type, ago) in verified {
         let worker = phones.of(who).user_id.clone();
@@ -468,5 +472,41 @@ fn file(
     )?;
     phone.sign(&id, at(completed_ago, 10, 40, spot))?;
     phone.complete(&id, at(completed_ago, 10, 41, spot))?;
+    Ok(())
+}
+
+/// The office's equipment register: each unit's type (what competencies are verified on) and the
+/// tickets its operator must hold. The picker needs a boom truck ticket.
+pub(super) fn register(
+    store: &dyn RecordStore,
+    company_id: &str,
+    units: &[&super::Unit],
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    for unit in units {
+        let (equipment_type, required): (&str, &[&str]) = match unit.unit_id {
+            "P-14" => ("Picker truck", &["Boom truck operator"]),
+            "L-3" => ("Loader", &[]),
+            _ => ("Pickup", &[]),
+        };
+        let entry = EquipmentUnit {
+            unit_id: unit.unit_id.into(),
+            make_model: unit.make_model.into(),
+            serial: Some(unit.serial.into()),
+            equipment_type: equipment_type.into(),
+            required_certificates: required.iter().map(|c| c.to_string()).collect(),
+            hour_meter: Some(unit.hours),
+            added_at_ms: at_ms,
+            added_by: super::SYSTEM.into(),
+            added_from_record: None,
+            retired: false,
+        };
+        let audit = AuditNote {
+            user_id: super::SYSTEM.into(),
+            action: "equipment.added".into(),
+            detail: format!("unit {} for the demo company", unit.unit_id),
+        };
+        store.add_equipment_unit(company_id, &entry, &audit)?;
+    }
     Ok(())
 }
