@@ -271,6 +271,14 @@ suspend fun inspection(folder: File, url: String) {
     check(failed["result"] == "fail") { "the failure stands: $failed" }
     check(failed["defect_note"] == "Hose reel left across the walkway by the separator") { "$failed" }
     check(body(worker, id).obj("sign_off").field("user_id") == leadUser.id) { "signed off by the lead" }
+    // The server raised a corrective action for the finding, once, and the worker's phone has it.
+    val raised = worker.store.list(ListFilter(kind = RecordKind.CORRECTIVE_ACTION))
+        .filter { (body(worker, it.id).field("source") as Map<*, *>?)?.get("record_id") == id }
+    check(raised.size == 1) { "one action raised for the finding: $raised" }
+    check(raised.single().status == "open" && raised.single().createdBy == "system") { "${raised.single()}" }
+    val action = body(worker, raised.single().id)
+    check(action.obj("source").field("item_id") == exits) { "raised for the failed item: $action" }
+    check((action.field("hazard") as String).contains("Hose reel left across the walkway")) { "$action" }
 }
 
 suspend fun orientation(folder: File, url: String) {

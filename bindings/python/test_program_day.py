@@ -7,7 +7,8 @@ Phones of the demo company, each a real SQLite store in a temporary folder:
   verifies the fix; the worker's phone sees it closed. The lead cannot verify their own fix (the
   core refuses it), and a verification from a phone whose person may not verify is refused by the
   server and kept on that phone with the reason;
-- the lead files an inspection with a failed item, and the worker's phone receives the finding;
+- the lead files an inspection with a failed item, and the worker's phone receives the finding and
+  the corrective action the server raised for it;
 - the worker fills and signs a site orientation, and the supervisor's phone receives it signed;
 - the supervisor records the operator's certificate and verifies the operator on the loader, and
   the operator's phone receives both; the server alerts on the certificate's expiry.
@@ -212,6 +213,16 @@ class ProgramDay(unittest.TestCase):
         self.assertEqual([items[i]["result"] for i in (extinguishers, spill_kit)], ["pass", "pass"])
         self.assertEqual(body(worker, inspection)["sign_off"]["user_id"], lead_user.id)
         self.assertEqual(row(worker, RecordKind.INSPECTION, inspection).assignee, lead_user.id)
+        # The server raised a corrective action for the finding, once, and the worker's phone has it.
+        raised = [
+            r for r in worker.store.list(ListFilter(kind=RecordKind.CORRECTIVE_ACTION))
+            if (body(worker, r.id).get("source") or {}).get("record_id") == inspection
+        ]
+        self.assertEqual(len(raised), 1, raised)
+        self.assertEqual((raised[0].status, raised[0].created_by), ("open", "system"))
+        action = body(worker, raised[0].id)
+        self.assertEqual(action["source"]["item_id"], exits)
+        self.assertIn("Pallets stacked against the east door", action["hazard"])
 
     def test_a_worker_signs_an_orientation_and_the_supervisor_receives_it(self):
         asyncio.run(self.orientation())
