@@ -66,6 +66,8 @@ impl Setup {
         detail
     }
 
+    /// The server's flags on the record, but for the crew's missing site orientations: these
+    /// crews have none on record, and what is judged here is time and place.
     async fn server_flags(&self, id: &str) -> Vec<String> {
         let detail = self.detail(id).await;
         detail["flags"]
@@ -73,6 +75,7 @@ impl Setup {
             .expect("flags")
             .iter()
             .map(|f| f["code"].as_str().unwrap_or("").to_owned())
+            .filter(|code| code != flags::codes::SIGNER_NOT_ORIENTED)
             .collect()
     }
 }
