@@ -12,7 +12,7 @@ use sync_core::model::{ApprovalDecision, Body, Record};
 use sync_core::parts::{Approval, ItemResult};
 use sync_core::program::raised_action_id;
 use sync_core::protocol::{RejectCode, Role};
-use sync_core::{Kind, ListFilter, sample};
+use sync_core::{Kind, ListFilter, Stamp, sample};
 
 const OPERATOR: &str = "olu.operator@acme.test";
 const MECHANIC: &str = "mo.mechanic@acme.test";
@@ -67,10 +67,17 @@ fn user_id(server: &TestServer, email: &str) -> String {
 
 /// A completed pre-start of `unit` on the operator's phone, every item passed but `fail`, which
 /// failed with a note. Returns the record id and the failed item's id.
+/// A stamp `minutes` after 05:50 on the world's first day: pre-starts are done just before the
+/// server's clock reads 06:00, and the actions they raise count from then.
+fn field_stamp(minutes: i64) -> Stamp {
+    let wall = World::at(5, 50) + minutes * 60_000;
+    Stamp::new(wall, 1_000_000 + minutes * 60_000, "boot-1")
+}
+
 fn failed_pre_start(phone: &mut Phone, site: &str, unit: &str, fail: &str) -> (String, String) {
     let (id, failed) = checked_pre_start(phone, site, unit, fail);
-    phone.store.sign(&id, at(1)).expect("sign off");
-    phone.store.complete(&id, at(2)).expect("complete");
+    phone.store.sign(&id, field_stamp(1)).expect("sign off");
+    phone.store.complete(&id, field_stamp(2)).expect("complete");
     (id, failed)
 }
 
@@ -94,7 +101,7 @@ fn checked_pre_start(phone: &mut Phone, site: &str, unit: &str, fail: &str) -> (
     assert!(!failed.is_empty(), "the sample has an item {fail:?}");
     let id = phone
         .store
-        .create(site, None, Body::PreStart(pre_start), at(0))
+        .create(site, None, Body::PreStart(pre_start), field_stamp(0))
         .expect("pre-start");
     (id, failed)
 }
@@ -200,8 +207,11 @@ async fn a_failed_pre_start_from_two_phones_raises_one_action_holds_the_unit_unt
     let (pre_start, brakes) = checked_pre_start(&mut operator, &s.company.site_a, "ld 3", "Brakes");
     assert_eq!(operator.sync().await.accepted, 1);
     assert!(actions_in(server, &tenant).is_empty(), "a draft raises nothing");
-    operator.store.sign(&pre_start, at(1)).expect("sign off");
-    operator.store.complete(&pre_start, at(2)).expect("complete");
+    operator.store.sign(&pre_start, field_stamp(1)).expect("sign off");
+    operator
+        .store
+        .complete(&pre_start, field_stamp(2))
+        .expect("complete");
     mechanic
         .store
         .merge_from(&operator.store, &pre_start)
@@ -254,8 +264,10 @@ async fn a_failed_pre_start_from_two_phones_raises_one_action_holds_the_unit_unt
         action.hazard
     );
     assert_eq!(action.assignment.assignee, user_id(server, ASSIGNEE));
-    assert_eq!(action.assignment.due_ms, Some(raised_at + 2 * DAY));
-    assert_eq!(action.identified_ms, raised_at);
+    // Identified when the operator completed the pre-start, due two days from then.
+    let completed = field_stamp(2).wall_ms;
+    assert_eq!(action.identified_ms, completed);
+    assert_eq!(action.assignment.due_ms, Some(completed + 2 * DAY));
     let (status, detail) = get_json(&format!("{}/v1/records/{action_id}", server.url), &s.admin_token).await;
     assert_eq!(status, 200, "{detail}");
     let raised = detail["timeline"]
@@ -410,7 +422,7 @@ async fn an_action_past_its_due_date_is_flagged_overdue_with_its_evidence() {
     let (pre_start, steering) = failed_pre_start(&mut operator, &s.company.site_a, "PU-14", "Steering");
     assert_eq!(operator.sync().await.accepted, 1);
     let action_id = raised_action_id(&pre_start, &steering);
-    let due = s.world.now() + 2 * DAY;
+    let due = field_stamp(2).wall_ms + 2 * DAY;
     let overdue_flags = |server: &TestServer| -> Vec<sync_core::Flag> {
         server
             .store()

@@ -7,14 +7,22 @@ use e2e_tests::{PASSWORD, Phone, TestServer, World, at};
 use sync_core::model::Body;
 use sync_core::parts::ItemResult;
 use sync_core::program::raised_action_id;
-use sync_core::sample;
+use sync_core::{Stamp, sample};
 
 use crate::harness::{Browser, LEAD, SUPER, WORKER, acme, parse_csv};
 
 const CSV_HEADER: &str = "id,site,status,overdue,hazard,action,unit,source_kind,source_record,assignee,raised_by,identified_at,due_at,resolved_by,closed_at";
 
 /// A completed pre-start of `unit` on `phone` with `fail` failed; the action it raises.
-fn failed_pre_start(phone: &mut Phone, site: &str, unit: &str, fail: &str, minute: i64) -> String {
+/// A pre-start with `fail` failed, done at `wall_ms` (the world's time): its action counts from then.
+fn failed_pre_start(phone: &mut Phone, site: &str, unit: &str, fail: &str, wall_ms: i64) -> String {
+    let stamp = |minute: i64| {
+        Stamp::new(
+            wall_ms + minute * 60_000,
+            wall_ms / 10 + minute * 60_000,
+            "boot-1",
+        )
+    };
     let mut pre_start = sample::prestart(&phone.user_id());
     pre_start.unit.unit_id = unit.into();
     let mut failed = String::new();
@@ -29,10 +37,10 @@ fn failed_pre_start(phone: &mut Phone, site: &str, unit: &str, fail: &str, minut
     }
     let id = phone
         .store
-        .create(site, None, Body::PreStart(pre_start), at(minute))
+        .create(site, None, Body::PreStart(pre_start), stamp(0))
         .expect("pre-start");
-    phone.store.sign(&id, at(minute + 1)).expect("sign off");
-    phone.store.complete(&id, at(minute + 2)).expect("complete");
+    phone.store.sign(&id, stamp(1)).expect("sign off");
+    phone.store.complete(&id, stamp(2)).expect("complete");
     raised_action_id(&id, &failed)
 }
 
@@ -47,10 +55,10 @@ async fn a_supervisor_sees_open_and_overdue_actions_verifies_one_and_downloads_t
 
     // Monday: the loader's brakes fail. Thursday: the pickup's steering. Nobody has fixed the
     // brakes by Thursday, two days after they were due.
-    let brakes = failed_pre_start(&mut lead, &company.site_a, "LD-3", "Brakes", 0);
+    let brakes = failed_pre_start(&mut lead, &company.site_a, "LD-3", "Brakes", world.now());
     assert_eq!(lead.sync().await.accepted, 1);
     world.set(6 + 72, 0);
-    let steering = failed_pre_start(&mut lead, &company.site_a, "PU-14", "Steering", 10);
+    let steering = failed_pre_start(&mut lead, &company.site_a, "PU-14", "Steering", world.now());
     assert_eq!(lead.sync().await.accepted, 1);
     server::judge::drain_once(server.store(), world.now()).expect("judge");
     // The lead fixes the brakes and resolves the action on the phone.

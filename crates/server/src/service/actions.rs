@@ -81,14 +81,22 @@ fn raise_for_failure(
     } else {
         FINDING_DUE_MS
     };
+    // The hazard was identified when the failure was recorded, not when a phone reached signal:
+    // the fix is due counting from then. A device clock ahead of the server's counts as now.
+    let identified = source
+        .body
+        .spec()
+        .fields()
+        .completed
+        .map_or(now, |stamp| stamp.wall_ms.min(now));
     let mut action = CorrectiveAction::new(
         seed.hazard.clone(),
         seed.action.clone(),
         Assignment {
             assignee,
-            due_ms: Some(now + due_in),
+            due_ms: Some(identified + due_in),
         },
-        now,
+        identified,
     );
     action.source = Some(RecordLink {
         kind: source.header.kind.clone(),
