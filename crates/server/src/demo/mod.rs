@@ -156,13 +156,21 @@ async fn create(state: &AppState, base_url: &str, data_dir: &Path) -> Result<(),
         let opened = calendar
             .ms(program::HISTORY_DAYS, 8 * 60)
             .map_err(|e| crate::store::StoreError::Invalid(format!("the demo's calendar: {e}")))?;
-        program::register(store.as_ref(), &company.id, &[&PICKER, &LOADER, &PICKUP], opened)?;
+        let office = person(ADMIN)?;
+        program::register(
+            store.as_ref(),
+            &company.id,
+            &[&PICKER, &LOADER, &PICKUP],
+            &office,
+            opened,
+        )?;
         let schedules = program::schedules(
             store.as_ref(),
             &company.id,
             &sites,
             &person(SUPERVISOR)?,
             &person(OPERATOR)?,
+            &office,
             calendar,
         )?;
         Ok::<_, crate::store::StoreError>((sites, schedules))

@@ -307,13 +307,14 @@ fn template(items: &[(&str, bool)]) -> Vec<ChecklistTemplateItem> {
         .collect()
 }
 
-/// The two schedules, set up by the office before the records (as a company does).
+/// The two schedules, set up by the office admin before the records (as a company does).
 pub(super) fn schedules(
     store: &dyn RecordStore,
     company_id: &str,
     sites: &SiteIds,
     supervisor: &str,
     operator: &str,
+    office: &str,
     calendar: Calendar,
 ) -> Result<Schedules, StoreError> {
     let date = |ago: u64| {
@@ -343,7 +344,7 @@ pub(super) fn schedules(
             rrule: frequency.rrule(start),
             starts_at_ms,
             assignee: assignee.into(),
-            created_by: super::SYSTEM.into(),
+            created_by: office.into(),
             created_at_ms: starts_at_ms,
             ended_at_ms: None,
         };
@@ -481,6 +482,7 @@ pub(super) fn register(
     store: &dyn RecordStore,
     company_id: &str,
     units: &[&super::Unit],
+    office: &str,
     at_ms: i64,
 ) -> Result<(), StoreError> {
     for unit in units {
@@ -497,12 +499,12 @@ pub(super) fn register(
             required_certificates: required.iter().map(|c| c.to_string()).collect(),
             hour_meter: Some(unit.hours),
             added_at_ms: at_ms,
-            added_by: super::SYSTEM.into(),
+            added_by: office.into(),
             added_from_record: None,
             retired: false,
         };
         let audit = AuditNote {
-            user_id: super::SYSTEM.into(),
+            user_id: office.into(),
             action: "equipment.added".into(),
             detail: format!("unit {} for the demo company", unit.unit_id),
         };
