@@ -1,10 +1,11 @@
 //! The program flags end to end: the server fills what its other records show about the people
-//! a record names, and judges the record again when a qualification arrives after it.
+//! and the unit a record names (orientations, competencies, certificates, the equipment register),
+//! and judges the record again when a qualification arrives after it.
 
 use e2e_tests::{Phone, TestServer, at, get_json};
 use sync_core::flags::codes;
 use sync_core::kinds::orientation::{Orientation, OrientationTopic};
-use sync_core::model::Body;
+use sync_core::model::{Body, ItemResult};
 use sync_core::protocol::Role;
 use sync_core::sample;
 
@@ -123,4 +124,113 @@ async fn a_jsea_signer_without_an_orientation_is_flagged_until_an_earlier_one_ar
     server::judge::drain_once(server.store(), server::store::sqlite::now_ms()).expect("judge queued");
     let flags = flags_of(&server, &sup, &jsea).await;
     assert!(not_oriented(&flags, &sup.user_id()).is_none(), "{flags:#?}");
+}
+
+fn token_of(phone: &Phone) -> String {
+    phone
+        .store
+        .credentials()
+        .expect("creds")
+        .expect("signed in")
+        .access_token
+}
+
+fn flag_with<'a>(flags: &'a [serde_json::Value], code: &str) -> Option<&'a serde_json::Value> {
+    flags.iter().find(|f| f["code"] == code)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prestart_by_an_unqualified_operator_is_flagged_until_the_qualifications_are_on_record() {
+    const OPERATOR: &str = "operator@acme.test";
+    let server = TestServer::start().await;
+    let company = server.company(
+        "Acme Energy",
+        &[(SUPER, Role::Supervisor, &[0]), (OPERATOR, Role::Worker, &[0])],
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let mut sup = Phone::sign_in(&server, &dir, SUPER).await;
+    let mut operator = Phone::sign_in(&server, &dir, OPERATOR).await;
+
+    // The office types the loader and the ticket its operator needs.
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/equipment", server.url))
+        .bearer_auth(token_of(&sup))
+        .json(&serde_json::json!({
+            "unit_id": "LD-3",
+            "make_model": "Loader, CAT 950M",
+            "equipment_type": "Loader",
+            "required_certificates": ["Ground disturbance level II"],
+        }))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(
+        answer.status(),
+        201,
+        "{}",
+        answer.text().await.unwrap_or_default()
+    );
+
+    // The operator checks "ld 3" (however they write it) and signs it off at minute 30.
+    let mut check = sample::prestart(&operator.user_id());
+    check.unit.unit_id = "ld 3".into();
+    for item in &mut check.items {
+        item.result = Some(ItemResult::Pass);
+    }
+    let pre_start = operator
+        .store
+        .create(&company.site_a, None, Body::PreStart(check), at(29))
+        .expect("pre-start");
+    operator.store.sign(&pre_start, at(30)).expect("sign off");
+    operator.store.complete(&pre_start, at(31)).expect("complete");
+    operator.sync().await;
+
+    let flags = flags_of(&server, &sup, &pre_start).await;
+    let competency = flag_with(&flags, codes::OPERATOR_NOT_COMPETENT).unwrap_or_else(|| panic!("{flags:#?}"));
+    assert_eq!(competency["evidence"]["equipment_type"], "Loader");
+    assert_eq!(competency["evidence"]["unit"], "LD-3");
+    assert_eq!(competency["evidence"]["operator"], operator.user_id().as_str());
+    assert_eq!(competency["evidence"]["competencies_held"], "none on record");
+    let ticket = flag_with(&flags, codes::CERTIFICATE_NOT_CURRENT).unwrap_or_else(|| panic!("{flags:#?}"));
+    assert_eq!(
+        ticket["evidence"]["certificate_type"],
+        "Ground disturbance level II"
+    );
+    assert_eq!(ticket["evidence"]["certificates_held"], "none on record");
+
+    // The supervisor had verified the operator on loaders that morning and holds the ticket in
+    // the binder; both reach the server after the pre-start, and it is judged again.
+    let mut verification = sample::competency(&operator.user_id(), "loader");
+    for item in &mut verification.items {
+        item.result = Some(ItemResult::Pass);
+    }
+    let verified = sup
+        .store
+        .create(&company.site_a, None, Body::Competency(verification), at(0))
+        .expect("competency");
+    sup.store.sign(&verified, at(5)).expect("verifier signs");
+    sup.store.complete(&verified, at(6)).expect("verified");
+    let issued = at(0).wall_ms - 400 * 86_400_000;
+    let ticket = sample::certificate(
+        &operator.user_id(),
+        "Ground disturbance level II",
+        issued,
+        Some(at(0).wall_ms + 600 * 86_400_000),
+    );
+    let recorded = sup
+        .store
+        .create(&company.site_a, None, Body::Certificate(ticket), at(7))
+        .expect("certificate");
+    sup.store.complete(&recorded, at(8)).expect("recorded");
+    sup.sync().await;
+    server::judge::drain_once(server.store(), server::store::sqlite::now_ms()).expect("judge queued");
+    let flags = flags_of(&server, &sup, &pre_start).await;
+    assert!(
+        flag_with(&flags, codes::OPERATOR_NOT_COMPETENT).is_none(),
+        "{flags:#?}"
+    );
+    assert!(
+        flag_with(&flags, codes::CERTIFICATE_NOT_CURRENT).is_none(),
+        "{flags:#?}"
+    );
 }

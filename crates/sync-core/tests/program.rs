@@ -569,3 +569,38 @@ fn two_verifiers_disagreeing_at_once_leave_the_action_open_whichever_write_wins(
         assert!(a.resolved.is_none());
     }
 }
+
+#[test]
+fn a_verification_of_an_action_changed_afterwards_is_flagged_stale_with_both_hashes() {
+    let mut r = record(sample::corrective_action("lead", T0, T0 + 7 * DAY));
+    lifecycle::complete(&mut r, stamp(T0)).unwrap();
+    if let Body::CorrectiveAction(a) = &mut r.body {
+        a.resolution_note = Some("Rail installed".into());
+    }
+    lifecycle::sign(&mut r, &actor("lead"), stamp(T0 + DAY)).unwrap();
+    lifecycle::decide(
+        &mut r,
+        &actor("sup"),
+        ApprovalDecision::Approved,
+        None,
+        stamp(T0 + 2 * DAY),
+    )
+    .unwrap();
+    assert!(flags::compute_in(&r, &at(T0 + 3 * DAY)).is_empty());
+    let verified_hash = r.body.content_hash();
+    // Someone rewrites what was done after the supervisor checked it.
+    if let Body::CorrectiveAction(a) = &mut r.body {
+        a.resolution_note = Some("Rail ordered".into());
+    }
+    let flags = flags::compute_in(&r, &at(T0 + 3 * DAY));
+    let stale = flag(&flags, corrective_action::codes::STALE_VERIFICATION);
+    assert_eq!(stale.evidence["verifier"], "sup");
+    assert_eq!(stale.evidence["verified_hash"], verified_hash);
+    assert_eq!(stale.evidence["current_hash"], r.body.content_hash());
+    assert!(
+        validate::validate(&r)
+            .iter()
+            .any(|f| f.rule == "corrective_action.resolution_stale"),
+        "the resolver's signature no longer vouches either"
+    );
+}
