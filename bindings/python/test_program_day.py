@@ -11,7 +11,8 @@ Phones of the demo company, each a real SQLite store in a temporary folder:
   the corrective action the server raised for it;
 - the worker fills and signs a site orientation, and the supervisor's phone receives it signed;
 - the supervisor records the operator's certificate and verifies the operator on the loader, and
-  the operator's phone receives both; the server alerts on the certificate's expiry.
+  the operator's phone receives both; the server alerts on the certificate's expiry;
+- the operator's phone fetches and keeps the equipment register, with the loader out of service.
 """
 
 import asyncio
@@ -326,6 +327,25 @@ class ProgramDay(unittest.TestCase):
         self.assertEqual(alerts[0]["evidence"]["alert"], "30 days")
         self.assertIn(alerts[0]["evidence"]["days_left"], ("20", "21"))
         self.assertEqual(alerts[0]["evidence"]["holder"], operator_user.id)
+
+    def test_the_operators_phone_keeps_the_equipment_register_for_offline_pre_starts(self):
+        asyncio.run(self.register())
+
+    async def register(self):
+        operator = Phone(self.folder, "register-operator")
+        await operator.login("operator@demo.muster")
+        self.assertEqual(operator.store.equipment_register(), [], "nothing kept before the first fetch")
+        units = await operator.sync_client.refresh_equipment_register()
+        by_number = {u.unit_id: u for u in units}
+        self.assertLessEqual({"L-3", "P-14", "PU-22"}, set(by_number), by_number)
+        self.assertEqual(by_number["P-14"].required_certificates, ["Boom truck operator"])
+        # The demo's loader failed its brakes this morning: its action holds it out of service.
+        self.assertFalse(by_number["L-3"].in_service)
+        # Kept on the phone, and found however the operator writes the number.
+        self.assertEqual(operator.store.equipment_register(), units)
+        loader = operator.store.equipment_unit("l 3")
+        self.assertEqual((loader.unit_id, loader.equipment_type), ("L-3", "Loader"))
+        self.assertIsNone(operator.store.equipment_unit("L-30"))
 
 
 if __name__ == "__main__":

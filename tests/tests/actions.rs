@@ -542,3 +542,54 @@ async fn a_unit_named_offline_that_the_register_lacks_is_added_on_sync() {
     );
     s.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_keeps_the_register_to_name_units_offline_and_sees_a_held_unit_out_of_service() {
+    let s = setup().await;
+    let mut operator = Phone::sign_in(&s.server, &s.dir, OPERATOR).await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/equipment", s.server.url))
+        .bearer_auth(&s.admin_token)
+        .json(&serde_json::json!({"unit_id": "LD-3", "make_model": "Cat 950 loader", "equipment_type": "Loader"}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(answer.status(), 201);
+    assert_eq!(operator.store.equipment_register().expect("read"), None);
+
+    let register = operator
+        .client
+        .refresh_equipment_register(&mut operator.store)
+        .await
+        .expect("fetched");
+    let kept = operator.store.equipment_register().expect("read").expect("kept");
+    assert_eq!(kept, register);
+    let loader = kept.unit("ld 3").expect("found however it is written");
+    assert_eq!(
+        (loader.make_model.as_str(), loader.in_service),
+        ("Cat 950 loader", true)
+    );
+
+    // The brakes fail: once the action is raised, the phone's next fetch shows the unit held.
+    failed_pre_start(&mut operator, &s.company.site_a, "LD-3", "Brakes");
+    assert_eq!(operator.sync().await.accepted, 1);
+    let register = operator
+        .client
+        .refresh_equipment_register(&mut operator.store)
+        .await
+        .expect("fetched");
+    assert!(!register.unit("LD-3").expect("listed").in_service);
+
+    // Out of signal, the fetch fails and the phone still has what it kept.
+    let url = s.server.url.clone();
+    s.server.stop().await;
+    let offline = operator
+        .client
+        .refresh_equipment_register(&mut operator.store)
+        .await;
+    assert!(
+        matches!(offline, Err(sync_core::Error::Offline(_))),
+        "{offline:?} from {url}"
+    );
+    assert_eq!(operator.store.equipment_register().expect("read"), Some(register));
+}

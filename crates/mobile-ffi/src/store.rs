@@ -15,7 +15,8 @@ use sync_core::model::Body;
 
 use crate::error::Result;
 use crate::types::{
-    Finding, ListFilter, PendingChange, Profile, RecordSummary, RecordView, RecoveryReport, Rejection, Stamp,
+    Finding, ListFilter, PendingChange, Profile, RecordSummary, RecordView, RecoveryReport, RegisterUnit,
+    Rejection, Stamp,
 };
 
 /// One device's local store of field records.
@@ -103,6 +104,21 @@ impl MusterStore {
     /// The person signed in on this device, if anyone.
     pub fn profile(&self) -> Option<Profile> {
         self.lock().profile().cloned().map(Into::into)
+    }
+
+    /// The equipment register as last fetched (empty before the first fetch), for the pre-start's
+    /// unit picker. A unit the register lacks may still be named: the server adds it on sync.
+    pub fn equipment_register(&self) -> Result<Vec<RegisterUnit>> {
+        let register = self.lock().equipment_register()?;
+        Ok(register
+            .map(|r| r.units.into_iter().map(Into::into).collect())
+            .unwrap_or_default())
+    }
+
+    /// The register's unit numbered `unit_id`, however it is written (`ld 3` finds `LD-3`).
+    pub fn equipment_unit(&self, unit_id: String) -> Result<Option<RegisterUnit>> {
+        let register = self.lock().equipment_register()?;
+        Ok(register.and_then(|r| r.unit(&unit_id).cloned()).map(Into::into))
     }
 
     // -- lifecycle ------------------------------------------------------------------------------

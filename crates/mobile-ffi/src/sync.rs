@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::store::MusterStore;
-use crate::types::{ClockSample, SyncProgress, SyncReport, SyncSettings, UserInfo};
+use crate::types::{ClockSample, RegisterUnit, SyncProgress, SyncReport, SyncSettings, UserInfo};
 
 /// Told after every sync round trip. Called on a background thread: hop to the UI thread to
 /// show it.
@@ -108,6 +108,16 @@ impl MusterSyncClient {
             })
             .await?;
         Ok(report.into())
+    }
+
+    /// Fetches the company's equipment register and keeps it on the phone, so an operator offline
+    /// picks a unit the office knows (`MusterStore.equipment_register`). Offline it fails with
+    /// `MusterError.Offline` and the register kept before stays.
+    pub async fn refresh_equipment_register(&self) -> Result<Vec<RegisterUnit>> {
+        let _one = self.running.lock().await;
+        let mut store = self.connection()?;
+        let register = self.inner.refresh_equipment_register(&mut store).await?;
+        Ok(register.units.into_iter().map(Into::into).collect())
     }
 
     /// Asks a running sync to stop after the current round trip; it then fails with

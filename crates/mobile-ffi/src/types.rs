@@ -672,3 +672,21 @@ impl From<sync_core::recovery::RecoveryReport> for RecoveryReport {
         }
     }
 }
+
+mirror_record! {
+    /// A unit of the company's equipment register as the phone keeps it
+    /// (`MusterSyncClient.refresh_equipment_register`), for naming units on pre-starts offline.
+    RegisterUnit <= sync_core::protocol::RegisterUnit {
+        /// The unit number as the register writes it (`L-3`).
+        unit_id: String,
+        make_model: String,
+        serial: Option<String>,
+        /// What competencies are verified on (`Loader`).
+        equipment_type: String,
+        /// Certificate types its operator must hold, current on the day.
+        required_certificates: Vec<String>,
+        hour_meter: Option<f64>,
+        /// False while a corrective action holds it out of service: warn before the check.
+        in_service: bool,
+    }
+}

@@ -213,6 +213,45 @@ pub struct RefreshRequest {
     pub device_id: Option<String>,
 }
 
+/// A unit of the company's equipment register as a phone keeps it, so an operator offline names a
+/// unit the office knows (`GET /v1/equipment`; fields the phone does not use are left out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterUnit {
+    /// The unit number as the register writes it (`L-3`).
+    pub unit_id: String,
+    pub make_model: String,
+    #[serde(default)]
+    pub serial: Option<String>,
+    /// What competencies are verified on (`Loader`); empty until the office types the unit.
+    #[serde(default)]
+    pub equipment_type: String,
+    /// Certificate types its operator must hold, current on the day.
+    #[serde(default)]
+    pub required_certificates: Vec<String>,
+    #[serde(default)]
+    pub hour_meter: Option<f64>,
+    /// False while a corrective action holds it out of service.
+    pub in_service: bool,
+}
+
+/// The register as the phone last fetched it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EquipmentRegister {
+    /// When it was fetched, by the phone's clock (Unix ms).
+    pub fetched_at_ms: i64,
+    pub units: Vec<RegisterUnit>,
+}
+
+impl EquipmentRegister {
+    /// The unit numbered `unit_id`, however it is written ([`crate::program::unit_key`]).
+    pub fn unit(&self, unit_id: &str) -> Option<&RegisterUnit> {
+        let key = crate::program::unit_key(unit_id);
+        self.units
+            .iter()
+            .find(|u| crate::program::unit_key(&u.unit_id) == key)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {

@@ -631,6 +631,24 @@ impl Store {
         }
     }
 
+    /// Keeps the equipment register as fetched, replacing the one kept before.
+    pub fn save_equipment_register(&mut self, register: &crate::protocol::EquipmentRegister) -> Result<()> {
+        meta_set(
+            &self.conn,
+            "equipment_register",
+            &serde_json::to_string(register)?,
+        )
+    }
+
+    /// The equipment register as last fetched, for naming units offline; `None` before the
+    /// first fetch.
+    pub fn equipment_register(&self) -> Result<Option<crate::protocol::EquipmentRegister>> {
+        match meta_get(&self.conn, "equipment_register")? {
+            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Position in the server's change feed up to which this device has stored everything.
     pub fn cursor(&self) -> Result<u64> {
         Ok(meta_get(&self.conn, "cursor")?

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::protocol::{
-    self, ClockSample, DocSyncMessage, ErrorBody, LoginRequest, RefreshRequest, SYNC_CONTENT_TYPE,
-    SyncResponse, TokenResponse, UserInfo,
+    self, ClockSample, DocSyncMessage, EquipmentRegister, ErrorBody, LoginRequest, RefreshRequest,
+    RegisterUnit, SYNC_CONTENT_TYPE, SyncResponse, TokenResponse, UserInfo,
 };
 use crate::store::Store;
 use crate::sync::{SyncReport, plan};
@@ -169,6 +169,45 @@ impl SyncClient {
                 status: 401, message, ..
             }) => Err(Error::SignInRequired(message)),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Fetches the company's equipment register and keeps it in the store, so the operator can
+    /// name a unit the office knows while offline. Offline, the kept one stays as it was.
+    pub async fn refresh_equipment_register(&self, store: &mut Store) -> Result<EquipmentRegister> {
+        let mut refreshed = false;
+        loop {
+            let credentials = store.credentials()?.ok_or(Error::NotSignedIn)?;
+            if credentials.access_expires_at_ms - 30_000 < now_ms() && !refreshed {
+                self.refresh(store).await?;
+                refreshed = true;
+                continue;
+            }
+            let response = self
+                .http
+                .get(format!("{}/v1/equipment", credentials.server_url))
+                .bearer_auth(&credentials.access_token)
+                .send()
+                .await
+                .map_err(offline)?;
+            match json_or_error::<Vec<RegisterUnit>>(response).await {
+                Ok(units) => {
+                    let register = EquipmentRegister {
+                        fetched_at_ms: now_ms(),
+                        units,
+                    };
+                    store.save_equipment_register(&register)?;
+                    return Ok(register);
+                }
+                // The clock said the token was fresh but the server disagrees: refresh once.
+                Err(Error::Server {
+                    status: 401, code, ..
+                }) if code == "token_expired" && !refreshed => {
+                    self.refresh(store).await?;
+                    refreshed = true;
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 
