@@ -335,3 +335,56 @@ async fn schedules_stay_on_their_sites() {
     assert_eq!(status, 404, "another company's site is no site: {body}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_schedule_owes_nothing_after_its_end_and_keeps_what_it_owed_before() {
+    let (server, time, company) = setup().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let supervisor = phone(&server, &dir, SUPER, &time).await;
+    let inspector = phone(&server, &dir, INSPECTOR, &time).await;
+    let new = serde_json::json!({
+        "site_id": company.site_a,
+        "title": "Weekly walk of the old pad",
+        "checklist": [{"label": "Gate locked", "critical": false}],
+        "frequency": "weekly",
+        "starts_on": "2026-11-02",
+        "assignee": inspector.user_id(),
+    });
+    let url = format!("{}/v1/inspection-schedules", server.url);
+    let (status, created) = post_json(&url, &token(&supervisor), &new).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let people =
+        |email: &str| Principal::of(&server.store().user_by_email(email).expect("read").expect("user"));
+    let missed = |time: &Time| {
+        let (state, who) = (server.state.clone(), people(ADMIN));
+        let _ = time;
+        async move {
+            let statuses = inspections::statuses(&state, &who).await.expect("statuses");
+            let schedule = statuses.into_iter().next().expect("the schedule");
+            (
+                schedule.missed(),
+                schedule.schedule.ended_at_ms,
+                schedule.next_due,
+            )
+        }
+    };
+
+    // Two weeks pass with nobody walking the pad; then the pad is handed back and the schedule ends.
+    time.set(MONDAY + 2 * WEEK + DAY);
+    assert_eq!(missed(&time).await.0, 2);
+    let refused = inspections::end(&server.state, &people(INSPECTOR), &id).await;
+    assert!(refused.is_err(), "a worker ends no schedule");
+    inspections::end(&server.state, &people(SUPER), &id)
+        .await
+        .expect("ended");
+    let again = inspections::end(&server.state, &people(SUPER), &id).await;
+    assert!(again.is_err(), "ended once");
+
+    // Months later it still owes only the two it missed, and nothing is due.
+    time.set(MONDAY + 12 * WEEK);
+    let (count, ended, next_due) = missed(&time).await;
+    assert_eq!(count, 2, "nothing owed after the end");
+    assert_eq!(ended, Some(MONDAY + 2 * WEEK + DAY));
+    assert!(next_due.is_none(), "{next_due:?}");
+}

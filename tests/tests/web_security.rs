@@ -71,6 +71,8 @@ struct Ids {
     action: String,
     /// A unit in the equipment register.
     unit: String,
+    /// An inspection schedule at the site.
+    schedule: String,
 }
 
 impl Ids {
@@ -82,6 +84,7 @@ impl Ids {
             device: "no-such-device".into(),
             action: "019a0000-0000-7000-8000-00000000acac".into(),
             unit: "NO-SUCH-UNIT".into(),
+            schedule: "no-such-schedule".into(),
         }
     }
 
@@ -270,6 +273,14 @@ fn pages() -> Vec<Page> {
                 ];
                 ("/inspections".into(), form)
             },
+        ),
+        page(
+            Post,
+            "/inspections/{id}/end",
+            Supervisor,
+            ForeignId::InPath,
+            "/inspections?done=schedule_ended",
+            |ids| (format!("/inspections/{}/end", ids.schedule), vec![]),
         ),
         page(Get, "/training", Member, ForeignId::None, "", |_| {
             ("/training".into(), vec![])
@@ -752,6 +763,25 @@ async fn world() -> World {
             },
         )
         .expect("unit");
+    server
+        .store()
+        .create_inspection_schedule(&server::store::InspectionSchedule {
+            id: "acme-weekly-walk".into(),
+            tenant_id: acme.id.clone(),
+            site_id: acme.site_a.clone(),
+            title: "Acme weekly walk".into(),
+            checklist: vec![server::store::ChecklistTemplateItem {
+                label: "Gate locked".into(),
+                critical: false,
+            }],
+            rrule: "FREQ=WEEKLY".into(),
+            starts_at_ms: at(0).wall_ms,
+            assignee: lead.user_id(),
+            created_by: "system".into(),
+            created_at_ms: at(0).wall_ms,
+            ended_at_ms: None,
+        })
+        .expect("schedule");
     let mut crew = Phone::sign_in(&server, &dir, OTHER_CREW).await;
     crew.store
         .create(
@@ -773,6 +803,7 @@ async fn world() -> World {
         device: lead.store.device_id().to_owned(),
         action,
         unit: "ACME-LD-3".into(),
+        schedule: "acme-weekly-walk".into(),
     };
     let mut acme_markers = vec![
         acme.id.clone(),

@@ -460,6 +460,8 @@ fn status_of(
     let occurrences: Vec<Occurrence> = windows
         .iter()
         .zip(fulfilled)
+        // A window still open when the schedule ended is no longer owed, unless it was done.
+        .filter(|(window, by)| by.is_some() || window.ends_at_ms <= ended_ms)
         .map(|(window, by)| {
             let status = match by {
                 Some(f) if f.completed_ms < window.ends_at_ms => OccurrenceStatus::Done,

@@ -3,14 +3,14 @@
 //! form for supervisors to add a schedule. `/inspections.csv`: one row per occurrence.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::approvals::directory;
-use super::session::Posted;
+use super::session::{NoFields, Posted};
 use super::view::{Nav, render};
 use super::{Visitor, WebError};
 use crate::AppState;
@@ -186,6 +186,9 @@ pub async fn page(
 fn notice(done: Option<&str>) -> Option<String> {
     match done? {
         "schedule_added" => Some("Schedule added. The assignee's phone lists it on its next sync.".into()),
+        "schedule_ended" => {
+            Some("Schedule ended. Nothing after today is owed; what was owed before stays on record.".into())
+        }
         _ => None,
     }
 }
@@ -248,6 +251,17 @@ pub async fn add(
     };
     inspections::create(&state, &visitor.principal, new).await?;
     Ok(Redirect::to("/inspections?done=schedule_added").into_response())
+}
+
+/// Ends a schedule (a site closed, an inspection no longer required): no window after now is
+/// owed, and what was owed before stays on record.
+pub async fn end(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { visitor, .. }: Posted<NoFields>,
+) -> Result<Response, WebError> {
+    inspections::end(&state, &visitor.principal, &id).await?;
+    Ok(Redirect::to("/inspections?done=schedule_ended").into_response())
 }
 
 /// A form's `YYYY-MM-DD` date.

@@ -57,6 +57,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/audit", get(admin::audit))
         .route("/inspections", get(inspections::page).post(inspections::add))
         .route("/inspections.csv", get(inspections::csv))
+        .route("/inspections/{id}/end", post(inspections::end))
         .route("/training", get(training::matrix))
         .route("/training.csv", get(training::csv))
         .route("/training/alerts", get(training::alerts))
