@@ -11,7 +11,8 @@ Phones of the demo company, each a real SQLite store in a temporary folder:
   the corrective action the server raised for it;
 - the worker fills and signs a site orientation, and the supervisor's phone receives it signed;
 - the supervisor records the operator's certificate and verifies the operator on the loader, and
-  the operator's phone receives both; the server alerts on the certificate's expiry;
+  the operator's phone receives both and alerts the operator to the certificate's expiry, as the
+  server does the office;
 - the operator's phone fetches and keeps the equipment register, with the loader out of service.
 """
 
@@ -319,8 +320,15 @@ class ProgramDay(unittest.TestCase):
         self.assertEqual([i["result"] for i in verified["items"]], ["pass"] * 4)
         self.assertEqual(row(operator, RecordKind.COMPETENCY, competency).assignee, operator_user.id)
 
-        # The expiry alert is judged at the server's clock (a phone does not judge time).
+        # The stored record carries no time-bound flag (it would go stale); the operator's own
+        # alerts are judged at the phone's clock, offline, and the office's at the server's.
         self.assertNotIn("certificate.expiring", flag_codes(cert))
+        mine = [a for a in operator.store.my_alerts() if a.record_id == certificate]
+        self.assertEqual(len(mine), 1, mine)
+        self.assertEqual((mine[0].kind, mine[0].flag.code), ("certificate", "certificate.expiring"))
+        self.assertEqual(mine[0].flag.evidence["alert"], "30 days")
+        self.assertEqual([a for a in supervisor.store.my_alerts() if a.record_id == certificate], [],
+                         "the supervisor's alerts are their own")
         server = office_view(certificate)
         alerts = [f for f in server["flags"] if f["code"] == "certificate.expiring"]
         self.assertEqual(len(alerts), 1, server["flags"])

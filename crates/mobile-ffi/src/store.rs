@@ -15,8 +15,8 @@ use sync_core::model::Body;
 
 use crate::error::Result;
 use crate::types::{
-    Finding, ListFilter, PendingChange, Profile, RecordSummary, RecordView, RecoveryReport, RegisterUnit,
-    Rejection, Stamp,
+    Alert, Finding, ListFilter, PendingChange, Profile, RecordSummary, RecordView, RecoveryReport,
+    RegisterUnit, Rejection, Stamp,
 };
 
 /// One device's local store of field records.
@@ -104,6 +104,26 @@ impl MusterStore {
     /// The person signed in on this device, if anyone.
     pub fn profile(&self) -> Option<Profile> {
         self.lock().profile().cloned().map(Into::into)
+    }
+
+    /// The signed-in person's own alerts, judged at this phone's clock: their certificates 90, 60
+    /// or 30 days from expiry or expired, their corrective actions past due. Offline, and
+    /// nothing before sign-in. The office sees the same on the server's pages.
+    pub fn my_alerts(&self) -> Result<Vec<Alert>> {
+        let store = self.lock();
+        let Some(me) = store.profile().map(|p| p.user_id.clone()) else {
+            return Ok(Vec::new());
+        };
+        let alerts = store.alerts_for(&me, sync_core::store::now_ms())?;
+        Ok(alerts
+            .into_iter()
+            .map(|(row, flag)| Alert {
+                record_id: row.id,
+                kind: row.kind,
+                title: row.title,
+                flag: flag.into(),
+            })
+            .collect())
     }
 
     /// The equipment register as last fetched (empty before the first fetch), for the pre-start's

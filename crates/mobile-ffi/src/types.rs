@@ -690,3 +690,14 @@ mirror_record! {
         in_service: bool,
     }
 }
+
+/// One of the signed-in person's own alerts (`MusterStore.my_alerts`): a time-bound flag on a
+/// record assigned to them, judged at this phone's clock.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Alert {
+    pub record_id: String,
+    /// The record's kind as stored (`certificate`, `corrective_action`).
+    pub kind: String,
+    pub title: String,
+    pub flag: Flag,
+}

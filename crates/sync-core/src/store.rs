@@ -432,6 +432,33 @@ impl Store {
     }
 
     /// Lists records from the projection in the filter's order, never loading a document.
+    /// The time-bound flags on the records assigned to `user_id` (their certificates nearing or
+    /// past expiry, their corrective actions past due), judged at `now_ms` by this phone's clock:
+    /// the person's own alerts, offline. The server judges the same at its own clock for the
+    /// office; stored list rows carry neither, since they would go stale as time passes.
+    pub fn alerts_for(&self, user_id: &str, now_ms: i64) -> Result<Vec<(Projection, Flag)>> {
+        let mine = ListFilter {
+            assignee: Some(user_id.to_owned()),
+            limit: Some(1_000),
+            ..ListFilter::default()
+        };
+        let at_now = flags::Context {
+            now_ms: Some(now_ms),
+            ..flags::Context::default()
+        };
+        let mut alerts = Vec::new();
+        for row in self.list(&mine)? {
+            let record = self.record(&row.id)?.record;
+            let timeless = flags::compute(&record);
+            let timed: Vec<Flag> = flags::compute_in(&record, &at_now)
+                .into_iter()
+                .filter(|f| !timeless.contains(f))
+                .collect();
+            alerts.extend(timed.into_iter().map(|f| (row.clone(), f)));
+        }
+        Ok(alerts)
+    }
+
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Projection>> {
         let mut args = Vec::new();
         let mut sql = format!(

@@ -516,3 +516,46 @@ fn upgrading_to_the_generic_projection_projects_every_record_again() {
     assert_eq!(closed[0].id, id);
     assert_eq!(closed[0].closed_at_ms, Some(stamp(2).wall_ms));
 }
+
+#[test]
+fn a_persons_own_alerts_are_judged_at_the_phones_clock_and_name_only_their_records() {
+    const DAY: i64 = 86_400_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir, "alerts.db", "lead");
+    let t0 = 1_780_000_000_000;
+    let mine = store
+        .create(
+            "site-1",
+            None,
+            Body::CorrectiveAction(sample::corrective_action("lead", t0, t0 + 7 * DAY)),
+            stamp(t0),
+        )
+        .unwrap();
+    store.complete(&mine, stamp(t0 + 1)).unwrap();
+    let theirs = store
+        .create(
+            "site-1",
+            None,
+            Body::CorrectiveAction(sample::corrective_action("sam", t0, t0 + 7 * DAY)),
+            stamp(t0),
+        )
+        .unwrap();
+    store.complete(&theirs, stamp(t0 + 1)).unwrap();
+    assert!(
+        store.alerts_for("lead", t0 + 6 * DAY).unwrap().is_empty(),
+        "not due yet"
+    );
+    let alerts = store.alerts_for("lead", t0 + 9 * DAY).unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].0.id, mine);
+    assert_eq!(alerts[0].1.code, "corrective_action.overdue");
+    // The stored row and the record's own flags carry no time-bound flag.
+    assert!(store.record(&mine).unwrap().flags.is_empty());
+    assert!(
+        store
+            .list(&ListFilter::default())
+            .unwrap()
+            .iter()
+            .all(|r| r.flags.is_empty())
+    );
+}
