@@ -261,6 +261,23 @@ async fn a_weekly_schedule_is_done_late_missed_and_due() {
     assert!(page.contains(&format!("/records/{week_2}")));
     assert_eq!(page.matches(r#"data-status="late""#).count(), 1);
 
+    // /flags lists the missed window beside the flagged records, linking to its schedule.
+    let flags = http
+        .get(format!("{}/flags", server.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("flags page")
+        .text()
+        .await
+        .expect("html");
+    assert!(flags.contains(r#"data-flag="inspection.missed""#), "{flags}");
+    assert_eq!(
+        flags.matches("/inspections#schedule-").count(),
+        1,
+        "one missed window"
+    );
+
     // The CSV: one row per occurrence with its status.
     let bytes = http
         .get(format!("{}/inspections.csv", server.url))

@@ -1,5 +1,6 @@
 //! `/flags`: everything flagged, grouped by flag and then site, newest first, each linking to its
-//! record.
+//! record; and the inspections missed, which have no record to carry a flag, each linking to its
+//! schedule.
 
 use askama::Template;
 use axum::extract::State;
@@ -10,15 +11,27 @@ use super::records::{Row, flag_label, row};
 use super::view::{Nav, render};
 use super::{Visitor, WebError};
 use crate::AppState;
-use crate::service::records;
+use crate::service::time::human;
+use crate::service::{inspections, records};
 
 #[derive(Template)]
 #[template(path = "flags.html")]
 struct FlagsPage {
     nav: Option<Nav>,
+    /// Missed inspection windows, newest first, by site.
+    missed: Vec<(String, Vec<MissedRow>)>,
+    missed_label: String,
+    missed_count: usize,
     groups: Vec<FlagGroup>,
     /// Whether the newest `records::MAX_PAGE` flagged records were all there was.
     complete: bool,
+}
+
+pub struct MissedRow {
+    pub schedule_id: String,
+    pub title: String,
+    /// The window nobody inspected in, in the site's zone.
+    pub window: String,
 }
 
 pub struct FlagGroup {
@@ -56,8 +69,33 @@ pub async fn list(State(state): State<AppState>, visitor: Visitor) -> Result<Res
             }
         }
     }
+    let mut missed: Vec<(String, Vec<MissedRow>)> = Vec::new();
+    let mut missed_count = 0;
+    for status in inspections::statuses(&state, &visitor.principal).await? {
+        let zone = status.zone();
+        let site = directory.site_name(&status.schedule.site_id);
+        for occurrence in status.occurrences.iter().rev().filter(|o| o.flag.is_some()) {
+            let row = MissedRow {
+                schedule_id: status.schedule.id.clone(),
+                title: status.schedule.title.clone(),
+                window: format!(
+                    "{} to {}",
+                    human(occurrence.window.starts_at_ms, zone),
+                    human(occurrence.window.ends_at_ms, zone)
+                ),
+            };
+            missed_count += 1;
+            match missed.iter_mut().find(|(name, _)| *name == site) {
+                Some((_, rows)) => rows.push(row),
+                None => missed.push((site.clone(), vec![row])),
+            }
+        }
+    }
     let page = FlagsPage {
         nav: Some(Nav::new(&visitor, "/flags")),
+        missed,
+        missed_label: flag_label(inspections::MISSED),
+        missed_count,
         groups,
         complete,
     };
