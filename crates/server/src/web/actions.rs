@@ -10,9 +10,9 @@ use serde::Deserialize;
 use sync_core::kinds::corrective_action::{ActionStatus, CorrectiveAction};
 
 use super::approvals::directory;
-use super::records::{Choice, EventView, FlagView, flag_label};
+use super::records::{Choice, EventView, FlagView};
 use super::session::Posted;
-use super::view::{Directory, Nav, describe_place, describe_time, query_string, render};
+use super::view::{Directory, Nav, describe_place, describe_time, evidence_row, query_string, render};
 use super::{Visitor, WebError};
 use crate::AppState;
 use crate::service::actions::{self, ActionEntry, ActionFilter, NewAction, Showing};
@@ -380,37 +380,9 @@ pub async fn detail(
         content: sync_core::kinds::RecordKind::evidence(&action)
             .into_iter()
             .filter(|row| row.label != "Source")
-            .map(|row| {
-                let value = row.at_ms.map_or(row.value, |ms| time::human(ms, zone));
-                let value = if row.label == "Assigned to" {
-                    directory.person(&value)
-                } else {
-                    value
-                };
-                (row.label, value)
-            })
+            .map(|row| evidence_row(row, &directory, zone))
             .collect(),
-        flags: detail
-            .flags
-            .iter()
-            .map(|f| FlagView {
-                code: f.code.clone(),
-                label: flag_label(&f.code),
-                message: f.message.clone(),
-                evidence: f
-                    .evidence
-                    .iter()
-                    .map(|(k, v)| {
-                        let v = if k == "assignee" {
-                            directory.person(v)
-                        } else {
-                            v.clone()
-                        };
-                        (k.replace('_', " "), v)
-                    })
-                    .collect(),
-            })
-            .collect(),
+        flags: detail.flags.iter().map(|f| FlagView::of(f, &directory)).collect(),
         timeline: detail
             .timeline
             .iter()

@@ -11,7 +11,9 @@ use sync_core::model::Body;
 use sync_core::{Kind, ListFilter, ListOrder, Projection};
 
 use super::approvals::{SignatureView, StepView, directory, signatures, steps};
-use super::view::{Directory, Nav, PlaceView, TimeView, describe_place, describe_time, query_string, render};
+use super::view::{
+    Directory, Nav, PlaceView, TimeView, describe_place, describe_time, evidence_row, query_string, render,
+};
 use super::{Visitor, WebError};
 use crate::AppState;
 use crate::service::{export, records, time};
@@ -358,6 +360,32 @@ pub struct FlagView {
     pub evidence: Vec<(String, String)>,
 }
 
+/// Evidence keys whose value is a person's id: shown as the person's name.
+const PERSON_EVIDENCE: [&str; 5] = ["assignee", "holder", "operator", "signer", "verifier"];
+
+impl FlagView {
+    /// A flag as a page shows it: its label, and its evidence with people named.
+    pub fn of(flag: &sync_core::Flag, directory: &Directory) -> Self {
+        Self {
+            code: flag.code.clone(),
+            label: flag_label(&flag.code),
+            message: flag.message.clone(),
+            evidence: flag
+                .evidence
+                .iter()
+                .map(|(k, v)| {
+                    let v = if PERSON_EVIDENCE.contains(&k.as_str()) {
+                        directory.person(v)
+                    } else {
+                        v.clone()
+                    };
+                    (k.replace('_', " "), v)
+                })
+                .collect(),
+        }
+    }
+}
+
 pub struct DecisionView {
     pub decision: String,
     pub by: String,
@@ -382,10 +410,7 @@ pub async fn detail(
     let (signed_rows, content): (Vec<_>, Vec<_>) = spec
         .evidence()
         .into_iter()
-        .map(|row| {
-            let value = row.at_ms.map_or(row.value, |ms| time::human(ms, zone));
-            (row.label, value)
-        })
+        .map(|row| evidence_row(row, &directory, zone))
         .partition(|(label, _)| label.starts_with("Signed"));
     let (steps, signatures, decisions) = match &record.body {
         Body::Jsea(jsea) => (
@@ -422,20 +447,7 @@ pub async fn detail(
                 place: describe_place(e.place.as_ref()),
             })
             .collect(),
-        flags: detail
-            .flags
-            .iter()
-            .map(|f| FlagView {
-                code: f.code.clone(),
-                label: flag_label(&f.code),
-                message: f.message.clone(),
-                evidence: f
-                    .evidence
-                    .iter()
-                    .map(|(k, v)| (k.replace('_', " "), v.clone()))
-                    .collect(),
-            })
-            .collect(),
+        flags: detail.flags.iter().map(|f| FlagView::of(f, &directory)).collect(),
         content: if steps.is_empty() {
             content
         } else {

@@ -133,6 +133,20 @@ pub fn notice(done: Option<&str>) -> Option<String> {
 
 /// A corrected time as a person reads it: local time, its uncertainty and what it rests on, or
 /// "unverifiable" and why.
+/// A record's evidence row as a page shows it: a moment in the site's zone, a person by name.
+pub fn evidence_row(
+    row: sync_core::kinds::EvidenceRow,
+    directory: &Directory,
+    zone: chrono_tz::Tz,
+) -> (String, String) {
+    let value = match (row.at_ms, &row.user_id) {
+        (Some(ms), _) => time::human(ms, zone),
+        (None, Some(user_id)) => directory.person(user_id),
+        (None, None) => row.value,
+    };
+    (row.label, value)
+}
+
 pub fn describe_time(time: &sync_core::clock::TrustedTime, zone: chrono_tz::Tz) -> TimeView {
     use sync_core::clock::TimeBasis;
     let when = time::human(time.ms, zone);

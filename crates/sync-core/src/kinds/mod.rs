@@ -98,6 +98,10 @@ pub struct EvidenceRow {
     /// knows the site's time zone shows it in that zone instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<i64>,
+    /// Set when the row names a person: `value` is their user id, and a reader that knows the
+    /// company's people shows their name instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
 }
 
 impl EvidenceRow {
@@ -106,6 +110,15 @@ impl EvidenceRow {
             label: label.into(),
             value: value.into(),
             at_ms: None,
+            user_id: None,
+        }
+    }
+
+    /// A row that names a person by user id, until a reader shows their name.
+    pub fn person(label: impl Into<String>, user_id: &str) -> Self {
+        Self {
+            user_id: Some(user_id.to_owned()),
+            ..Self::new(label, user_id)
         }
     }
 

@@ -196,7 +196,7 @@ impl RecordKind for Certificate {
 
     fn evidence(&self) -> Vec<EvidenceRow> {
         let mut rows = vec![
-            EvidenceRow::new("Holder", &self.holder_id),
+            EvidenceRow::person("Holder", &self.holder_id),
             EvidenceRow::new("Certificate", &self.certificate_type),
             EvidenceRow::new("Number", &self.number),
             EvidenceRow::new("Issuer", &self.issuer),

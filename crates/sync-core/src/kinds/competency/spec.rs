@@ -121,7 +121,7 @@ impl RecordKind for Competency {
 
     fn evidence(&self) -> Vec<EvidenceRow> {
         let mut rows = vec![
-            EvidenceRow::new("Worker", &self.worker_id),
+            EvidenceRow::person("Worker", &self.worker_id),
             EvidenceRow::new("Equipment type", &self.equipment_type),
         ];
         for item in &self.items {

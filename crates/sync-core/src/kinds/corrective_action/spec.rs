@@ -198,7 +198,7 @@ impl RecordKind for CorrectiveAction {
         if let Some(unit) = &self.unit_id {
             rows.push(EvidenceRow::new("Unit held out of service", unit));
         }
-        rows.push(EvidenceRow::new("Assigned to", &self.assignment.assignee));
+        rows.push(EvidenceRow::person("Assigned to", &self.assignment.assignee));
         rows.push(EvidenceRow::time("Identified", self.identified_ms));
         if let Some(due) = self.assignment.due_ms {
             rows.push(EvidenceRow::time("Due", due));

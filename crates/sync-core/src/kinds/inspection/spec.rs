@@ -111,7 +111,7 @@ impl RecordKind for Inspection {
     fn evidence(&self) -> Vec<EvidenceRow> {
         let mut rows = vec![
             EvidenceRow::new("Inspection", &self.title),
-            EvidenceRow::new("Inspector", &self.inspector_id),
+            EvidenceRow::person("Inspector", &self.inspector_id),
         ];
         for item in &self.items {
             let result = item.result.map_or("not checked", |r| r.as_str());

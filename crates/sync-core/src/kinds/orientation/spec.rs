@@ -114,7 +114,7 @@ impl RecordKind for Orientation {
 
     fn evidence(&self) -> Vec<EvidenceRow> {
         let mut rows = vec![
-            EvidenceRow::new("Worker", &self.worker_id),
+            EvidenceRow::person("Worker", &self.worker_id),
             EvidenceRow::new("Given by", &self.given_by),
         ];
         for topic in OrientationTopic::ALL {

@@ -192,7 +192,7 @@ impl RecordKind for PreStart {
         if let Some(hours) = self.unit.hour_meter {
             rows.push(EvidenceRow::new("Hour meter", format!("{hours}")));
         }
-        rows.push(EvidenceRow::new("Operator", &self.operator_id));
+        rows.push(EvidenceRow::person("Operator", &self.operator_id));
         for item in &self.items {
             let result = item.result.map_or("not checked", |r| r.as_str());
             let critical = if item.critical { " (critical)" } else { "" };
