@@ -80,6 +80,21 @@ pub fn failures_to_act_on(
         .collect()
 }
 
+/// Every item as a report row: its label (marked when critical) and its answer, with the
+/// defect note of a failure.
+pub fn evidence_rows(items: &[ChecklistItem]) -> impl Iterator<Item = crate::kinds::EvidenceRow> + '_ {
+    items.iter().map(|item| {
+        let result = item.result.map_or("not checked", |r| r.as_str());
+        let critical = if item.critical { " (critical)" } else { "" };
+        let note = item
+            .defect_note
+            .as_deref()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        crate::kinds::EvidenceRow::new(format!("{}{critical}", item.label), format!("{result}{note}"))
+    })
+}
+
 /// Findings for a checklist at `path` (`items`): at least one item, every item answered, every
 /// failure described. `rule` prefixes the rule ids (`pre_start`).
 pub fn validate(items: &[ChecklistItem], rule: &str, path: &str, out: &mut Vec<Finding>) {

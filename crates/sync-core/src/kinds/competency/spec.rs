@@ -124,10 +124,7 @@ impl RecordKind for Competency {
             EvidenceRow::person("Worker", &self.worker_id),
             EvidenceRow::new("Equipment type", &self.equipment_type),
         ];
-        for item in &self.items {
-            let result = item.result.map_or("not checked", |r| r.as_str());
-            rows.push(EvidenceRow::new(&item.label, result));
-        }
+        rows.extend(checklist::evidence_rows(&self.items));
         if let Some(sig) = &self.verifier {
             rows.push(EvidenceRow::new("Verified by", &sig.name));
             rows.push(EvidenceRow::time("Verified", sig.stamp.wall_ms));

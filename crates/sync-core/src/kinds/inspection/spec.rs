@@ -11,7 +11,6 @@ use crate::kinds::{
     EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer,
 };
 use crate::merge_rules::{self, Field, Guarded};
-use crate::model::ItemResult;
 use crate::parts::{Signature, checklist, is_blank, signatures};
 use crate::program::ActionSeed;
 use crate::stamp::Stamp;
@@ -113,16 +112,7 @@ impl RecordKind for Inspection {
             EvidenceRow::new("Inspection", &self.title),
             EvidenceRow::person("Inspector", &self.inspector_id),
         ];
-        for item in &self.items {
-            let result = item.result.map_or("not checked", |r| r.as_str());
-            let finding = if item.result == Some(ItemResult::Fail) { " (finding)" } else { "" };
-            let note = item
-                .defect_note
-                .as_deref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default();
-            rows.push(EvidenceRow::new(&item.label, format!("{result}{finding}{note}")));
-        }
+        rows.extend(checklist::evidence_rows(&self.items));
         if let Some(s) = &self.sign_off {
             rows.push(EvidenceRow::new("Signed off by", &s.name));
         }

@@ -193,19 +193,7 @@ impl RecordKind for PreStart {
             rows.push(EvidenceRow::new("Hour meter", format!("{hours}")));
         }
         rows.push(EvidenceRow::person("Operator", &self.operator_id));
-        for item in &self.items {
-            let result = item.result.map_or("not checked", |r| r.as_str());
-            let critical = if item.critical { " (critical)" } else { "" };
-            let note = item
-                .defect_note
-                .as_deref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default();
-            rows.push(EvidenceRow::new(
-                format!("{}{critical}", item.label),
-                format!("{result}{note}"),
-            ));
-        }
+        rows.extend(checklist::evidence_rows(&self.items));
         if let Some(s) = &self.sign_off {
             rows.push(EvidenceRow::new("Signed off by", &s.name));
         }
