@@ -436,7 +436,7 @@ fn valid_doc_id(id: &str) -> bool {
 /// and acknowledged whatever happens here, so a failure is logged rather than failing the sync.
 fn program_effects(state: &AppState, tenant_id: &str, record: &Record) {
     if let Err(e) = crate::service::actions::after_stored(state, tenant_id, record) {
-        tracing::error!(doc = %record.header.id, error = %e, "a stored record's corrective actions or equipment holds were not written");
+        tracing::error!(doc = %record.header.id, error = %e, "the corrective actions a stored record raises were not written");
     }
 }
 
@@ -752,6 +752,7 @@ fn prepare_merged(
         stamps: verdict.stamps,
         rejudge_at: verdict.rejudge_at,
         program_fact_from: record.body.spec().program_fact_from(),
+        register: crate::service::equipment::register_writes(&record, now_ms),
     })
 }
 

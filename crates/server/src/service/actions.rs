@@ -23,7 +23,7 @@ use sync_core::{Kind, ListFilter, Projection};
 
 use super::records::{RecordDetail, detail_of};
 use super::writes::{SYSTEM_USER, refused, registered_actor, system_device, write_as};
-use super::{Principal, ServiceError, ServiceResult, blocking, equipment, export};
+use super::{Principal, ServiceError, ServiceResult, blocking, export};
 use crate::AppState;
 use crate::judge::stored_record;
 use crate::store::{AuditNote, RecordStore, Scope, StoreResult, User};
@@ -39,26 +39,20 @@ pub const FINDING_DUE_MS: i64 = 7 * DAY_MS;
 /// Most actions one log shows or exports.
 pub const MAX_ACTIONS: u32 = 5_000;
 
-/// What storing `record` sets going in the rest of the program: the equipment register's unit
-/// and holds, and a corrective action for each failure it reports that has none yet. Called after
-/// the record's own commit, without its record lock held (raising takes the new action's lock).
+/// Raises a corrective action for each failure `record` reports that has none yet. Called after
+/// the record's own commit, without its record lock held (raising takes the new action's lock);
+/// the register changes the record makes commit with it instead (`equipment::register_writes`).
 pub fn after_stored(state: &AppState, tenant_id: &str, record: &Record) -> ServiceResult<()> {
-    let store = state.store.as_ref();
-    let now = (state.clock)();
-    equipment::note_record(store, tenant_id, record, now)?;
     for seed in record.body.spec().raised_actions() {
         raise_for_failure(state, tenant_id, record, &seed)?;
     }
     Ok(())
 }
 
-/// Whether storing a record of this kind may set anything going elsewhere, so the sync path
-/// keeps only those records for [`after_stored`].
+/// Whether storing `record` raises anything, so the sync path keeps only those records for
+/// [`after_stored`].
 pub fn acts_on(record: &Record) -> bool {
-    matches!(
-        record.body,
-        Body::PreStart(_) | Body::Inspection(_) | Body::CorrectiveAction(_)
-    )
+    !record.body.spec().raised_actions().is_empty()
 }
 
 /// Creates the action for one failure unless it exists. Returns whether it was created.
@@ -150,7 +144,6 @@ fn raise_for_failure(
         now,
     )
     .map_err(refused)?;
-    equipment::note_record(store, tenant_id, &record, now)?;
     Ok(true)
 }
 

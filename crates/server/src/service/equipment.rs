@@ -14,7 +14,9 @@ use sync_core::program::unit_key;
 
 use super::{Principal, ServiceError, ServiceResult, blocking};
 use crate::AppState;
-use crate::store::{AuditNote, EquipmentHold, EquipmentUnit, RecordStore, StoreError, StoreResult};
+use crate::store::{
+    AuditNote, EquipmentHold, EquipmentUnit, RecordStore, RegisterWrite, StoreError, StoreResult,
+};
 
 /// Longest unit number, model or serial the register keeps.
 const MAX_FIELD_CHARS: usize = 200;
@@ -314,15 +316,10 @@ pub async fn change(
     unit(state, who, unit_id).await
 }
 
-/// What a stored record changes in the register: a completed pre-start adds the unit it names
-/// when the register lacks it and brings its hour meter up to date; a corrective action naming a
-/// unit holds it out of service while open and releases it once closed.
-pub fn note_record(
-    store: &dyn RecordStore,
-    tenant_id: &str,
-    record: &Record,
-    now_ms: i64,
-) -> StoreResult<()> {
+/// What storing `record` changes in the equipment register, committed with the record: a unit a
+/// completed pre-start names (added when the register lacks it, its hour meter raised), or the
+/// hold a corrective action places on its unit (open or resolved) and releases (closed).
+pub fn register_writes(record: &Record, now_ms: i64) -> Vec<RegisterWrite> {
     match &record.body {
         // A draft's unit number may be half typed: only a completed check names a unit.
         Body::PreStart(p) if p.status == PreStartStatus::Completed && !blank(&p.unit.unit_id) => {
@@ -331,51 +328,43 @@ pub fn note_record(
             } else {
                 p.operator_id.clone()
             };
-            store.note_field_unit(
-                tenant_id,
-                &EquipmentUnit {
-                    unit_id: p.unit.unit_id.trim().to_owned(),
-                    make_model: p.unit.make_model.trim().to_owned(),
-                    serial: p.unit.serial.clone().filter(|s| !blank(s)),
-                    equipment_type: String::new(),
-                    required_certificates: Vec::new(),
-                    hour_meter: p.unit.hour_meter.filter(|h| h.is_finite() && *h >= 0.0),
-                    added_at_ms: now_ms,
-                    added_by: operator,
-                    added_from_record: Some(record.header.id.clone()),
-                    retired: false,
-                },
-            )?;
+            vec![RegisterWrite::FieldUnit(EquipmentUnit {
+                unit_id: p.unit.unit_id.trim().to_owned(),
+                make_model: p.unit.make_model.trim().to_owned(),
+                serial: p.unit.serial.clone().filter(|s| !blank(s)),
+                equipment_type: String::new(),
+                required_certificates: Vec::new(),
+                hour_meter: p.unit.hour_meter.filter(|h| h.is_finite() && *h >= 0.0),
+                added_at_ms: now_ms,
+                added_by: operator,
+                added_from_record: Some(record.header.id.clone()),
+                retired: false,
+            })]
         }
         Body::CorrectiveAction(action) => {
             let Some(unit_id) = action.unit_id.as_deref().filter(|u| !unit_key(u).is_empty()) else {
-                return Ok(());
+                return Vec::new();
             };
             match action.status {
-                ActionStatus::Open | ActionStatus::Resolved => {
-                    store.open_equipment_hold(
-                        tenant_id,
-                        &EquipmentHold {
-                            unit_key: unit_key(unit_id),
-                            action_id: record.header.id.clone(),
-                            source_record: action
-                                .source
-                                .as_ref()
-                                .map_or_else(|| record.header.id.clone(), |s| s.record_id.clone()),
-                            held_at_ms: now_ms,
-                            released_at_ms: None,
-                        },
-                    )?;
-                }
-                ActionStatus::Closed => {
-                    store.release_equipment_hold(tenant_id, &record.header.id, now_ms)?;
-                }
-                ActionStatus::Draft => {}
+                ActionStatus::Open | ActionStatus::Resolved => vec![RegisterWrite::Hold(EquipmentHold {
+                    unit_key: unit_key(unit_id),
+                    action_id: record.header.id.clone(),
+                    source_record: action
+                        .source
+                        .as_ref()
+                        .map_or_else(|| record.header.id.clone(), |s| s.record_id.clone()),
+                    held_at_ms: now_ms,
+                    released_at_ms: None,
+                })],
+                ActionStatus::Closed => vec![RegisterWrite::Release {
+                    action_id: record.header.id.clone(),
+                    at_ms: now_ms,
+                }],
+                ActionStatus::Draft => Vec::new(),
             }
         }
-        _ => {}
+        _ => Vec::new(),
     }
-    Ok(())
 }
 
 #[cfg(test)]

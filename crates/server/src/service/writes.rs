@@ -86,7 +86,7 @@ pub(crate) fn write_as(
         .map_err(refused)?;
         after
     };
-    // What the change sets going elsewhere (a closed action releases its unit), as after a sync.
+    // The corrective actions its failures raise, as after a sync.
     actions::after_stored(state, &who.tenant_id, &stored_record)?;
     detail_of(store, &who.tenant_id, id, now)?.ok_or_else(not_found)
 }

@@ -228,6 +228,22 @@ pub struct AcceptedChange {
     /// For a qualification (orientation, competency, certificate): the moment it counts from.
     /// The company's records that read the program, made since then, are judged again.
     pub program_fact_from: Option<i64>,
+    /// What the record changes in the equipment register, written with it.
+    pub register: Vec<RegisterWrite>,
+}
+
+/// A change to the equipment register that a stored record makes, committed with the record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RegisterWrite {
+    /// A unit a completed pre-start names: added when the register lacks it (with its audit
+    /// entry), and its hour meter raised to the reading when that is higher (a meter only counts
+    /// up, so a pre-start synced late never turns it back).
+    FieldUnit(EquipmentUnit),
+    /// An open or resolved corrective action holds its unit out of service; holding it again for
+    /// the same action changes nothing.
+    Hold(EquipmentHold),
+    /// A closed action releases its hold, if it had one.
+    Release { action_id: String, at_ms: i64 },
 }
 
 /// How far before a qualification's moment the records it may change are looked for: a JSEA
@@ -514,15 +530,6 @@ pub trait RecordStore: Send + Sync + 'static {
         unit: &EquipmentUnit,
         audit: &AuditNote,
     ) -> StoreResult<bool>;
-    /// A unit a stored record names: added when the register lacks it (its audit entry in the
-    /// same transaction), and its hour meter raised to the record's reading when that is higher
-    /// (a meter only counts up, so a pre-start synced late never turns it back). True when added.
-    fn note_field_unit(&self, tenant_id: &str, unit: &EquipmentUnit) -> StoreResult<bool>;
-    /// Holds a unit out of service for a corrective action; holding it again for the same action
-    /// changes nothing. True when the hold is new (its audit entry commits with it).
-    fn open_equipment_hold(&self, tenant_id: &str, hold: &EquipmentHold) -> StoreResult<bool>;
-    /// Releases the hold of a closed action; true when it was open (audit entry with it).
-    fn release_equipment_hold(&self, tenant_id: &str, action_id: &str, at_ms: i64) -> StoreResult<bool>;
     /// Every hold of the company, open and released, oldest first.
     fn equipment_holds(&self, tenant_id: &str) -> StoreResult<Vec<EquipmentHold>>;
 }

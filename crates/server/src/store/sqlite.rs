@@ -13,8 +13,8 @@ use sync_core::{Flag, Kind, ListFilter, Projection};
 use super::{
     AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, DEFAULT_TIME_ZONE, Device, DeviceSignIn,
     EquipmentHold, EquipmentUnit, FeedEntry, InspectionSchedule, Judgement, NewUser, REFRESH_GRACE_MS,
-    RecordStore, RefreshUse, Rejudge, Scope, Site, StoreError, StoreResult, StoredDoc, SyncWrite, User,
-    UserChange, WebSession, schema,
+    RecordStore, RefreshUse, RegisterWrite, Rejudge, Scope, Site, StoreError, StoreResult, StoredDoc,
+    SyncWrite, User, UserChange, WebSession, schema,
 };
 
 /// One writer connection, and a pool of readers: in WAL mode readers never wait for the writer's
@@ -1699,90 +1699,6 @@ impl RecordStore for SqliteStore {
         Ok(true)
     }
 
-    fn note_field_unit(&self, tenant_id: &str, unit: &EquipmentUnit) -> StoreResult<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let added = insert_equipment_unit(&tx, tenant_id, unit)?;
-        if added {
-            let from = unit.added_from_record.as_deref().unwrap_or("a record");
-            audit_in(
-                &tx,
-                tenant_id,
-                &unit.added_by,
-                "equipment.added_from_field",
-                &format!("unit {} named by {from}", unit.unit_id),
-            )?;
-        } else if let Some(hours) = unit.hour_meter {
-            tx.prepare_cached(
-                "UPDATE equipment_units SET hour_meter = ?3
-                 WHERE tenant_id = ?1 AND unit_key = ?2 AND (hour_meter IS NULL OR hour_meter < ?3)",
-            )?
-            .execute(params![
-                tenant_id,
-                sync_core::program::unit_key(&unit.unit_id),
-                hours
-            ])?;
-        }
-        tx.commit()?;
-        Ok(added)
-    }
-
-    fn open_equipment_hold(&self, tenant_id: &str, hold: &EquipmentHold) -> StoreResult<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let opened =
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO equipment_holds
-                     (tenant_id, unit_key, action_id, source_record, held_at_ms, released_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                tenant_id,
-                hold.unit_key,
-                hold.action_id,
-                hold.source_record,
-                hold.held_at_ms,
-                hold.released_at_ms,
-            ])? == 1;
-        if opened {
-            audit_in(
-                &tx,
-                tenant_id,
-                SYSTEM_WRITER,
-                "equipment.held",
-                &format!(
-                    "unit {} out of service until action {} is closed (found in {})",
-                    hold.unit_key, hold.action_id, hold.source_record
-                ),
-            )?;
-        }
-        tx.commit()?;
-        Ok(opened)
-    }
-
-    fn release_equipment_hold(&self, tenant_id: &str, action_id: &str, at_ms: i64) -> StoreResult<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let unit: Option<String> = tx
-            .prepare_cached(
-                "UPDATE equipment_holds SET released_at_ms = ?3
-                 WHERE tenant_id = ?1 AND action_id = ?2 AND released_at_ms IS NULL RETURNING unit_key",
-            )?
-            .query_row(params![tenant_id, action_id, at_ms], |r| r.get(0))
-            .optional()?;
-        if let Some(unit) = &unit {
-            audit_in(
-                &tx,
-                tenant_id,
-                SYSTEM_WRITER,
-                "equipment.released",
-                &format!("unit {unit} back in service: action {action_id} closed"),
-            )?;
-        }
-        tx.commit()?;
-        Ok(unit.is_some())
-    }
-
     fn equipment_holds(&self, tenant_id: &str) -> StoreResult<Vec<EquipmentHold>> {
         let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
@@ -2062,6 +1978,84 @@ fn queue_program_readers(tx: &rusqlite::Transaction<'_>, tenant_id: &str, from_m
 const SYSTEM_WRITER: &str = "system";
 
 /// Inserts a unit unless the company has one of the same number; true when inserted.
+/// Applies the register changes a stored record makes, in the record's transaction; each change
+/// that does something writes its audit entry with it.
+fn register_in(tx: &rusqlite::Transaction<'_>, tenant_id: &str, writes: &[RegisterWrite]) -> StoreResult<()> {
+    for write in writes {
+        match write {
+            RegisterWrite::FieldUnit(unit) => {
+                if insert_equipment_unit(tx, tenant_id, unit)? {
+                    let from = unit.added_from_record.as_deref().unwrap_or("a record");
+                    audit_in(
+                        tx,
+                        tenant_id,
+                        &unit.added_by,
+                        "equipment.added_from_field",
+                        &format!("unit {} named by {from}", unit.unit_id),
+                    )?;
+                } else if let Some(hours) = unit.hour_meter {
+                    tx.prepare_cached(
+                        "UPDATE equipment_units SET hour_meter = ?3
+                         WHERE tenant_id = ?1 AND unit_key = ?2 AND (hour_meter IS NULL OR hour_meter < ?3)",
+                    )?
+                    .execute(params![
+                        tenant_id,
+                        sync_core::program::unit_key(&unit.unit_id),
+                        hours
+                    ])?;
+                }
+            }
+            RegisterWrite::Hold(hold) => {
+                let opened =
+                    tx.prepare_cached(
+                        "INSERT OR IGNORE INTO equipment_holds
+                             (tenant_id, unit_key, action_id, source_record, held_at_ms, released_at_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![
+                        tenant_id,
+                        hold.unit_key,
+                        hold.action_id,
+                        hold.source_record,
+                        hold.held_at_ms,
+                        hold.released_at_ms,
+                    ])? == 1;
+                if opened {
+                    audit_in(
+                        tx,
+                        tenant_id,
+                        SYSTEM_WRITER,
+                        "equipment.held",
+                        &format!(
+                            "unit {} out of service until action {} is closed (found in {})",
+                            hold.unit_key, hold.action_id, hold.source_record
+                        ),
+                    )?;
+                }
+            }
+            RegisterWrite::Release { action_id, at_ms } => {
+                let unit: Option<String> = tx
+                    .prepare_cached(
+                        "UPDATE equipment_holds SET released_at_ms = ?3
+                         WHERE tenant_id = ?1 AND action_id = ?2 AND released_at_ms IS NULL RETURNING unit_key",
+                    )?
+                    .query_row(params![tenant_id, action_id, at_ms], |r| r.get(0))
+                    .optional()?;
+                if let Some(unit) = unit {
+                    audit_in(
+                        tx,
+                        tenant_id,
+                        SYSTEM_WRITER,
+                        "equipment.released",
+                        &format!("unit {unit} back in service: action {action_id} closed"),
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn insert_equipment_unit(
     tx: &rusqlite::Transaction<'_>,
     tenant_id: &str,
@@ -2194,6 +2188,7 @@ fn accept_in(tx: &rusqlite::Transaction<'_>, change: &AcceptedChange) -> StoreRe
     if let Some(from) = change.program_fact_from {
         queue_program_readers(tx, &change.tenant_id, from)?;
     }
+    register_in(tx, &change.tenant_id, &change.register)?;
     let exists: bool = tx
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM documents WHERE tenant_id = ?1 AND id = ?2)")?
         .query_row([&change.tenant_id, &change.doc_id], |r| r.get(0))?;
@@ -2969,6 +2964,7 @@ mod tests {
                 snapshot: None,
                 rejudge_at: None,
                 program_fact_from: None,
+                register: Vec::new(),
                 projection: Projection {
                     id: (*id).into(),
                     kind: "jsea".into(),
