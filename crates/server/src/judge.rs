@@ -21,11 +21,10 @@ use sync_core::model::Record;
 use sync_core::program::{
     CertificateHeld, CompetencyHeld, OrientationHeld, ProgramFacts, Qualifications, RegisteredUnit,
 };
-use sync_core::protocol::Role;
-use sync_core::{Flag, ListFilter, Projection, RecordDocument, flags, validate};
+use sync_core::{Flag, Projection, RecordDocument, flags, validate};
 
 use crate::Clock;
-use crate::store::{Judgement, RecordStore, Rejudge, Scope, StampSource, StoreError, StoreResult};
+use crate::store::{Judgement, RecordStore, Rejudge, StampSource, StoreError, StoreResult};
 
 /// What the server concludes about a record as it stands.
 #[derive(Debug, Clone)]
@@ -122,11 +121,7 @@ fn program_facts(
     if needs.is_empty() {
         return Ok(None);
     }
-    let mut people = BTreeMap::new();
-    for person in needs.people {
-        let held = qualifications(store, tenant_id, &person)?;
-        people.insert(person, held);
-    }
+    let people = qualifications(store, tenant_id, &needs.people)?;
     let unit = match &needs.unit_id {
         Some(unit_id) => store
             .equipment_unit(tenant_id, unit_id)?
@@ -145,57 +140,59 @@ fn program_facts(
     }))
 }
 
-/// A person's signed orientations, verified competencies and recorded certificates, read from
-/// the records themselves (the projection's assignee is the person each is about).
-fn qualifications(store: &dyn RecordStore, tenant_id: &str, user_id: &str) -> StoreResult<Qualifications> {
-    let company = Scope {
-        tenant_id: tenant_id.to_owned(),
-        user_id: String::new(),
-        role: Role::Admin,
-        sites: Vec::new(),
-    };
-    let mut held = Qualifications::default();
-    for (kind, status) in [
+/// What each of `people` holds: their signed orientations, verified competencies and recorded
+/// certificates, read from the records themselves (found in one query by the projection's
+/// assignee, the person each is about). Everyone named gets an entry, if only an empty one.
+fn qualifications(
+    store: &dyn RecordStore,
+    tenant_id: &str,
+    people: &[String],
+) -> StoreResult<BTreeMap<String, Qualifications>> {
+    let mut held: BTreeMap<String, Qualifications> = people
+        .iter()
+        .map(|p| (p.clone(), Qualifications::default()))
+        .collect();
+    let counted = [
         (Orientation::NAME, OrientationStatus::Signed.as_str()),
         (Competency::NAME, CompetencyStatus::Verified.as_str()),
         (Certificate::NAME, CertificateStatus::Recorded.as_str()),
-    ] {
-        let filter = ListFilter {
-            kind: Some(kind.to_owned()),
-            status: Some(status.to_owned()),
-            assignee: Some(user_id.to_owned()),
-            // The most a store lists at once; one person holds far fewer of each.
-            limit: Some(1_000),
-            ..ListFilter::default()
+    ];
+    for id in store.assigned_records(tenant_id, people, &counted)? {
+        let Some(record) = stored_record(store, tenant_id, &id)? else {
+            continue;
         };
-        for row in store.list_records(&company, &filter)? {
-            let Some(record) = stored_record(store, tenant_id, &row.id)? else {
-                continue;
-            };
-            let id = record.header.id.clone();
-            match record.body {
-                Body::Orientation(o) => {
-                    held.orientations
-                        .extend(o.worker_signature.map(|s| OrientationHeld {
-                            record_id: id,
-                            site_id: record.header.site_id.clone(),
-                            signed_ms: s.stamp.wall_ms,
-                        }))
+        let site_id = record.header.site_id.clone();
+        match record.body {
+            Body::Orientation(o) => {
+                if let (Some(person), Some(s)) = (held.get_mut(&o.worker_id), o.worker_signature) {
+                    person.orientations.push(OrientationHeld {
+                        record_id: id,
+                        site_id,
+                        signed_ms: s.stamp.wall_ms,
+                    });
                 }
-                Body::Competency(c) => held.competencies.extend(c.verifier.map(|s| CompetencyHeld {
-                    record_id: id,
-                    equipment_type: c.equipment_type,
-                    verified_ms: s.stamp.wall_ms,
-                })),
-                Body::Certificate(c) => held.certificates.push(CertificateHeld {
-                    record_id: id,
-                    certificate_type: c.certificate_type,
-                    number: c.number,
-                    issued_ms: c.issued_ms,
-                    expiry_ms: c.expiry_ms,
-                }),
-                _ => {}
             }
+            Body::Competency(c) => {
+                if let (Some(person), Some(s)) = (held.get_mut(&c.worker_id), c.verifier) {
+                    person.competencies.push(CompetencyHeld {
+                        record_id: id,
+                        equipment_type: c.equipment_type,
+                        verified_ms: s.stamp.wall_ms,
+                    });
+                }
+            }
+            Body::Certificate(c) => {
+                if let Some(person) = held.get_mut(&c.holder_id) {
+                    person.certificates.push(CertificateHeld {
+                        record_id: id,
+                        certificate_type: c.certificate_type,
+                        number: c.number,
+                        issued_ms: c.issued_ms,
+                        expiry_ms: c.expiry_ms,
+                    });
+                }
+            }
+            _ => {}
         }
     }
     Ok(held)

@@ -498,6 +498,16 @@ pub trait RecordStore: Send + Sync + 'static {
     /// fell due, a certificate reached an expiry alert); returns how many.
     fn queue_due_rejudges(&self, now_ms: i64) -> StoreResult<usize>;
 
+    /// The ids of the company's records assigned to any of `people` whose (kind, status) is one
+    /// of `kinds`, in one query (the qualifications a record's flags read, however many people
+    /// it names).
+    fn assigned_records(
+        &self,
+        tenant_id: &str,
+        people: &[String],
+        kinds: &[(&str, &str)],
+    ) -> StoreResult<Vec<String>>;
+
     /// The register's unit numbered `unit_id` (matched by [`sync_core::program::unit_key`]).
     fn equipment_unit(&self, tenant_id: &str, unit_id: &str) -> StoreResult<Option<EquipmentUnit>>;
 

@@ -1640,6 +1640,41 @@ impl RecordStore for SqliteStore {
         Ok(queued)
     }
 
+    fn assigned_records(
+        &self,
+        tenant_id: &str,
+        people: &[String],
+        kinds: &[(&str, &str)],
+    ) -> StoreResult<Vec<String>> {
+        if people.is_empty() || kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A plain index probe per person (`records_by_assignee`): judging a JSEA asks this for
+        // its signers, so it stays on the sync's hot path and must cost next to nothing.
+        let kinds_sql: Vec<String> = (0..kinds.len())
+            .map(|i| format!("(kind = ?{} AND status = ?{})", 3 + 2 * i, 4 + 2 * i))
+            .collect();
+        let sql = format!(
+            "SELECT id FROM records WHERE tenant_id = ?1 AND assignee = ?2 AND ({}) ORDER BY created_at_ms, id",
+            kinds_sql.join(" OR ")
+        );
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut ids = Vec::new();
+        for person in people {
+            let mut args: Vec<&dyn rusqlite::ToSql> = vec![&tenant_id, person];
+            for (kind, status) in kinds {
+                args.push(kind);
+                args.push(status);
+            }
+            let rows = stmt.query_map(args.as_slice(), |r| r.get::<_, String>(0))?;
+            for id in rows {
+                ids.push(id?);
+            }
+        }
+        Ok(ids)
+    }
+
     fn equipment_unit(&self, tenant_id: &str, unit_id: &str) -> StoreResult<Option<EquipmentUnit>> {
         let key = sync_core::program::unit_key(unit_id);
         let conn = self.read()?;
