@@ -3,13 +3,15 @@
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value};
-use autosurgeon::{hydrate_prop, reconcile_prop};
+use autosurgeon::reconcile_prop;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 use crate::merge_rules;
 use crate::model::{Body, Header, Kind, Record};
+use crate::tree;
 
 const HEADER_KEY: &str = "header";
 /// Maps each actor id (hex) that wrote to the document to the user id behind it.
@@ -24,18 +26,40 @@ pub struct Conflict {
     pub values: Vec<String>,
 }
 
+/// A record document read whole, from one walk of it: the record with the merge rules applied,
+/// the conflicts still waiting for a person, and who wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentRead {
+    pub record: Record,
+    pub conflicts: Vec<Conflict>,
+    /// Actor id (hex) → user id, as [`RecordDocument::authors`].
+    pub authors: BTreeMap<String, String>,
+}
+
+/// One walk of the document, before the merge rules.
+struct Walk {
+    /// The record as last-writer-wins leaves it.
+    stored: Record,
+    /// Body fields holding concurrent values: their dotted path and the props leading there.
+    conflicted: Vec<(String, Vec<Prop>)>,
+    /// Whether any item of the body is marked removed (the merge rules may restore it).
+    removal_marks: bool,
+    authors: BTreeMap<String, String>,
+}
+
 /// A record's automerge document, owned by one actor (one device and user).
 #[derive(Debug)]
 pub struct RecordDocument {
     doc: AutoCommit,
+    /// The last whole read, kept until the document changes: a push is read by the write
+    /// checks, the flags and the projection, and each would otherwise walk it again.
+    read: OnceLock<DocumentRead>,
 }
 
 impl RecordDocument {
     /// A new document holding `record`, written by `actor` on behalf of `user_id`.
     pub fn create(actor: ActorId, user_id: &str, record: &Record, time_ms: i64) -> Result<Self> {
-        let mut this = Self {
-            doc: AutoCommit::new().with_actor(actor),
-        };
+        let mut this = Self::of(AutoCommit::new().with_actor(actor));
         reconcile_prop(&mut this.doc, automerge::ROOT, HEADER_KEY, &record.header)?;
         this.write_body(&record.body)?;
         this.note_author(user_id)?;
@@ -48,9 +72,22 @@ impl RecordDocument {
         let doc = AutoCommit::load(bytes)
             .map_err(|e| Error::CorruptDocument(format!("not an automerge document: {e}")))?
             .with_actor(actor);
-        let this = Self { doc };
+        let this = Self::of(doc);
         this.header()?;
         Ok(this)
+    }
+
+    fn of(doc: AutoCommit) -> Self {
+        Self {
+            doc,
+            read: OnceLock::new(),
+        }
+    }
+
+    /// The document to change: the kept read no longer holds.
+    fn doc_mut(&mut self) -> &mut AutoCommit {
+        self.read.take();
+        &mut self.doc
     }
 
     /// Loads a snapshot followed by incremental chunks.
@@ -66,17 +103,21 @@ impl RecordDocument {
             doc.load_incremental(chunk)
                 .map_err(|e| Error::CorruptDocument(format!("change chunk does not load: {e}")))?;
         }
-        let this = Self { doc };
+        let this = Self::of(doc);
         this.header()?;
         Ok(this)
     }
 
     pub fn header(&self) -> Result<Header> {
-        let header: Option<Header> = hydrate_accepting_text(&self.doc, HEADER_KEY, |doc| {
-            hydrate_prop(doc, automerge::ROOT, HEADER_KEY)
-        })
-        .map_err(|e| Error::CorruptDocument(format!("record header unreadable: {e}")))?;
-        header.ok_or_else(|| Error::CorruptDocument("document has no record header".into()))
+        if let Some(read) = self.read.get() {
+            return Ok(read.record.header.clone());
+        }
+        let header = match self.doc.get(automerge::ROOT, HEADER_KEY)? {
+            Some((Value::Object(_), obj)) => self.doc.hydrate(&obj, None)?,
+            Some((Value::Scalar(s), _)) => automerge::hydrate::Value::Scalar(s.into_owned()),
+            None => return Err(Error::CorruptDocument("document has no record header".into())),
+        };
+        read_header(&header)
     }
 
     pub fn kind(&self) -> Result<Kind> {
@@ -88,23 +129,78 @@ impl RecordDocument {
 
     /// The record as it stands, with the safety-aware merge rules applied (see `merge_rules`).
     pub fn record(&self) -> Result<Record> {
-        let mut record = self.stored_record()?;
-        merge_rules::apply(&self.doc, &mut record.body)?;
-        Ok(record)
+        Ok(self.read()?.record.clone())
     }
 
-    /// The record as last-writer-wins leaves it, before the merge rules.
-    fn stored_record(&self) -> Result<Record> {
-        let header = self.header()?;
+    /// The record, its conflicts and its authors, read in one walk of the document and kept
+    /// until the document changes.
+    pub fn read(&self) -> Result<&DocumentRead> {
+        if let Some(read) = self.read.get() {
+            return Ok(read);
+        }
+        let read = self.finish(self.walk()?)?;
+        Ok(self.read.get_or_init(|| read))
+    }
+
+    /// One walk of the whole document (automerge's own hydrate), read into the typed record.
+    fn walk(&self) -> Result<Walk> {
+        let automerge::hydrate::Value::Map(root) = self.doc.hydrate(automerge::ROOT, None)? else {
+            return Err(Error::CorruptDocument("the document's root is not a map".into()));
+        };
+        let header = read_header(
+            root.get(HEADER_KEY)
+                .ok_or_else(|| Error::CorruptDocument("document has no record header".into()))?,
+        )?;
         let kind = header
             .kind()
             .ok_or_else(|| Error::UnknownKind(header.kind.clone()))?;
         let key = kind.body_key();
-        let unreadable =
-            |e: autosurgeon::HydrateError| Error::CorruptDocument(format!("{key} unreadable: {e}"));
-        let body = hydrate_accepting_text(&self.doc, key, |doc| Body::hydrate(doc, kind, key))
-            .map_err(unreadable)?;
-        Ok(Record { header, body })
+        let body_value = root.get(key).ok_or_else(|| {
+            Error::CorruptDocument(format!("{key} unreadable: the document holds no {key}"))
+        })?;
+        let body = Body::from_tree(kind, body_value)
+            .map_err(|e| Error::CorruptDocument(format!("{key} unreadable: {e}")))?;
+        let mut walk = Walk {
+            stored: Record { header, body },
+            conflicted: Vec::new(),
+            removal_marks: false,
+            authors: BTreeMap::new(),
+        };
+        let mut props = vec![Prop::Map(key.to_owned())];
+        mark_conflicts(body_value, key.to_owned(), &mut props, &mut walk);
+        if let Some(automerge::hydrate::Value::Map(authors)) = root.get(AUTHORS_KEY) {
+            for (actor, user) in authors.iter() {
+                if let automerge::hydrate::Value::Scalar(ScalarValue::Str(user)) = &user.value {
+                    walk.authors.insert(actor.clone(), user.to_string());
+                }
+            }
+        }
+        Ok(walk)
+    }
+
+    /// The walk's record with the merge rules applied, and its conflicts' competing values.
+    fn finish(&self, walk: Walk) -> Result<DocumentRead> {
+        let mut record = walk.stored;
+        // Every merge rule acts on a field holding concurrent values or on an item marked
+        // removed; a record with neither (nearly every record) needs no second look.
+        if !walk.conflicted.is_empty() || walk.removal_marks {
+            merge_rules::apply(&self.doc, &mut record.body)?;
+        }
+        let mut conflicts = Vec::with_capacity(walk.conflicted.len());
+        for (path, props) in walk.conflicted {
+            let (parent, last) = self.locate_props(props, &path)?;
+            let values = self.doc.get_all(&parent, last)?;
+            conflicts.push(Conflict {
+                path,
+                values: values.iter().map(|(v, _)| display_value(v)).collect(),
+            });
+        }
+        conflicts.sort();
+        Ok(DocumentRead {
+            record,
+            conflicts,
+            authors: walk.authors,
+        })
     }
 
     /// Applies a person's edit: hydrate, let `edit` change the typed record, reconcile the
@@ -116,9 +212,9 @@ impl RecordDocument {
         time_ms: i64,
         edit: impl FnOnce(&mut Record) -> Result<T>,
     ) -> Result<(T, Option<ChangeHash>)> {
-        let stored = self.stored_record()?;
-        let mut before = stored.clone();
-        merge_rules::apply(&self.doc, &mut before.body)?;
+        let walk = self.walk()?;
+        let stored = walk.stored.clone();
+        let before = self.finish(walk)?.record;
         let mut record = before.clone();
         let out = edit(&mut record)?;
         if record.header.id != before.header.id || record.header.kind != before.header.kind {
@@ -130,6 +226,7 @@ impl RecordDocument {
         if record == before {
             return Ok((out, None));
         }
+        self.read.take();
         reconcile_prop(&mut self.doc, automerge::ROOT, HEADER_KEY, &record.header)?;
         // What the person changed in a field the merge rules guard must supersede every
         // concurrent value; what they left alone is written as they read it.
@@ -172,17 +269,7 @@ impl RecordDocument {
 
     /// Actor id (hex) → user id for everyone who wrote to this document.
     pub fn authors(&self) -> Result<BTreeMap<String, String>> {
-        let mut out = BTreeMap::new();
-        if let Some((Value::Object(ObjType::Map), obj)) = self.doc.get(automerge::ROOT, AUTHORS_KEY)? {
-            for key in self.doc.keys(&obj) {
-                if let Some((v, _)) = self.doc.get(&obj, key.as_str())?
-                    && let Some(user) = v.as_str()
-                {
-                    out.insert(key, user.to_owned());
-                }
-            }
-        }
-        Ok(out)
+        Ok(self.read()?.authors.clone())
     }
 
     /// The actor (hex) whose change wrote each stamp's clock reading, for the stamps at `paths`
@@ -225,7 +312,7 @@ impl RecordDocument {
                 "cannot merge record {their_id} into record {my_id}"
             )));
         }
-        Ok(self.doc.merge(&mut other.doc)?)
+        Ok(self.doc_mut().merge(&mut other.doc)?)
     }
 
     /// Applies changes received as bytes (the output of [`save_after`](Self::save_after) or a
@@ -257,7 +344,7 @@ impl RecordDocument {
             Err(e) => return Err(Error::CorruptDocument(format!("changes do not parse: {e}"))),
         };
         probe.set_actor(self.doc.get_actor().clone());
-        let probe = Self { doc: probe };
+        let probe = Self::of(probe);
         // The merged result must still be a readable record before the real document takes it.
         let record = probe.record()?;
         *self = probe;
@@ -275,14 +362,15 @@ impl RecordDocument {
 
     /// An empty document to replay changes into one at a time (see [`apply_change`](Self::apply_change)).
     pub fn empty(actor: ActorId) -> Self {
-        Self {
-            doc: AutoCommit::new().with_actor(actor),
-        }
+        Self::of(AutoCommit::new().with_actor(actor))
     }
 
-    /// An independent copy at the same state.
+    /// An independent copy at the same state (and the same kept read).
     pub fn fork(&mut self) -> Self {
-        Self { doc: self.doc.fork() }
+        Self {
+            doc: self.doc.fork(),
+            read: self.read.clone(),
+        }
     }
 
     /// Changes not in the ancestry of `heads`, in causal order.
@@ -292,7 +380,7 @@ impl RecordDocument {
 
     /// Applies one change (whose dependencies must be present).
     pub fn apply_change(&mut self, change: automerge::Change) -> Result<()> {
-        self.doc.apply_changes([change])?;
+        self.doc_mut().apply_changes([change])?;
         Ok(())
     }
 
@@ -318,11 +406,11 @@ impl RecordDocument {
         let mut probe = self.doc.fork();
         let mut probe_state = state.clone();
         probe.sync().receive_sync_message(&mut probe_state, decoded()?)?;
-        let probed = Self { doc: probe };
+        let probed = Self::of(probe);
         if probed.has_record() {
             probed.record()?;
         }
-        self.doc.sync().receive_sync_message(state, decoded()?)?;
+        self.doc_mut().sync().receive_sync_message(state, decoded()?)?;
         Ok(())
     }
 
@@ -365,65 +453,18 @@ impl RecordDocument {
     }
 
     pub fn automerge(&mut self) -> &mut AutoCommit {
-        &mut self.doc
+        self.doc_mut()
     }
 
     /// Fields with concurrent values a person has not yet resolved.
     pub fn conflicts(&self) -> Result<Vec<Conflict>> {
-        let mut out = Vec::new();
-        let kind = self.kind()?;
-        if let Some((Value::Object(_), body)) = self.doc.get(automerge::ROOT, kind.body_key())? {
-            self.collect_conflicts(&body, kind.body_key().to_owned(), &mut out)?;
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    fn collect_conflicts(&self, obj: &ObjId, path: String, out: &mut Vec<Conflict>) -> Result<()> {
-        // One scan per object: automerge marks the props holding concurrent values, and only
-        // those are read again in full.
-        let children: Vec<(Prop, bool, Option<ObjId>)> = match self.doc.object_type(obj)? {
-            ObjType::Map | ObjType::Table => self
-                .doc
-                .map_range(obj, ..)
-                .map(|item| {
-                    let child = matches!(item.value, automerge::ValueRef::Object(_)).then(|| item.id());
-                    (Prop::Map(item.key.into_owned()), item.conflict, child)
-                })
-                .collect(),
-            ObjType::List => self
-                .doc
-                .list_range(obj, ..)
-                .map(|item| {
-                    let child = matches!(item.value, automerge::ValueRef::Object(_)).then(|| item.id());
-                    (Prop::Seq(item.index), item.conflict, child)
-                })
-                .collect(),
-            ObjType::Text => return Ok(()),
-        };
-        for (prop, conflict, child) in children {
-            let child_path = match &prop {
-                Prop::Map(key) => format!("{path}.{key}"),
-                Prop::Seq(i) => format!("{path}[{i}]"),
-            };
-            if conflict {
-                let values = self.doc.get_all(obj, prop)?;
-                out.push(Conflict {
-                    path: child_path.clone(),
-                    values: values.iter().map(|(v, _)| display_value(v)).collect(),
-                });
-            }
-            // Recurse into the winning value only: losers' insides are not what anyone sees.
-            if let Some(child) = child {
-                self.collect_conflicts(&child, child_path, out)?;
-            }
-        }
-        Ok(())
+        Ok(self.read()?.conflicts.clone())
     }
 
     /// Resolves a scalar conflict at `path` (as reported by [`conflicts`](Self::conflicts)) by
     /// writing `value` over every concurrent value.
     pub fn resolve_conflict(&mut self, user_id: &str, time_ms: i64, path: &str, value: &str) -> Result<()> {
+        self.read.take();
         let (parent, last) = self.locate(path)?;
         let current = self.doc.get_all(&parent, last.clone())?;
         let scalar = match current.first() {
@@ -477,6 +518,12 @@ impl RecordDocument {
                 props.push(Prop::Seq(n));
             }
         }
+        self.locate_props(props, path)
+    }
+
+    /// The object holding the last of `props` (a path from the root), and that last prop.
+    fn locate_props(&self, mut props: Vec<Prop>, path: &str) -> Result<(ObjId, Prop)> {
+        let bad = || Error::Invalid(format!("no field at path {path}"));
         let last = props.pop().ok_or_else(bad)?;
         let mut obj = automerge::ROOT;
         for prop in props {
@@ -489,6 +536,47 @@ impl RecordDocument {
     }
 }
 
+fn read_header(value: &automerge::hydrate::Value) -> Result<Header> {
+    tree::read(value).map_err(|e| Error::CorruptDocument(format!("record header unreadable: {e}")))
+}
+
+/// Notes the fields of `value` (at `path`, reached by `props`) holding concurrent values, and
+/// any item marked removed. Only the winning value of a field is walked into: losers' insides
+/// are not what anyone sees.
+fn mark_conflicts(value: &automerge::hydrate::Value, path: String, props: &mut Vec<Prop>, walk: &mut Walk) {
+    use automerge::hydrate::Value as Tree;
+    let mut visit = |prop: Prop, child: &Tree, conflict: bool, walk: &mut Walk| {
+        let child_path = match &prop {
+            Prop::Map(key) => format!("{path}.{key}"),
+            Prop::Seq(i) => format!("{path}[{i}]"),
+        };
+        props.push(prop);
+        if conflict {
+            walk.conflicted.push((child_path.clone(), props.clone()));
+        }
+        if matches!(child, Tree::Map(_) | Tree::List(_)) {
+            mark_conflicts(child, child_path, props, walk);
+        }
+        props.pop();
+    };
+    match value {
+        Tree::Map(map) => {
+            for (key, entry) in map.iter() {
+                if key == merge_rules::REMOVED && entry.value == Tree::Scalar(ScalarValue::Boolean(true)) {
+                    walk.removal_marks = true;
+                }
+                visit(Prop::Map(key.clone()), &entry.value, entry.conflict, walk);
+            }
+        }
+        Tree::List(list) => {
+            for (i, item) in list.iter().enumerate() {
+                visit(Prop::Seq(i), &item.value, item.conflict, walk);
+            }
+        }
+        Tree::Scalar(_) | Tree::Text(_) => {}
+    }
+}
+
 fn display_value(value: &Value<'_>) -> String {
     match value {
         Value::Object(t) => format!("({t})"),
@@ -497,78 +585,4 @@ fn display_value(value: &Value<'_>) -> String {
             other => other.to_string(),
         },
     }
-}
-
-/// Hydrates with `read`; where that fails and the root key `key` holds text objects, hydrates
-/// again from a copy of that key with every text object read as a plain string.
-///
-/// Other automerge clients write strings as text objects (the JavaScript library does by
-/// default), and autosurgeon reads a `String` only from a scalar. Documents this core writes hold
-/// none, so they pay only for the first attempt.
-fn hydrate_accepting_text<T>(
-    doc: &AutoCommit,
-    key: &str,
-    read: impl Fn(&AutoCommit) -> std::result::Result<T, autosurgeon::HydrateError>,
-) -> std::result::Result<T, autosurgeon::HydrateError> {
-    let first = read(doc);
-    let Err(error) = first else {
-        return first;
-    };
-    let Ok(Some((Value::Object(obj_type), obj))) = doc.get(automerge::ROOT, key) else {
-        return Err(error);
-    };
-    let mut plain = AutoCommit::new();
-    let copied = (|| -> std::result::Result<bool, automerge::AutomergeError> {
-        let target = plain.put_object(automerge::ROOT, key, obj_type)?;
-        copy_as_plain(doc, &obj, &mut plain, &target)
-    })();
-    match copied {
-        Ok(true) => read(&plain).map_err(|_| error),
-        _ => Err(error),
-    }
-}
-
-/// Copies the object `from` into `to` (an empty object of the same type), text objects as plain
-/// strings. Returns whether any text object was met.
-fn copy_as_plain(
-    doc: &AutoCommit,
-    from: &ObjId,
-    plain: &mut AutoCommit,
-    to: &ObjId,
-) -> std::result::Result<bool, automerge::AutomergeError> {
-    let props: Vec<Prop> = match doc.object_type(from)? {
-        ObjType::Map | ObjType::Table => doc.keys(from).map(Prop::from).collect(),
-        ObjType::List => (0..doc.length(from)).map(Prop::from).collect(),
-        ObjType::Text => return Ok(false),
-    };
-    let mut text_met = false;
-    for (n, prop) in props.into_iter().enumerate() {
-        let Some((value, id)) = doc.get(from, prop.clone())? else {
-            continue;
-        };
-        // A list is rebuilt by inserting at the end; a map by putting each key.
-        let put_object = |plain: &mut AutoCommit, obj_type| match &prop {
-            Prop::Map(k) => plain.put_object(to, k.as_str(), obj_type),
-            Prop::Seq(_) => plain.insert_object(to, n, obj_type),
-        };
-        match value {
-            Value::Object(ObjType::Text) => {
-                text_met = true;
-                let text = ScalarValue::Str(doc.text(&id)?.into());
-                match &prop {
-                    Prop::Map(k) => plain.put(to, k.as_str(), text)?,
-                    Prop::Seq(_) => plain.insert(to, n, text)?,
-                }
-            }
-            Value::Object(obj_type) => {
-                let child = put_object(plain, obj_type)?;
-                text_met |= copy_as_plain(doc, &id, plain, &child)?;
-            }
-            Value::Scalar(scalar) => match &prop {
-                Prop::Map(k) => plain.put(to, k.as_str(), scalar.into_owned())?,
-                Prop::Seq(_) => plain.insert(to, n, scalar.into_owned())?,
-            },
-        }
-    }
-    Ok(text_met)
 }

@@ -24,6 +24,7 @@ pub mod schema;
 pub mod stamp;
 pub mod store;
 pub mod sync;
+pub mod tree;
 pub mod validate;
 
 pub use document::{Conflict, RecordDocument};

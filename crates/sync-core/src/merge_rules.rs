@@ -26,7 +26,7 @@ use crate::model::{
     TaskStep,
 };
 
-const REMOVED: &str = "removed";
+pub(crate) const REMOVED: &str = "removed";
 
 /// Applies the rules to `body`, freshly hydrated from `doc` with last-writer-wins values.
 ///

@@ -351,14 +351,13 @@ macro_rules! record_kinds {
                 }
             }
 
-            /// Reads the body of kind `kind` from the document's root key `key`.
-            pub(crate) fn hydrate<D: autosurgeon::ReadDoc>(
-                doc: &D,
+            /// Reads the body of kind `kind` from the document read whole ([`crate::tree`]).
+            pub(crate) fn from_tree(
                 kind: Kind,
-                key: &str,
-            ) -> std::result::Result<Body, autosurgeon::HydrateError> {
+                value: &automerge::hydrate::Value,
+            ) -> std::result::Result<Body, serde::de::value::Error> {
                 Ok(match kind {
-                    $(Kind::$variant => Body::$variant(autosurgeon::hydrate_prop(doc, automerge::ROOT, key)?),)+
+                    $(Kind::$variant => Body::$variant(crate::tree::read(value)?),)+
                 })
             }
 
