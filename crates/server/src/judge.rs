@@ -8,8 +8,8 @@
 //! for a record still queued, so detail, list filters and flags never disagree.
 
 use automerge::ActorId;
-use std::collections::BTreeMap;
-use std::sync::{Arc, Condvar, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
 use std::time::Duration;
 use sync_core::clock::{ClockAnchor, ClockContext};
 use sync_core::kinds::KindSpec;
@@ -199,19 +199,49 @@ fn qualifications(
 }
 
 /// A stored record read from its document, or `None` if it is not stored.
+///
+/// Judging every JSEA reads its signers' orientations, and the training and action pages read a
+/// record per row: the same few documents over and over, each read an automerge load. Records
+/// already read are kept by the SHA-256 of their stored bytes, so an entry can never be stale
+/// (changed bytes are a different key) and hashing a stored document costs a few microseconds.
 pub fn stored_record(store: &dyn RecordStore, tenant_id: &str, id: &str) -> StoreResult<Option<Record>> {
+    use sha2::{Digest, Sha256};
+    static READ: LazyLock<Mutex<HashMap<[u8; 32], Record>>> = LazyLock::new(Default::default);
+    /// At most this many records kept (about 2 KB each); when full, the memo starts afresh.
+    const KEPT: usize = 4096;
+
     let Some(stored) = store.document(tenant_id, id)? else {
         return Ok(None);
     };
+    let mut hasher = Sha256::new();
+    hasher.update(tenant_id.as_bytes());
+    hasher.update([0]);
+    hasher.update((stored.snapshot.len() as u64).to_le_bytes());
+    hasher.update(&stored.snapshot);
+    for chunk in &stored.chunks {
+        hasher.update((chunk.len() as u64).to_le_bytes());
+        hasher.update(chunk);
+    }
+    let key: [u8; 32] = hasher.finalize().into();
+    let memo = || READ.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(record) = memo().get(&key) {
+        return Ok(Some(record.clone()));
+    }
     let doc = RecordDocument::load_chunks(
         &stored.snapshot,
         stored.chunks.iter().map(Vec::as_slice),
         ActorId::random(),
     )
     .map_err(|e| StoreError::Backend(format!("stored record {id} does not load: {e}")))?;
-    doc.record()
-        .map(Some)
-        .map_err(|e| StoreError::Backend(format!("stored record {id} does not read: {e}")))
+    let record = doc
+        .record()
+        .map_err(|e| StoreError::Backend(format!("stored record {id} does not read: {e}")))?;
+    let mut kept = memo();
+    if kept.len() >= KEPT {
+        kept.clear();
+    }
+    kept.insert(key, record.clone());
+    Ok(Some(record))
 }
 
 /// Judges `record`, the record `doc` holds now, at the server's time `now_ms`.
