@@ -663,7 +663,8 @@ fn accept_push(
         &mut merged,
         &before_heads,
         chunk_count,
-        current.is_none(),
+        // A new record's pushed bytes loaded alone: they are its whole document.
+        current.is_none().then_some(push.changes.as_slice()),
         fresh_anchors,
         now_ms,
     )?;
@@ -695,6 +696,7 @@ pub(crate) fn store_merged(
     now_ms: i64,
 ) -> Result<(), Refusal> {
     let record = merged.record()?;
+    let document = is_new.then(|| merged.save());
     let change = prepare_merged(
         store,
         record,
@@ -704,7 +706,7 @@ pub(crate) fn store_merged(
         merged,
         before_heads,
         chunk_count,
-        is_new,
+        document.as_deref(),
         &[],
         now_ms,
     )?;
@@ -726,7 +728,7 @@ fn prepare_merged(
     merged: &mut RecordDocument,
     before_heads: &[ChangeHash],
     chunk_count: usize,
-    is_new: bool,
+    new_document: Option<&[u8]>,
     fresh_anchors: &[ClockAnchor],
     now_ms: i64,
 ) -> Result<AcceptedChange, Refusal> {
@@ -735,11 +737,15 @@ fn prepare_merged(
             judge::JudgeError::Store(e) => Refusal::Store(e),
             judge::JudgeError::Record(e) => e.into(),
         })?;
-    let snapshot = (is_new || chunk_count + 1 >= COMPACT_AFTER_CHUNKS).then(|| merged.save());
-    // A new record's first feed entry is its snapshot: one encoding, and the smaller one.
-    let chunk = match (&snapshot, is_new) {
-        (Some(snapshot), true) => snapshot.clone(),
-        _ => merged.save_after(before_heads),
+    // A new record's first feed entry is its snapshot: one encoding, and the smaller one. The
+    // snapshot is the document as pushed (a phone sends a new record saved whole), not saved
+    // again here: the same bytes, without another pass over every op.
+    let (chunk, snapshot) = match new_document {
+        Some(document) => (document.to_vec(), Some(document.to_vec())),
+        None => (
+            merged.save_after(before_heads),
+            (chunk_count + 1 >= COMPACT_AFTER_CHUNKS).then(|| merged.save()),
+        ),
     };
     Ok(AcceptedChange {
         tenant_id: tenant_id.to_owned(),
