@@ -83,3 +83,24 @@ async fn insert(
     .expect("insert task");
     "ok"
 }
+
+/// The CRDT limit: bare automerge work on the same pushed bytes, with no checks and no storage.
+/// Each document is loaded (parsed and its ops indexed), merged into an empty server-side copy,
+/// and saved, on as many threads as the server has cores, as the server spreads requests.
+pub fn crdt_limit(docs: &[(String, Vec<u8>)]) -> Duration {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for part in docs.chunks(docs.len().div_ceil(threads).max(1)) {
+            scope.spawn(move || {
+                for (_, bytes) in part {
+                    let mut pushed = automerge::AutoCommit::load(bytes).expect("load");
+                    let mut server = automerge::AutoCommit::new();
+                    server.merge(&mut pushed).expect("merge");
+                    std::hint::black_box(server.save());
+                }
+            });
+        }
+    });
+    started.elapsed()
+}

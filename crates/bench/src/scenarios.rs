@@ -119,6 +119,35 @@ fn fill(phone: &mut Phone, site: &str, n: usize, mix: bool) {
     }
 }
 
+/// The worker's orientation at `site`, every topic acknowledged and signed, a day before the
+/// bench's forms.
+fn orient(phone: &mut Phone, site: &str) {
+    use sync_core::kinds::orientation::{Orientation, OrientationTopic};
+    let me = phone.user_id();
+    let id = phone
+        .store
+        .create(
+            site,
+            None,
+            Body::Orientation(Orientation::new(&me, "Bench supervisor")),
+            at(-24 * 60),
+        )
+        .expect("orientation");
+    phone
+        .store
+        .edit(&id, |r| {
+            if let Body::Orientation(o) = &mut r.body {
+                for topic in OrientationTopic::ALL {
+                    o.acknowledge(*topic);
+                }
+            }
+            Ok(())
+        })
+        .expect("acknowledge");
+    phone.store.sign(&id, at(-24 * 60)).expect("sign");
+    phone.store.complete(&id, at(-24 * 60)).expect("complete");
+}
+
 fn ratio(a: f64, b: f64) -> String {
     if b == 0.0 {
         "—".into()
@@ -347,6 +376,10 @@ pub async fn throughput(records: usize, devices: usize) -> Checks {
     for n in 0..devices {
         let (email, site) = bench.worker(n);
         let mut phone = bench.phone(&email, &bench.server.url).await;
+        // A company's crews are oriented at their sites, so their JSEAs carry no
+        // `jsea.signer_not_oriented` flag (a flag row per signer would be the odd case).
+        orient(&mut phone, &site);
+        phone.sync().await;
         fill(&mut phone, &site, per, false);
         phones.push(phone);
     }
@@ -389,12 +422,13 @@ pub async fn throughput(records: usize, devices: usize) -> Checks {
     let muster = started.elapsed();
     checks.equal("records accepted", accepted, total);
     checks.equal(
-        "records stored",
+        "records stored (and the crews' orientations)",
         bench.server.store().feed_head(&bench.tenant).expect("feed head") as usize,
-        total,
+        total + devices,
     );
     let raw = tokio::task::block_in_place(|| baseline::raw_sqlite(bench.dir.path(), &docs, BATCH));
     let rest = baseline::json_rest(bench.dir.path(), &forms, devices).await;
+    let crdt = tokio::task::block_in_place(|| baseline::crdt_limit(&docs));
 
     let rate = |d: Duration| total as f64 / d.as_secs_f64();
     println!("\n### Server throughput: {total} new JSEAs from {devices} devices, {BATCH} per request\n");
@@ -416,6 +450,13 @@ pub async fn throughput(records: usize, devices: usize) -> Checks {
         ms(rest),
         rate(rest),
         ratio(rate(muster), rate(rest))
+    );
+    println!(
+        "| (c) CRDT limit: bare automerge load, merge into an empty copy and save, {} threads | {} | {:.0} | {} |",
+        std::thread::available_parallelism().map_or(2, |n| n.get()),
+        ms(crdt),
+        rate(crdt),
+        ratio(rate(muster), rate(crdt))
     );
     checks.within("records/s", rate(muster), f64::MAX);
     bench.server.stop().await;
