@@ -58,11 +58,36 @@ pub struct RecordDocument {
 
 impl RecordDocument {
     /// A new document holding `record`, written by `actor` on behalf of `user_id`.
+    ///
+    /// Written in one batch from the record's tree (`init_root_from_hydrate`), the same values of
+    /// the same types autosurgeon's reconcile writes field by field (a test holds the two equal),
+    /// at a fraction of the cost: an empty document has nothing to compare against.
     pub fn create(actor: ActorId, user_id: &str, record: &Record, time_ms: i64) -> Result<Self> {
+        let unwritable =
+            |e: serde::de::value::Error| Error::Invalid(format!("record cannot be written: {e}"));
+        let actor_hex = actor.to_hex_string();
         let mut this = Self::of(AutoCommit::new().with_actor(actor));
-        reconcile_prop(&mut this.doc, automerge::ROOT, HEADER_KEY, &record.header)?;
-        this.write_body(&record.body)?;
-        this.note_author(user_id)?;
+        let authors: std::collections::HashMap<String, automerge::hydrate::Value> = [(
+            actor_hex,
+            automerge::hydrate::Value::from(ScalarValue::Str(user_id.into())),
+        )]
+        .into();
+        let root: std::collections::HashMap<String, automerge::hydrate::Value> = [
+            (
+                HEADER_KEY.to_owned(),
+                tree::to_tree(&record.header).map_err(unwritable)?,
+            ),
+            (
+                record.body.kind().body_key().to_owned(),
+                record.body.to_tree().map_err(unwritable)?,
+            ),
+            (
+                AUTHORS_KEY.to_owned(),
+                automerge::hydrate::Value::Map(authors.into()),
+            ),
+        ]
+        .into();
+        this.doc.init_root_from_hydrate(&root.into())?;
         this.commit(time_ms, "create");
         Ok(this)
     }
@@ -456,6 +481,12 @@ impl RecordDocument {
         self.doc_mut()
     }
 
+    /// The document for reading only: unlike [`automerge`](Self::automerge), it keeps the read
+    /// already made.
+    pub fn reader(&self) -> &AutoCommit {
+        &self.doc
+    }
+
     /// Fields with concurrent values a person has not yet resolved.
     pub fn conflicts(&self) -> Result<Vec<Conflict>> {
         Ok(self.read()?.conflicts.clone())
@@ -584,5 +615,99 @@ fn display_value(value: &Value<'_>) -> String {
             ScalarValue::Str(s) => s.to_string(),
             other => other.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Signature;
+    use crate::sample;
+    use crate::stamp::{GpsFix, Stamp};
+
+    /// The reconcile path `create` replaced, kept as the oracle for the batch write.
+    fn created_by_reconcile(actor: ActorId, user_id: &str, record: &Record) -> RecordDocument {
+        let mut doc = RecordDocument::of(AutoCommit::new().with_actor(actor));
+        reconcile_prop(&mut doc.doc, automerge::ROOT, HEADER_KEY, &record.header).unwrap();
+        doc.write_body(&record.body).unwrap();
+        doc.note_author(user_id).unwrap();
+        doc.commit(1_000, "create");
+        doc
+    }
+
+    fn stamp() -> Stamp {
+        Stamp::new(1_764_000_000_000, 42_000, "boot-1").with_fix(GpsFix {
+            lat: 53.5,
+            lon: -113.5,
+            accuracy_m: 8.0,
+            fix_time_ms: 1_764_000_000_000,
+            provider: "gps".into(),
+            mock: false,
+        })
+    }
+
+    fn bodies() -> Vec<Body> {
+        use crate::kinds::orientation::Orientation;
+        use crate::kinds::tailgate_meeting::TailgateMeeting;
+        let mut jsea = sample::jsea();
+        jsea.crew = vec!["u1".into()];
+        jsea.signatures.insert(
+            "u1".into(),
+            Signature {
+                user_id: "u1".into(),
+                name: "Lee".into(),
+                content_hash: jsea.content_hash(),
+                stamp: stamp(),
+            },
+        );
+        vec![
+            Body::Jsea(jsea),
+            Body::PreStart(sample::prestart("u1")),
+            Body::NearMiss(sample::near_miss(1_764_000_000_000)),
+            Body::TailgateMeeting(TailgateMeeting::new("Lifts", vec!["Spotters".into()])),
+            Body::CorrectiveAction(sample::corrective_action("u1", 1, 2)),
+            Body::Inspection(sample::inspection("u1")),
+            Body::Orientation(Orientation::new("u1", "Sam")),
+            Body::Certificate(sample::certificate("u1", "h2s_alive", 1, Some(2))),
+            Body::Competency(sample::competency("u1", "loader")),
+        ]
+    }
+
+    #[test]
+    fn a_new_document_holds_what_reconciling_its_record_would_write() {
+        let kinds: std::collections::BTreeSet<Kind> = bodies().iter().map(Body::kind).collect();
+        assert_eq!(kinds.len(), Kind::ALL.len(), "every kind is covered");
+        for body in bodies() {
+            let record = Record {
+                header: Header {
+                    id: crate::model::new_id(),
+                    kind: body.kind().as_str().into(),
+                    schema_version: crate::model::SCHEMA_VERSION,
+                    tenant_id: "t1".into(),
+                    site_id: "s1".into(),
+                    job_id: None,
+                    created_by: "u1".into(),
+                    created: stamp(),
+                },
+                body,
+            };
+            let actor = ActorId::random();
+            let mut batch = RecordDocument::create(actor.clone(), "u1", &record, 1_000).unwrap();
+            let reconciled = created_by_reconcile(actor, "u1", &record);
+            // Equal trees, scalar types included (an `Int` where reconcile writes a `Uint` would
+            // make every later edit rewrite the field).
+            assert_eq!(
+                batch.doc.hydrate(automerge::ROOT, None).unwrap(),
+                reconciled.doc.hydrate(automerge::ROOT, None).unwrap(),
+                "{}",
+                record.kind()
+            );
+            assert_eq!(batch.record().unwrap(), record);
+            // Reconciling the same record over the batch-written document finds nothing to write.
+            reconcile_prop(&mut batch.doc, automerge::ROOT, HEADER_KEY, &record.header).unwrap();
+            batch.write_body(&record.body).unwrap();
+            batch.note_author("u1").unwrap();
+            assert!(batch.commit(2_000, "again").is_none(), "{}", record.kind());
+        }
     }
 }

@@ -738,7 +738,7 @@ impl Store {
         doc.receive_sync_message(state, message)?;
         if doc.heads() != before {
             if existed {
-                check_same_record(id, &mut doc)?;
+                check_same_record(id, &doc)?;
                 let chunk = doc.save_after(&before);
                 append_chunk(&tx, id, &chunk, &mut doc)?;
                 write_projection(&tx, &doc)?;
@@ -962,8 +962,8 @@ impl Store {
 /// automerge and merge without complaint, but they bring a second, concurrent `header` object:
 /// whichever header wins the merge, the stored record would silently take on another record's
 /// identity or fields. A record's own history creates its header once.
-fn check_same_record(id: &str, doc: &mut RecordDocument) -> Result<()> {
-    let headers = automerge::ReadDoc::get_all(doc.automerge(), automerge::ROOT, "header")?.len();
+fn check_same_record(id: &str, doc: &RecordDocument) -> Result<()> {
+    let headers = automerge::ReadDoc::get_all(doc.reader(), automerge::ROOT, "header")?.len();
     let header = doc.header()?;
     if header.id != id || headers > 1 {
         let other = if header.id != id {
@@ -1023,7 +1023,7 @@ fn merge_in(tx: &Connection, id: &str, bytes: &[u8], actor: ActorId) -> Result<b
     if exists {
         let mut doc = load_document(tx, id, actor)?;
         let before = doc.apply_bytes(bytes)?;
-        check_same_record(id, &mut doc)?;
+        check_same_record(id, &doc)?;
         let missing = !doc.missing_deps(&[]).is_empty();
         if doc.heads() != before {
             let chunk = doc.save_after(&before);

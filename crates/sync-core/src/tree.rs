@@ -7,6 +7,10 @@
 //! keys, closed sets as snake_case strings, `None` as null or absent), so the tree deserializes
 //! straight into them.
 //!
+//! The other way, [`to_tree`] turns a record into the hydrated value autosurgeon would have
+//! written for it, so a new document is written in one batch (`init_root_from_hydrate`) instead
+//! of field by field.
+//!
 //! One difference, on purpose: a text object reads as a string. Other automerge clients (the
 //! JavaScript library by default) write strings as text objects; autosurgeon refuses them where
 //! a `String` is expected.
@@ -125,6 +129,288 @@ impl<'de> Deserializer<'de> for Node<'de> {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple
         tuple_struct map struct identifier ignored_any
+    }
+}
+
+/// `value` as the hydrated value autosurgeon writes for the same Rust value: signed integers as
+/// `Int`, unsigned as `Uint`, floats as `F64`, `None` and `()` as null, a unit variant (a closed
+/// set's value) as its name, structs and string-keyed maps as maps, sequences as lists.
+pub fn to_tree<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
+    value.serialize(ToTree)
+}
+
+fn map_of(entries: Vec<(String, Value)>) -> Value {
+    Value::Map(
+        entries
+            .into_iter()
+            .collect::<std::collections::HashMap<_, _>>()
+            .into(),
+    )
+}
+
+/// Serializes into a hydrated value.
+#[derive(Debug, Clone, Copy)]
+struct ToTree;
+
+/// A list, a map or a struct being serialized; `variant` wraps it as `{variant: …}`.
+#[derive(Debug)]
+struct Building {
+    list: Vec<Value>,
+    map: Vec<(String, Value)>,
+    next_key: Option<String>,
+    variant: Option<&'static str>,
+}
+
+impl Building {
+    fn new(variant: Option<&'static str>) -> Self {
+        Self {
+            list: Vec::new(),
+            map: Vec::new(),
+            next_key: None,
+            variant,
+        }
+    }
+
+    fn wrap(self, value: Value) -> Value {
+        match self.variant {
+            Some(variant) => map_of(vec![(variant.to_owned(), value)]),
+            None => value,
+        }
+    }
+
+    fn finish_list(mut self) -> Value {
+        let list = Value::List(std::mem::take(&mut self.list).into());
+        self.wrap(list)
+    }
+
+    fn finish_map(mut self) -> Value {
+        let map = map_of(std::mem::take(&mut self.map));
+        self.wrap(map)
+    }
+}
+
+impl serde::Serializer for ToTree {
+    type Ok = Value;
+    type Error = Error;
+    type SerializeSeq = Building;
+    type SerializeTuple = Building;
+    type SerializeTupleStruct = Building;
+    type SerializeTupleVariant = Building;
+    type SerializeMap = Building;
+    type SerializeStruct = Building;
+    type SerializeStructVariant = Building;
+
+    fn serialize_bool(self, v: bool) -> Result<Value, Error> {
+        Ok(Value::Scalar(ScalarValue::Boolean(v)))
+    }
+    fn serialize_i8(self, v: i8) -> Result<Value, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<Value, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<Value, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<Value, Error> {
+        Ok(Value::Scalar(ScalarValue::Int(v)))
+    }
+    fn serialize_u8(self, v: u8) -> Result<Value, Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<Value, Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<Value, Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<Value, Error> {
+        Ok(Value::Scalar(ScalarValue::Uint(v)))
+    }
+    fn serialize_f32(self, v: f32) -> Result<Value, Error> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<Value, Error> {
+        Ok(Value::Scalar(ScalarValue::F64(v)))
+    }
+    fn serialize_char(self, v: char) -> Result<Value, Error> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<Value, Error> {
+        Ok(Value::Scalar(ScalarValue::Str(v.into())))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<Value, Error> {
+        Ok(Value::Scalar(ScalarValue::Bytes(v.to_vec())))
+    }
+    fn serialize_none(self) -> Result<Value, Error> {
+        Ok(Value::Scalar(ScalarValue::Null))
+    }
+    fn serialize_some<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Value, Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Value, Error> {
+        self.serialize_none()
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<Value, Error> {
+        self.serialize_none()
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<Value, Error> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: serde::Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<Value, Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: serde::Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<Value, Error> {
+        Ok(map_of(vec![(variant.to_owned(), value.serialize(self)?)]))
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Building, Error> {
+        Ok(Building::new(None))
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Building, Error> {
+        Ok(Building::new(None))
+    }
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Building, Error> {
+        Ok(Building::new(None))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Building, Error> {
+        Ok(Building::new(Some(variant)))
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Building, Error> {
+        Ok(Building::new(None))
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Building, Error> {
+        Ok(Building::new(None))
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Building, Error> {
+        Ok(Building::new(Some(variant)))
+    }
+}
+
+impl serde::ser::SerializeSeq for Building {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.list.push(value.serialize(ToTree)?);
+        Ok(())
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish_list())
+    }
+}
+
+impl serde::ser::SerializeTuple for Building {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        serde::ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish_list())
+    }
+}
+
+impl serde::ser::SerializeTupleStruct for Building {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_field<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        serde::ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish_list())
+    }
+}
+
+impl serde::ser::SerializeTupleVariant for Building {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_field<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        serde::ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish_list())
+    }
+}
+
+impl serde::ser::SerializeMap for Building {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_key<T: serde::Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        match key.serialize(ToTree)? {
+            Value::Scalar(ScalarValue::Str(key)) => {
+                self.next_key = Some(key.to_string());
+                Ok(())
+            }
+            _ => Err(serde::ser::Error::custom("a map key must be a string")),
+        }
+    }
+    fn serialize_value<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        let key = self
+            .next_key
+            .take()
+            .ok_or_else(|| <Error as serde::ser::Error>::custom("a map value came before its key"))?;
+        self.map.push((key, value.serialize(ToTree)?));
+        Ok(())
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish_map())
+    }
+}
+
+impl serde::ser::SerializeStruct for Building {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_field<T: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.map.push((key.to_owned(), value.serialize(ToTree)?));
+        Ok(())
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish_map())
+    }
+}
+
+impl serde::ser::SerializeStructVariant for Building {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_field<T: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        serde::ser::SerializeStruct::serialize_field(self, key, value)
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish_map())
     }
 }
 

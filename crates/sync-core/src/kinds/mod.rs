@@ -361,6 +361,13 @@ macro_rules! record_kinds {
                 })
             }
 
+            /// The body as the hydrated value reconciling it would write ([`crate::tree::to_tree`]).
+            pub(crate) fn to_tree(&self) -> std::result::Result<automerge::hydrate::Value, serde::de::value::Error> {
+                match self {
+                    $(Body::$variant(b) => crate::tree::to_tree(b)),+
+                }
+            }
+
             /// Writes the body into the document under its kind's root key.
             pub(crate) fn reconcile_into(&self, doc: &mut AutoCommit) -> std::result::Result<(), autosurgeon::ReconcileError> {
                 let key = self.kind().body_key();
