@@ -104,3 +104,21 @@ pub fn crdt_limit(docs: &[(String, Vec<u8>)]) -> Duration {
     });
     started.elapsed()
 }
+
+/// The cold-start limit: the same saved documents loaded into automerge and written to a fresh
+/// store of the phone's settings (WAL, synchronous=FULL), `batch` to a transaction as a page of
+/// the feed arrives, with no checks, projection or feed.
+pub fn cold_limit(dir: &std::path::Path, docs: &[(String, Vec<u8>)], batch: usize) -> Duration {
+    let mut conn = open(&dir.join("cold-limit.db"));
+    let started = Instant::now();
+    for chunk in docs.chunks(batch.max(1)) {
+        let tx = conn.transaction().expect("tx");
+        for (id, bytes) in chunk {
+            std::hint::black_box(automerge::AutoCommit::load(bytes).expect("load"));
+            tx.execute("INSERT INTO docs (id, bytes) VALUES (?1, ?2)", params![id, bytes])
+                .expect("insert");
+        }
+        tx.commit().expect("commit");
+    }
+    started.elapsed()
+}

@@ -44,6 +44,14 @@ impl Checks {
         });
     }
 
+    /// A ratio to a baseline measured in the same run must be at least `floor`. Floors sit at
+    /// about 0.6 of what an idle run gives (docs/BENCHMARKS.md), so a path that became twice as
+    /// slow fails while a busy machine, which slows both sides of a ratio, does not.
+    pub fn at_least(&mut self, what: &str, value: f64, floor: f64) {
+        let ok = value.is_finite() && value >= floor;
+        self.that(ok, || format!("{what}: {value:.2}, expected at least {floor}"));
+    }
+
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
@@ -75,6 +83,12 @@ mod tests {
         checks.equal("records accepted", 2, 3);
         assert!(!checks.passed());
         assert_eq!(checks.failures.len(), 3);
+        checks.at_least("Muster ÷ plain JSON", 0.4, 0.3);
+        assert_eq!(checks.failures.len(), 3);
+        checks.at_least("Muster ÷ plain JSON", 0.2, 0.3);
+        checks.at_least("Muster ÷ plain JSON", f64::NAN, 0.3);
+        assert_eq!(checks.failures.len(), 5);
+        assert!(checks.failures[3].contains("0.20, expected at least 0.3"));
         assert!(checks.failures[2].contains("records accepted: 2, expected 3"));
     }
 }

@@ -81,6 +81,14 @@ enum Scenario {
     Smoke,
 }
 
+/// The smoke run's floors for scenario 3, from debug builds on an idle 2-core machine (Muster
+/// ≈ X of the JSON endpoint and ≈ Y of the CRDT limit there), at about 0.6 of those.
+const SMOKE_THROUGHPUT_FLOORS: scenarios::ThroughputFloors =
+    scenarios::ThroughputFloors { json: 0.1, crdt: 0.1 };
+
+/// Cold start ÷ its limit, release or debug: about 1.5 idle, so twice as slow fails.
+const COLD_CEILING: f64 = 2.6;
+
 fn main() {
     server::runtime().expect("tokio runtime").block_on(bench());
 }
@@ -95,8 +103,10 @@ async fn bench() {
     );
     match cli.scenario {
         Scenario::Wire { records } => finish(scenarios::wire(records).await),
-        Scenario::Throughput { records, devices } => finish(scenarios::throughput(records, devices).await),
-        Scenario::Cold { records } => finish(scenarios::cold(records).await),
+        Scenario::Throughput { records, devices } => {
+            finish(scenarios::throughput(records, devices, scenarios::ThroughputFloors::RELEASE).await)
+        }
+        Scenario::Cold { records } => finish(scenarios::cold(records, COLD_CEILING).await),
         Scenario::Growth { sizes, new } => finish(scenarios::growth(&sizes, new).await),
         Scenario::Load {
             devices,
@@ -123,8 +133,11 @@ async fn bench() {
             type Run = std::pin::Pin<Box<dyn std::future::Future<Output = checks::Checks> + Send>>;
             let runs: Vec<(&str, Run)> = vec![
                 ("wire", Box::pin(scenarios::wire(50))),
-                ("throughput", Box::pin(scenarios::throughput(200, 2))),
-                ("cold", Box::pin(scenarios::cold(100))),
+                (
+                    "throughput",
+                    Box::pin(scenarios::throughput(400, 2, SMOKE_THROUGHPUT_FLOORS)),
+                ),
+                ("cold", Box::pin(scenarios::cold(300, COLD_CEILING))),
                 ("growth", Box::pin(async { scenarios::growth(&[50], 20).await })),
                 (
                     "load",
