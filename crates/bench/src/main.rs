@@ -81,13 +81,22 @@ enum Scenario {
     Smoke,
 }
 
-/// The smoke run's floors for scenario 3, from debug builds on an idle 2-core machine (Muster
-/// ≈ X of the JSON endpoint and ≈ Y of the CRDT limit there), at about 0.6 of those.
-const SMOKE_THROUGHPUT_FLOORS: scenarios::ThroughputFloors =
-    scenarios::ThroughputFloors { json: 0.1, crdt: 0.1 };
+/// The smoke run's floors for scenario 3, at about 0.6 of a debug build's ratios on a 2-core
+/// machine (Muster 1.11 of the JSON endpoint and 0.89 of the CRDT limit, 2026-11-29): Muster's
+/// own code is unoptimised there and the baselines' mostly is not, so the ratios differ from a
+/// release build's.
+const SMOKE_THROUGHPUT_FLOORS: scenarios::ThroughputFloors = scenarios::ThroughputFloors {
+    json: 0.65,
+    crdt: 0.5,
+};
 
-/// Cold start ÷ its limit, release or debug: about 1.5 idle, so twice as slow fails.
-const COLD_CEILING: f64 = 2.6;
+/// Cold start ÷ its same-run limit in a release build, about twice what an idle run gives
+/// (docs/BENCHMARKS.md, scenario 4): twice as slow fails.
+const COLD_CEILING: f64 = 4.0;
+
+/// The same for the smoke run's debug build, where the phone's own code is unoptimised and the
+/// limit's automerge is not: 6.5 on 2026-11-29.
+const SMOKE_COLD_CEILING: f64 = 13.0;
 
 fn main() {
     server::runtime().expect("tokio runtime").block_on(bench());
@@ -137,7 +146,7 @@ async fn bench() {
                     "throughput",
                     Box::pin(scenarios::throughput(400, 2, SMOKE_THROUGHPUT_FLOORS)),
                 ),
-                ("cold", Box::pin(scenarios::cold(300, COLD_CEILING))),
+                ("cold", Box::pin(scenarios::cold(300, SMOKE_COLD_CEILING))),
                 ("growth", Box::pin(async { scenarios::growth(&[50], 20).await })),
                 (
                     "load",
