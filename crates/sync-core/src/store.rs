@@ -157,13 +157,13 @@ impl Store {
         // difference on a create-and-save was lost in the noise of building the document.
         // fullfsync: on iOS a plain fsync leaves data in the drive's cache; F_FULLFSYNC flushes
         // it (the setting is ignored on Android and Linux, whose fsync already does).
-        // Room for every statement a sync runs per record (see `run`); the default holds 16.
-        conn.set_prepared_statement_cache_capacity(64);
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| classify(&shown, e))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "fullfsync", "ON")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Room for every statement a sync runs per record (see `run`); the default holds 16.
+        conn.set_prepared_statement_cache_capacity(64);
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut conn = conn;
         if version < schema::VERSION {
@@ -857,7 +857,7 @@ impl Store {
                 }
                 Action::ResendEverything => {
                     run(&tx, "UPDATE documents SET acked_heads = NULL", [])?;
-                    run(&tx, 
+                    run(&tx,
                         "INSERT INTO outbox (doc_id, queued_at_ms, edits) SELECT id, ?1, 1 FROM documents WHERE true
                          ON CONFLICT (doc_id) DO NOTHING",
                         [now_ms()],
@@ -1227,7 +1227,7 @@ fn write_projection_of(conn: &Connection, record: &Record, conflicts: usize) -> 
         &validate::validate(record),
         conflicts,
     );
-    run(conn, 
+    run(conn,
         "INSERT OR REPLACE INTO records (id, kind, tenant_id, site_id, job_id, status, title, created_by,
              created_at_ms, completed_at_ms, work_started_at_ms, flags, blocking_findings, conflicts, content_hash,
              closed_at_ms, assignee, due_at_ms)
