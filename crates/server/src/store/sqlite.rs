@@ -38,7 +38,11 @@ pub struct SqliteStore {
 const REOPEN_EVERY_MS: i64 = 1_000;
 
 /// The writer connection's settings.
-fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
+fn configure_writer(conn: &mut Connection) -> rusqlite::Result<()> {
+    // Transactions take the write lock when they begin. A transaction that read first and then
+    // found the lock held (by the checkpointer emptying the log) would fail at once: SQLite
+    // does not wait for a lock when upgrading a read, as waiting could deadlock.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // NORMAL in WAL is durable against process crashes; FULL also against power loss.
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -69,6 +73,9 @@ impl Checkpointer {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = stop.clone();
         let path = path.to_owned();
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
@@ -86,8 +93,10 @@ impl Checkpointer {
                     // A connection of its own each time, held for the checkpoint only: one kept
                     // open would keep the file's shared memory as it was first opened, read-only
                     // if the disk was then (see `SqliteStore::reopen_if_writable`).
-                    let checkpoint = Connection::open(&path)
-                        .and_then(|conn| conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())));
+                    let checkpoint = Connection::open(&path).and_then(|conn| {
+                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+                        truncate_long_log(&conn, &wal, WAL_TRUNCATE_BYTES)
+                    });
                     match checkpoint {
                         // Said once, not every second, while the disk is full or read-only.
                         Err(e) if !failing => {
@@ -102,6 +111,23 @@ impl Checkpointer {
             .ok();
         Self { stop, thread }
     }
+}
+
+/// A write-ahead log longer than this is emptied by the checkpointer.
+const WAL_TRUNCATE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Empties the log once it is long. A passive checkpoint never waits, so while writes keep
+/// coming it never catches up with the log's end, and the log starts again from its beginning
+/// only after one has: under steady writes it grew without end (1.9 GB while the growth
+/// scenario pushed 100,000 records), on disk and in the index every reader searches. A
+/// truncating checkpoint holds new writes back while it copies what the passive one left, and
+/// waits up to a second for readers of the old log (it tries again a second later if they last).
+fn truncate_long_log(conn: &Connection, wal: &Path, longest: u64) -> rusqlite::Result<()> {
+    if std::fs::metadata(wal).map_or(0, |m| m.len()) <= longest {
+        return Ok(());
+    }
+    conn.busy_timeout(std::time::Duration::from_secs(1))?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
 }
 
 impl Drop for Checkpointer {
@@ -190,7 +216,7 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        configure_writer(&conn)?;
+        configure_writer(&mut conn)?;
         if version < schema::VERSION {
             let tx = conn.transaction()?;
             schema::upgrade(&tx, version)?;
@@ -293,8 +319,8 @@ impl SqliteStore {
         let reopened = Connection::open_in_memory()
             .map(|stand_in| drop(std::mem::replace(conn, stand_in)))
             .and_then(|()| Connection::open(&self.path))
-            .and_then(|fresh| {
-                configure_writer(&fresh)?;
+            .and_then(|mut fresh| {
+                configure_writer(&mut fresh)?;
                 if opened_read_only(&fresh) {
                     return Err(rusqlite::Error::SqliteFailure(
                         rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
@@ -317,8 +343,8 @@ impl SqliteStore {
             Err(e) => {
                 tracing::debug!(error = %e, "the record store is still not writable");
                 // Keep a connection for reads and for the next try; this one may be read-only.
-                if let Ok(fallback) = Connection::open(&self.path) {
-                    let _ = configure_writer(&fallback);
+                if let Ok(mut fallback) = Connection::open(&self.path) {
+                    let _ = configure_writer(&mut fallback);
                     *conn = fallback;
                 }
             }
@@ -3127,5 +3153,31 @@ mod tests {
             pool.open,
             "every connection came back to the pool"
         );
+    }
+
+    /// A long write-ahead log is emptied into the database file, once it is over the limit, and
+    /// the store reads the same afterwards.
+    #[test]
+    fn the_checkpointer_empties_a_long_log() {
+        let f = fixture();
+        let wal = f._dir.path().join("records.db-wal");
+        let log = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        for n in 0..50 {
+            f.store
+                .create_site(&f.company.id, &format!("Site {n}"), "admin-1")
+                .expect("site");
+        }
+        let written = log();
+        assert!(written > 0, "the writes are in the log");
+        let conn = Connection::open(f._dir.path().join("records.db")).expect("checkpoint connection");
+        truncate_long_log(&conn, &wal, written).expect("short enough");
+        assert_eq!(log(), written, "a log within the limit is left alone");
+        truncate_long_log(&conn, &wal, written - 1).expect("truncate");
+        assert_eq!(log(), 0, "a longer one is emptied");
+        assert_eq!(f.store.sites(&f.company.id).expect("sites").len(), 52);
+        f.store
+            .create_site(&f.company.id, "After", "admin-1")
+            .expect("the writer goes on");
+        assert_eq!(f.store.sites(&f.company.id).expect("sites").len(), 53);
     }
 }
