@@ -7,7 +7,7 @@ use super::{StoreError, StoreResult};
 
 /// Marks a file as a Muster server store (`PRAGMA application_id`, ASCII "MUSV").
 pub const APPLICATION_ID: i32 = 0x4D55_5356;
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 
 /// Version 1, the first server schema.
 pub const V1: &str = r#"
@@ -374,6 +374,18 @@ CREATE TABLE rejudge_at (
 CREATE INDEX rejudge_at_by_time ON rejudge_at (at_ms);
 "#;
 
+/// Version 7: the feed indexed by what a device's scope selects (its sites; a worker's own
+/// records), so a device's sync reads its scope's entries, not the company's whole feed. The
+/// site index carries kind and author, so a worker's range at a site skips others' private
+/// records without reading the feed rows. The re-judging queue in the order it is taken, so
+/// each round reads its batch instead of sorting the whole queue (every record, after an
+/// upgrade that queues them all).
+const V7: &str = r#"
+CREATE INDEX feed_by_site ON feed (tenant_id, site_id, seq, kind, created_by);
+CREATE INDEX feed_by_author ON feed (tenant_id, created_by, seq);
+CREATE INDEX rejudge_queue_by_time ON rejudge_queue (queued_at_ms, doc_id);
+"#;
+
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> StoreResult<()> {
     match version {
         1 => tx.execute_batch(V2)?,
@@ -381,6 +393,7 @@ fn upgrade_from(tx: &Transaction<'_>, version: u32) -> StoreResult<()> {
         3 => tx.execute_batch(V4)?,
         4 => tx.execute_batch(V5)?,
         5 => tx.execute_batch(V6)?,
+        6 => tx.execute_batch(V7)?,
         _ => {
             return Err(StoreError::Invalid(format!(
                 "no migration from server schema {version}"
@@ -537,5 +550,76 @@ mod tests {
         assert_eq!(version, VERSION);
         let tx = old.transaction().expect("tx");
         assert!(upgrade(&tx, VERSION + 1).is_err(), "a newer store is refused");
+    }
+
+    /// A version 6 store on disk, with a feed, opens as version 7 with the feed indexed by site
+    /// and author, and its feed reads the same as before.
+    #[test]
+    fn a_version_6_store_gains_the_feed_scope_indexes() {
+        use crate::store::{RecordStore, Scope};
+        use sync_core::protocol::Role;
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("records.db");
+        {
+            let mut old = Connection::open(&path).expect("db");
+            let tx = old.transaction().expect("tx");
+            tx.execute_batch(V1).expect("v1");
+            for step in 1..6 {
+                upgrade_from(&tx, step).expect("to version 6");
+            }
+            tx.pragma_update(None, "application_id", APPLICATION_ID)
+                .expect("id");
+            tx.pragma_update(None, "user_version", 6).expect("version");
+            tx.execute_batch(
+                "INSERT INTO companies VALUES ('acme', 'Acme');
+                 INSERT INTO documents VALUES ('r1', 'acme', 'jsea', 's1', 'u1', x'00', 0, 0);
+                 INSERT INTO documents VALUES ('r2', 'acme', 'jsea', 's2', 'u2', x'00', 0, 0);
+                 INSERT INTO feed (tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes, nonce)
+                     VALUES ('acme', 'r1', 'jsea', 's1', 'u1', 'd1', x'0102', 11),
+                            ('acme', 'r2', 'jsea', 's2', 'u2', 'd2', x'03', 12),
+                            ('acme', 'r1', 'jsea', 's1', 'u1', 'd1', x'04', 13);",
+            )
+            .expect("v6 data");
+            tx.commit().expect("commit");
+        }
+        let store = crate::store::sqlite::SqliteStore::open(&path).expect("opens and upgrades");
+        drop(store);
+        let conn = Connection::open(&path).expect("db");
+        let version: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, 7);
+        let indexes: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'feed' ORDER BY name",
+            )
+            .expect("indexes")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            indexes,
+            ["feed_by_author", "feed_by_doc", "feed_by_site", "feed_by_tenant"]
+        );
+        let store = crate::store::sqlite::SqliteStore::open(&path).expect("opens");
+        let scope = |role, sites: &[&str]| Scope {
+            tenant_id: "acme".into(),
+            user_id: "u1".into(),
+            role,
+            sites: sites.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let seqs = |scope: &Scope| -> Vec<u64> {
+            store
+                .feed(scope, 0, 100)
+                .expect("feed")
+                .iter()
+                .map(|e| e.seq)
+                .collect()
+        };
+        assert_eq!(seqs(&scope(Role::Supervisor, &["s1"])), [1, 3]);
+        assert_eq!(seqs(&scope(Role::Supervisor, &["s2", "s1"])), [1, 2, 3]);
+        assert_eq!(seqs(&scope(Role::Worker, &[])), [1, 3]);
+        assert_eq!(seqs(&scope(Role::Admin, &[])), [1, 2, 3]);
     }
 }

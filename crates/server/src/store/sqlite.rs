@@ -38,7 +38,11 @@ pub struct SqliteStore {
 const REOPEN_EVERY_MS: i64 = 1_000;
 
 /// The writer connection's settings.
-fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
+fn configure_writer(conn: &mut Connection) -> rusqlite::Result<()> {
+    // Transactions take the write lock when they begin. A transaction that read first and then
+    // found the lock held (by the checkpointer emptying the log) would fail at once: SQLite
+    // does not wait for a lock when upgrading a read, as waiting could deadlock.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // NORMAL in WAL is durable against process crashes; FULL also against power loss.
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -69,6 +73,9 @@ impl Checkpointer {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = stop.clone();
         let path = path.to_owned();
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
@@ -86,8 +93,10 @@ impl Checkpointer {
                     // A connection of its own each time, held for the checkpoint only: one kept
                     // open would keep the file's shared memory as it was first opened, read-only
                     // if the disk was then (see `SqliteStore::reopen_if_writable`).
-                    let checkpoint = Connection::open(&path)
-                        .and_then(|conn| conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())));
+                    let checkpoint = Connection::open(&path).and_then(|conn| {
+                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+                        truncate_long_log(&conn, &wal, WAL_TRUNCATE_BYTES)
+                    });
                     match checkpoint {
                         // Said once, not every second, while the disk is full or read-only.
                         Err(e) if !failing => {
@@ -102,6 +111,23 @@ impl Checkpointer {
             .ok();
         Self { stop, thread }
     }
+}
+
+/// A write-ahead log longer than this is emptied by the checkpointer.
+const WAL_TRUNCATE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Empties the log once it is long. A passive checkpoint never waits, so while writes keep
+/// coming it never catches up with the log's end, and the log starts again from its beginning
+/// only after one has: under steady writes it grew without end (1.9 GB while the growth
+/// scenario pushed 100,000 records), on disk and in the index every reader searches. A
+/// truncating checkpoint holds new writes back while it copies what the passive one left, and
+/// waits up to a second for readers of the old log (it tries again a second later if they last).
+fn truncate_long_log(conn: &Connection, wal: &Path, longest: u64) -> rusqlite::Result<()> {
+    if std::fs::metadata(wal).map_or(0, |m| m.len()) <= longest {
+        return Ok(());
+    }
+    conn.busy_timeout(std::time::Duration::from_secs(1))?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
 }
 
 impl Drop for Checkpointer {
@@ -190,7 +216,7 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        configure_writer(&conn)?;
+        configure_writer(&mut conn)?;
         if version < schema::VERSION {
             let tx = conn.transaction()?;
             schema::upgrade(&tx, version)?;
@@ -293,8 +319,8 @@ impl SqliteStore {
         let reopened = Connection::open_in_memory()
             .map(|stand_in| drop(std::mem::replace(conn, stand_in)))
             .and_then(|()| Connection::open(&self.path))
-            .and_then(|fresh| {
-                configure_writer(&fresh)?;
+            .and_then(|mut fresh| {
+                configure_writer(&mut fresh)?;
                 if opened_read_only(&fresh) {
                     return Err(rusqlite::Error::SqliteFailure(
                         rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
@@ -317,8 +343,8 @@ impl SqliteStore {
             Err(e) => {
                 tracing::debug!(error = %e, "the record store is still not writable");
                 // Keep a connection for reads and for the next try; this one may be read-only.
-                if let Ok(fallback) = Connection::open(&self.path) {
-                    let _ = configure_writer(&fallback);
+                if let Ok(mut fallback) = Connection::open(&self.path) {
+                    let _ = configure_writer(&mut fallback);
                     *conn = fallback;
                 }
             }
@@ -638,6 +664,96 @@ fn assigned_records_sql(kinds: usize) -> String {
          WHERE tenant_id = ?1 AND assignee = ?2 AND ({}) ORDER BY created_at_ms, id",
         kinds_sql.join(" OR ")
     )
+}
+
+/// The feed columns a device's sync reads.
+const FEED_COLUMNS: &str = "seq, doc_id, origin_device, length(bytes)";
+
+/// Sites a scope may name before its feed query falls back to one pass over the company's feed
+/// (SQLite allows 500 arms in a compound query; nobody supervises this many sites).
+const MAX_SITE_RANGES: usize = 64;
+
+/// The feed entries in `scope` after `cursor`, oldest first, at most `limit`; `None` when the
+/// scope can see nothing. Each thing a scope selects is one range of an index, in seq order:
+/// the worker's own records (`feed_by_author`), each of its sites (`feed_by_site`), or the whole
+/// company for an admin (`feed_by_tenant`). SQLite merges the ranges by seq and stops at the
+/// limit, so a new device reads its own scope, not the company's feed from the start. An
+/// `IN (json_each …)` list of sites would not use the index (a scan in seq order, filtered).
+///
+/// Anonymous reports never travel to phones: their stamps carry the reporter's phone's boot id
+/// and clocks, which the same person's other records carry too. The phone that filed one holds
+/// it already.
+fn feed_sql(scope: &Scope, cursor: u64, limit: u32) -> Option<(String, Vec<rusqlite::types::Value>)> {
+    let sites: std::collections::BTreeSet<&str> = scope.sites.iter().map(String::as_str).collect();
+    if sites.len() > MAX_SITE_RANGES {
+        return Some(feed_scan_sql(scope, cursor, limit));
+    }
+    let mut args: Vec<rusqlite::types::Value> = vec![
+        scope.tenant_id.clone().into(),
+        (cursor as i64).into(),
+        (limit as i64).into(),
+    ];
+    let range = |condition: &str| {
+        format!(
+            "SELECT {FEED_COLUMNS} FROM feed WHERE tenant_id = ?1{condition} AND seq > ?2 \
+             AND created_by <> '{ANONYMOUS}'"
+        )
+    };
+    let mut arms = Vec::new();
+    match scope.role {
+        Role::Admin => arms.push(range("")),
+        Role::Supervisor => {
+            for site in sites {
+                args.push(site.to_owned().into());
+                arms.push(range(&format!(" AND site_id = ?{}", args.len())));
+            }
+        }
+        Role::Worker => {
+            args.push(scope.user_id.clone().into());
+            let user = args.len();
+            arms.push(range(&format!(" AND created_by = ?{user}")));
+            if !sites.is_empty() {
+                let mut kinds = Vec::new();
+                for kind in Kind::shared_at_site() {
+                    args.push(kind.as_str().to_owned().into());
+                    kinds.push(format!("?{}", args.len()));
+                }
+                let kinds = kinds.join(", ");
+                // Their own records come from the range above, so not twice.
+                for site in sites {
+                    args.push(site.to_owned().into());
+                    arms.push(range(&format!(
+                        " AND site_id = ?{} AND kind IN ({kinds}) AND created_by <> ?{user}",
+                        args.len()
+                    )));
+                }
+            }
+        }
+    }
+    if arms.is_empty() {
+        return None;
+    }
+    Some((
+        format!("{} ORDER BY seq LIMIT ?3", arms.join(" UNION ALL ")),
+        args,
+    ))
+}
+
+/// The feed query as one pass over the company's feed in seq order, filtered by the scope: for
+/// scopes naming more sites than [`MAX_SITE_RANGES`], and the reference the ranges are tested
+/// against.
+fn feed_scan_sql(scope: &Scope, cursor: u64, limit: u32) -> (String, Vec<rusqlite::types::Value>) {
+    let mut args = Vec::new();
+    let condition = scope_sql(scope, &mut args);
+    args.push((cursor as i64).into());
+    let cursor_arg = args.len();
+    args.push((limit as i64).into());
+    let sql = format!(
+        "SELECT {FEED_COLUMNS} FROM feed
+         WHERE {condition} AND created_by <> '{ANONYMOUS}' AND seq > ?{cursor_arg} ORDER BY seq LIMIT ?{}",
+        args.len()
+    );
+    (sql, args)
 }
 
 impl RecordStore for SqliteStore {
@@ -1451,20 +1567,10 @@ impl RecordStore for SqliteStore {
     }
 
     fn feed(&self, scope: &Scope, cursor: u64, limit: u32) -> StoreResult<Vec<FeedEntry>> {
+        let Some((sql, args)) = feed_sql(scope, cursor, limit) else {
+            return Ok(Vec::new());
+        };
         let conn = self.read()?;
-        let mut args = Vec::new();
-        let condition = scope_sql(scope, &mut args);
-        args.push((cursor as i64).into());
-        let cursor_arg = args.len();
-        args.push((limit as i64).into());
-        // Anonymous reports never travel to phones: their stamps carry the reporter's phone's
-        // boot id and clocks, which the same person's other records carry too. The phone that
-        // filed one holds it already.
-        let sql = format!(
-            "SELECT seq, doc_id, origin_device, length(bytes) FROM feed
-             WHERE {condition} AND created_by <> '{ANONYMOUS}' AND seq > ?{cursor_arg} ORDER BY seq LIMIT ?{}",
-            args.len()
-        );
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
             Ok(FeedEntry {
@@ -3127,5 +3233,230 @@ mod tests {
             pool.open,
             "every connection came back to the pool"
         );
+    }
+
+    /// A company's feed with every kind, from workers, a supervisor and anonymous reporters, at
+    /// four sites, beside another company's feed at the same sites: 600 entries, interleaved.
+    fn mixed_feed(f: &Fixture) -> (Company, Vec<Scope>) {
+        let other = f.store.create_company("Other").expect("company");
+        let site_c = f
+            .store
+            .create_site(&f.company.id, "Site C", "admin-1")
+            .expect("C");
+        let site_d = f
+            .store
+            .create_site(&f.company.id, "Site D", "admin-1")
+            .expect("D");
+        let sites = [&f.site_a.id, &f.site_b.id, &site_c.id, &site_d.id];
+        let authors = ["lee", "kim", "sam", ANONYMOUS];
+        let mut conn = f.store.conn();
+        let tx = conn.transaction().expect("tx");
+        // A fixed pseudo-random sequence, so a failure repeats.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for i in 0..600 {
+            let tenant = if next(6) == 0 { &other.id } else { &f.company.id };
+            let doc = format!("doc-{}", next(200));
+            let kind = Kind::ALL[next(Kind::ALL.len())].as_str();
+            let site = sites[next(sites.len())];
+            let author = authors[next(authors.len())];
+            tx.execute(
+                "INSERT OR IGNORE INTO documents (id, tenant_id, kind, site_id, created_by, snapshot, snapshot_seq, chunk_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, x'00', 0, 0)",
+                params![doc, tenant, kind, site, author],
+            )
+            .expect("document");
+            tx.execute(
+                "INSERT INTO feed (tenant_id, doc_id, kind, site_id, created_by, origin_device, bytes, nonce)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, zeroblob(?7), 1)",
+                params![
+                    tenant,
+                    doc,
+                    kind,
+                    site,
+                    author,
+                    format!("phone-{}", next(3)),
+                    i % 50
+                ],
+            )
+            .expect("feed");
+        }
+        tx.commit().expect("commit");
+        let scope = |user: &str, role: Role, sites: &[&String]| Scope {
+            tenant_id: f.company.id.clone(),
+            user_id: user.into(),
+            role,
+            sites: sites.iter().map(|s| (*s).clone()).collect(),
+        };
+        let (a, b, c) = (&f.site_a.id, &f.site_b.id, &site_c.id);
+        let scopes = vec![
+            scope("lee", Role::Worker, &[a]),
+            scope("kim", Role::Worker, &[a, b]),
+            scope("kim", Role::Worker, &[b, a, b]),
+            scope("lee", Role::Worker, &[]),
+            scope("sam", Role::Supervisor, &[a]),
+            scope("sam", Role::Supervisor, &[a, b, c]),
+            scope("sam", Role::Supervisor, &[]),
+            scope("ann", Role::Admin, &[]),
+            Scope {
+                tenant_id: other.id.clone(),
+                ..scope("ann", Role::Admin, &[])
+            },
+        ];
+        (other, scopes)
+    }
+
+    /// The feed read by ranges of the scope's indexes returns the rows of one filtered pass over
+    /// the company's feed: the same entries in the same order, anonymous reports left out, at
+    /// every cursor and page size.
+    #[test]
+    fn the_feed_by_scope_indexes_matches_a_pass_over_the_whole_feed() {
+        let f = fixture();
+        let (_, scopes) = mixed_feed(&f);
+        let scan = |scope: &Scope, cursor: u64, limit: u32| -> Vec<(i64, String, String, i64)> {
+            let (sql, args) = feed_scan_sql(scope, cursor, limit);
+            let conn = f.store.read().expect("reader");
+            let mut stmt = conn.prepare(&sql).expect("scan");
+            stmt.query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+        };
+        let mut compared = 0;
+        for scope in &scopes {
+            let everything = scan(scope, 0, 10_000);
+            for cursor in [0, 1, 97, 300, 599, 600] {
+                for limit in [1, 7, 50, 2_000] {
+                    let expected = scan(scope, cursor, limit);
+                    let got: Vec<(i64, String, String, i64)> = f
+                        .store
+                        .feed(scope, cursor, limit)
+                        .expect("feed")
+                        .into_iter()
+                        .map(|e| (e.seq as i64, e.doc_id, e.origin_device, e.bytes as i64))
+                        .collect();
+                    assert_eq!(got, expected, "{scope:?} from {cursor}, {limit} at most");
+                    compared += expected.len();
+                }
+            }
+            // Paging through with the cursor meets every entry once.
+            let mut cursor = 0;
+            let mut paged = Vec::new();
+            loop {
+                let page = f.store.feed(scope, cursor, 13).expect("page");
+                let Some(last) = page.last() else { break };
+                cursor = last.seq;
+                paged.extend(page.into_iter().map(|e| e.seq as i64));
+            }
+            assert_eq!(paged, everything.iter().map(|e| e.0).collect::<Vec<_>>());
+        }
+        assert!(
+            compared > 5_000,
+            "the scopes see a good part of the feed ({compared})"
+        );
+        let admin = f.store.feed(&scopes[7], 0, 10_000).expect("admin");
+        assert!(
+            admin.len() > 300 && admin.len() < 500,
+            "{} for the admin",
+            admin.len()
+        );
+        let lee = f.store.feed(&scopes[0], 0, 10_000).expect("lee");
+        assert!(!lee.is_empty() && lee.len() < admin.len());
+        assert!(f.store.feed(&scopes[6], 0, 10_000).expect("no sites").is_empty());
+    }
+
+    /// The query plan of each kind of scope: indexed ranges only, merged in seq order; never a
+    /// pass over the feed, a pass over the company's range for anyone but an admin, or a sort.
+    #[test]
+    fn the_feed_query_reads_ranges_of_the_scope_indexes() {
+        let f = fixture();
+        let (_, scopes) = mixed_feed(&f);
+        let plan = |scope: &Scope| -> Vec<String> {
+            let (sql, args) = feed_sql(scope, 100, 2_000).expect("a query");
+            let conn = f.store.read().expect("reader");
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("plan");
+            stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+        };
+        let reads = |plan: &[String]| -> Vec<String> {
+            plan.iter().filter(|d| d.contains(" feed")).cloned().collect()
+        };
+        for (scope, expected) in [
+            (
+                &scopes[0],
+                vec![
+                    "SEARCH feed USING INDEX feed_by_author (tenant_id=? AND created_by=? AND seq>?)",
+                    "SEARCH feed USING INDEX feed_by_site (tenant_id=? AND site_id=? AND seq>?)",
+                ],
+            ),
+            (
+                &scopes[1],
+                vec![
+                    "SEARCH feed USING INDEX feed_by_author (tenant_id=? AND created_by=? AND seq>?)",
+                    "SEARCH feed USING INDEX feed_by_site (tenant_id=? AND site_id=? AND seq>?)",
+                    "SEARCH feed USING INDEX feed_by_site (tenant_id=? AND site_id=? AND seq>?)",
+                ],
+            ),
+            (
+                &scopes[4],
+                vec!["SEARCH feed USING INDEX feed_by_site (tenant_id=? AND site_id=? AND seq>?)"],
+            ),
+            (
+                &scopes[5],
+                vec!["SEARCH feed USING INDEX feed_by_site (tenant_id=? AND site_id=? AND seq>?)"; 3],
+            ),
+            (
+                &scopes[7],
+                vec!["SEARCH feed USING INDEX feed_by_tenant (tenant_id=? AND seq>?)"],
+            ),
+        ] {
+            let plan = plan(scope);
+            assert_eq!(reads(&plan), expected, "{scope:?}: {plan:#?}");
+            assert!(
+                !plan.iter().any(|d| d.contains("TEMP B-TREE")),
+                "{scope:?} is merged in seq order, not sorted: {plan:#?}"
+            );
+            if expected.len() > 1 {
+                assert!(
+                    plan.iter().any(|d| d.starts_with("MERGE (UNION ALL)")),
+                    "{plan:#?}"
+                );
+            }
+        }
+    }
+
+    /// A long write-ahead log is emptied into the database file, once it is over the limit, and
+    /// the store reads the same afterwards.
+    #[test]
+    fn the_checkpointer_empties_a_long_log() {
+        let f = fixture();
+        let wal = f._dir.path().join("records.db-wal");
+        let log = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        for n in 0..50 {
+            f.store
+                .create_site(&f.company.id, &format!("Site {n}"), "admin-1")
+                .expect("site");
+        }
+        let written = log();
+        assert!(written > 0, "the writes are in the log");
+        let conn = Connection::open(f._dir.path().join("records.db")).expect("checkpoint connection");
+        truncate_long_log(&conn, &wal, written).expect("short enough");
+        assert_eq!(log(), written, "a log within the limit is left alone");
+        truncate_long_log(&conn, &wal, written - 1).expect("truncate");
+        assert_eq!(log(), 0, "a longer one is emptied");
+        assert_eq!(f.store.sites(&f.company.id).expect("sites").len(), 52);
+        f.store
+            .create_site(&f.company.id, "After", "admin-1")
+            .expect("the writer goes on");
+        assert_eq!(f.store.sites(&f.company.id).expect("sites").len(), 53);
     }
 }
