@@ -1005,7 +1005,7 @@ fn insert_received(
         }
     };
     run(
-        &tx,
+        tx,
         "INSERT INTO documents (id, kind, snapshot, chunk_count, updated_at_ms) VALUES (?1, ?2, ?3, 0, ?4)",
         params![id, header.kind, snapshot, now_ms()],
     )?;

@@ -448,7 +448,7 @@ mod tests {
         let Value::Map(root) = doc.hydrate(automerge::ROOT, None).unwrap() else {
             panic!("root is a map");
         };
-        let sample: Sample = read(&root.get("s").unwrap()).unwrap();
+        let sample: Sample = read(root.get("s").unwrap()).unwrap();
         assert_eq!(
             sample,
             Sample {
@@ -471,7 +471,7 @@ mod tests {
         let Value::Map(root) = doc.hydrate(automerge::ROOT, None).unwrap() else {
             panic!("root is a map");
         };
-        let error = read::<Sample>(&root.get("s").unwrap()).unwrap_err().to_string();
+        let error = read::<Sample>(root.get("s").unwrap()).unwrap_err().to_string();
         assert!(error.contains("invalid type: integer `7`"), "{error}");
         let mut doc = AutoCommit::new();
         let obj = doc.put_object(automerge::ROOT, "s", ObjType::Map).unwrap();
@@ -479,7 +479,7 @@ mod tests {
         let Value::Map(root) = doc.hydrate(automerge::ROOT, None).unwrap() else {
             panic!("root is a map");
         };
-        let error = read::<Sample>(&root.get("s").unwrap()).unwrap_err().to_string();
+        let error = read::<Sample>(root.get("s").unwrap()).unwrap_err().to_string();
         assert!(error.contains("gloves"), "{error}");
     }
 }
