@@ -265,6 +265,37 @@ impl Phone {
 }
 
 /// A stamp at `minutes` past 06:00 on a fixed day, on site.
+/// The worker's orientation at the site, signed by the worker at `minute`.
+pub fn orient(phone: &mut Phone, site: &str, minute: i64) -> String {
+    let me = phone.user_id();
+    let id = phone
+        .store
+        .create(
+            site,
+            None,
+            sync_core::model::Body::Orientation(sync_core::kinds::orientation::Orientation::new(
+                &me,
+                "Sam Super",
+            )),
+            at(minute),
+        )
+        .expect("create");
+    phone
+        .store
+        .edit(&id, |r| {
+            if let sync_core::model::Body::Orientation(o) = &mut r.body {
+                for topic in sync_core::kinds::orientation::OrientationTopic::ALL {
+                    o.acknowledge(*topic);
+                }
+            }
+            Ok(())
+        })
+        .expect("acknowledge");
+    phone.store.sign(&id, at(minute)).expect("sign");
+    phone.store.complete(&id, at(minute)).expect("complete");
+    id
+}
+
 pub fn at(minutes: i64) -> Stamp {
     let wall = 1_795_000_000_000 + minutes * 60_000;
     Stamp::new(wall, 1_000_000 + minutes * 60_000, "boot-1").with_fix(GpsFix {

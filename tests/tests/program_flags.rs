@@ -2,9 +2,8 @@
 //! and the unit a record names (orientations, competencies, certificates, the equipment register),
 //! and judges the record again when a qualification arrives after it.
 
-use e2e_tests::{Phone, TestServer, at, get_json};
+use e2e_tests::{Phone, TestServer, at, get_json, orient};
 use sync_core::flags::codes;
-use sync_core::kinds::orientation::{Orientation, OrientationTopic};
 use sync_core::model::{Body, ItemResult};
 use sync_core::protocol::Role;
 use sync_core::sample;
@@ -29,34 +28,6 @@ fn not_oriented<'a>(flags: &'a [serde_json::Value], signer: &str) -> Option<&'a 
     flags
         .iter()
         .find(|f| f["code"] == codes::SIGNER_NOT_ORIENTED && f["evidence"]["signer"] == signer)
-}
-
-/// The worker's orientation at the site, signed by the worker at `minute`.
-fn orient(phone: &mut Phone, site: &str, minute: i64) -> String {
-    let me = phone.user_id();
-    let id = phone
-        .store
-        .create(
-            site,
-            None,
-            Body::Orientation(Orientation::new(&me, "Sam Super")),
-            at(minute),
-        )
-        .expect("create");
-    phone
-        .store
-        .edit(&id, |r| {
-            if let Body::Orientation(o) = &mut r.body {
-                for topic in OrientationTopic::ALL {
-                    o.acknowledge(*topic);
-                }
-            }
-            Ok(())
-        })
-        .expect("acknowledge");
-    phone.store.sign(&id, at(minute)).expect("sign");
-    phone.store.complete(&id, at(minute)).expect("complete");
-    id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -119,35 +119,6 @@ fn fill(phone: &mut Phone, site: &str, n: usize, mix: bool) {
     }
 }
 
-/// The worker's orientation at `site`, every topic acknowledged and signed, a day before the
-/// bench's forms.
-fn orient(phone: &mut Phone, site: &str) {
-    use sync_core::kinds::orientation::{Orientation, OrientationTopic};
-    let me = phone.user_id();
-    let id = phone
-        .store
-        .create(
-            site,
-            None,
-            Body::Orientation(Orientation::new(&me, "Bench supervisor")),
-            at(-24 * 60),
-        )
-        .expect("orientation");
-    phone
-        .store
-        .edit(&id, |r| {
-            if let Body::Orientation(o) = &mut r.body {
-                for topic in OrientationTopic::ALL {
-                    o.acknowledge(*topic);
-                }
-            }
-            Ok(())
-        })
-        .expect("acknowledge");
-    phone.store.sign(&id, at(-24 * 60)).expect("sign");
-    phone.store.complete(&id, at(-24 * 60)).expect("complete");
-}
-
 fn ratio(a: f64, b: f64) -> String {
     if b == 0.0 {
         "—".into()
@@ -401,7 +372,7 @@ pub async fn throughput(records: usize, devices: usize, floors: ThroughputFloors
         let mut phone = bench.phone(&email, &bench.server.url).await;
         // A company's crews are oriented at their sites, so their JSEAs carry no
         // `jsea.signer_not_oriented` flag (a flag row per signer would be the odd case).
-        orient(&mut phone, &site);
+        e2e_tests::orient(&mut phone, &site, -24 * 60);
         phone.sync().await;
         fill(&mut phone, &site, per, false);
         phones.push(phone);

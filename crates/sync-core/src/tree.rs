@@ -313,50 +313,29 @@ impl serde::Serializer for ToTree {
     }
 }
 
-impl serde::ser::SerializeSeq for Building {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.list.push(value.serialize(ToTree)?);
-        Ok(())
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.finish_list())
-    }
+/// The list-shaped parts of serde's data model all build a list.
+macro_rules! serialize_as_list {
+    ($($trait:ident :: $method:ident),+) => {$(
+        impl serde::ser::$trait for Building {
+            type Ok = Value;
+            type Error = Error;
+            fn $method<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.list.push(value.serialize(ToTree)?);
+                Ok(())
+            }
+            fn end(self) -> Result<Value, Error> {
+                Ok(self.finish_list())
+            }
+        }
+    )+};
 }
 
-impl serde::ser::SerializeTuple for Building {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_element<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        serde::ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.finish_list())
-    }
-}
-
-impl serde::ser::SerializeTupleStruct for Building {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_field<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        serde::ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.finish_list())
-    }
-}
-
-impl serde::ser::SerializeTupleVariant for Building {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_field<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        serde::ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.finish_list())
-    }
-}
+serialize_as_list!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl serde::ser::SerializeMap for Building {
     type Ok = Value;
