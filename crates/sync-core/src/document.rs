@@ -263,11 +263,13 @@ impl RecordDocument {
     }
 
     fn write_body(&mut self, body: &Body) -> Result<()> {
-        body.reconcile_into(&mut self.doc)?;
+        body.reconcile_into(self.doc_mut())?;
         Ok(())
     }
 
     fn note_author(&mut self, user_id: &str) -> Result<()> {
+        // Whatever the author map says after this, a kept read no longer says it.
+        self.read.take();
         let actor = self.doc.get_actor().to_hex_string();
         let authors = match self.doc.get(automerge::ROOT, AUTHORS_KEY)? {
             Some((Value::Object(ObjType::Map), id)) => id,
@@ -285,7 +287,7 @@ impl RecordDocument {
 
     fn commit(&mut self, time_ms: i64, message: &str) -> Option<ChangeHash> {
         // automerge change times are Unix seconds.
-        self.doc.commit_with(
+        self.doc_mut().commit_with(
             CommitOptions::default()
                 .with_time(time_ms.div_euclid(1000))
                 .with_message(message),
@@ -709,5 +711,59 @@ mod tests {
             batch.note_author("u1").unwrap();
             assert!(batch.commit(2_000, "again").is_none(), "{}", record.kind());
         }
+    }
+
+    /// A kept read never outlives a change: after resolving a conflict the document names its
+    /// resolver among its authors, and the conflict is gone.
+    #[test]
+    fn a_kept_read_is_dropped_by_every_change() {
+        let record = Record {
+            header: Header {
+                id: crate::model::new_id(),
+                kind: Kind::Jsea.as_str().into(),
+                schema_version: crate::model::SCHEMA_VERSION,
+                tenant_id: "t1".into(),
+                site_id: "s1".into(),
+                job_id: None,
+                created_by: "u1".into(),
+                created: stamp(),
+            },
+            body: Body::Jsea(sample::jsea()),
+        };
+        let mut first = RecordDocument::create(ActorId::random(), "u1", &record, 1_000).unwrap();
+        let mut second = RecordDocument::load(&first.save(), ActorId::random()).unwrap();
+        for (doc, user, task) in [(&mut first, "u1", "Lift A"), (&mut second, "u2", "Lift B")] {
+            doc.update(user, 2_000, |r| {
+                if let Body::Jsea(j) = &mut r.body {
+                    j.task = task.into();
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        first.merge(&mut second).unwrap();
+        let mut resolver = RecordDocument::load(&first.save(), ActorId::random()).unwrap();
+        assert_eq!(
+            resolver.conflicts().unwrap().len(),
+            1,
+            "read and kept before the change"
+        );
+        resolver
+            .resolve_conflict("u3", 3_000, "jsea.task", "Lift C")
+            .unwrap();
+        assert!(resolver.conflicts().unwrap().is_empty());
+        let resolver_actor = resolver.actor().to_hex_string();
+        assert_eq!(
+            resolver
+                .authors()
+                .unwrap()
+                .get(&resolver_actor)
+                .map(String::as_str),
+            Some("u3")
+        );
+        let Body::Jsea(j) = resolver.record().unwrap().body else {
+            panic!("a JSEA");
+        };
+        assert_eq!(j.task, "Lift C");
     }
 }
