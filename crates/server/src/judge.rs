@@ -207,8 +207,9 @@ fn qualifications(
 pub fn stored_record(store: &dyn RecordStore, tenant_id: &str, id: &str) -> StoreResult<Option<Record>> {
     use sha2::{Digest, Sha256};
     static READ: LazyLock<Mutex<HashMap<[u8; 32], Record>>> = LazyLock::new(Default::default);
-    /// At most this many records kept (about 2 KB each); when full, the memo starts afresh.
-    const KEPT: usize = 4096;
+    /// At most this many records kept (a few KB each in memory: a company's orientations,
+    /// competencies and certificates fit); when full, the memo starts afresh.
+    const KEPT: usize = 1024;
 
     let Some(stored) = store.document(tenant_id, id)? else {
         return Ok(None);
