@@ -648,6 +648,23 @@ mod tests {
         })
     }
 
+    /// A new record of `body`, created by `u1` at site `s1`.
+    fn record_of(body: Body) -> Record {
+        Record {
+            header: Header {
+                id: crate::model::new_id(),
+                kind: body.kind().as_str().into(),
+                schema_version: crate::model::SCHEMA_VERSION,
+                tenant_id: "t1".into(),
+                site_id: "s1".into(),
+                job_id: None,
+                created_by: "u1".into(),
+                created: stamp(),
+            },
+            body,
+        }
+    }
+
     fn bodies() -> Vec<Body> {
         use crate::kinds::orientation::Orientation;
         use crate::kinds::tailgate_meeting::TailgateMeeting;
@@ -680,19 +697,7 @@ mod tests {
         let kinds: std::collections::BTreeSet<Kind> = bodies().iter().map(Body::kind).collect();
         assert_eq!(kinds.len(), Kind::ALL.len(), "every kind is covered");
         for body in bodies() {
-            let record = Record {
-                header: Header {
-                    id: crate::model::new_id(),
-                    kind: body.kind().as_str().into(),
-                    schema_version: crate::model::SCHEMA_VERSION,
-                    tenant_id: "t1".into(),
-                    site_id: "s1".into(),
-                    job_id: None,
-                    created_by: "u1".into(),
-                    created: stamp(),
-                },
-                body,
-            };
+            let record = record_of(body);
             let actor = ActorId::random();
             let mut batch = RecordDocument::create(actor.clone(), "u1", &record, 1_000).unwrap();
             let reconciled = created_by_reconcile(actor, "u1", &record);
@@ -717,19 +722,7 @@ mod tests {
     /// resolver among its authors, and the conflict is gone.
     #[test]
     fn a_kept_read_is_dropped_by_every_change() {
-        let record = Record {
-            header: Header {
-                id: crate::model::new_id(),
-                kind: Kind::Jsea.as_str().into(),
-                schema_version: crate::model::SCHEMA_VERSION,
-                tenant_id: "t1".into(),
-                site_id: "s1".into(),
-                job_id: None,
-                created_by: "u1".into(),
-                created: stamp(),
-            },
-            body: Body::Jsea(sample::jsea()),
-        };
+        let record = record_of(Body::Jsea(sample::jsea()));
         let mut first = RecordDocument::create(ActorId::random(), "u1", &record, 1_000).unwrap();
         let mut second = RecordDocument::load(&first.save(), ActorId::random()).unwrap();
         for (doc, user, task) in [(&mut first, "u1", "Lift A"), (&mut second, "u2", "Lift B")] {
