@@ -56,6 +56,8 @@ pub(super) async fn fill(phones: &mut Phones, sites: &SiteIds, seed: u64) -> Res
     let refusal = refusal_reported(phones, sites)?;
     let incidents = incidents(phones, sites)?;
     let jseas = monthly_work(phones, sites, &mut rng)?;
+    // Twice: the phones that synced first receive what the later ones sent.
+    phones.sync(&Who::ALL).await?;
     phones.sync(&Who::ALL).await?;
 
     let minutes = meetings(phones, sites)?;
