@@ -240,7 +240,7 @@ async fn a_site_without_a_plan_gets_one_from_its_flag_and_the_phone_keeps_it() {
     browser
         .click_to_load(&format!("{form} button[type=submit]"))
         .await;
-    assert_eq!(browser.path().await, "/emergency-plans");
+    assert_eq!(browser.path().await, "/emergency-plans?done=plan_current");
     browser.screenshot("emergency_plans").await;
     let row = browser
         .text_of(&format!("table#plans tr[data-site-id=\"{}\"]", company.site_a))
