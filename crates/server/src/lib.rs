@@ -89,6 +89,8 @@ pub struct AppState {
     pub setup: Arc<service::setup::SetupGate>,
     /// Mark session cookies Secure (browsers reach the server over HTTPS).
     pub secure_cookies: bool,
+    /// The readiness catalogues: the built-in one and the data directory's `catalogues/*.toml`.
+    pub catalogues: Arc<service::readiness::catalogue::Catalogues>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -121,6 +123,7 @@ impl AppState {
             passwords: Arc::new(auth::PasswordWorkers::start(PASSWORD_THREADS)),
             setup: Arc::default(),
             secure_cookies: false,
+            catalogues: Arc::default(),
         }
     }
 
@@ -382,6 +385,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let secret = signing_secret(&settings)?;
     let mut state = AppState::new(store, &secret);
     state.secure_cookies = settings.secure_cookies;
+    let catalogues = settings.data_dir.join("catalogues");
+    state.catalogues =
+        Arc::new(service::readiness::catalogue::Catalogues::load(&catalogues).map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;

@@ -12,6 +12,7 @@ pub mod export;
 pub mod identity;
 pub mod inspections;
 pub mod people;
+pub mod readiness;
 pub mod records;
 pub mod sessions;
 pub mod setup;
