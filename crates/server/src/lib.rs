@@ -191,6 +191,8 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let sync = Router::new()
+        .route("/v1/readiness", get(routes::readiness_report))
+        .route("/v1/readiness.csv", get(routes::readiness_csv))
         .route("/v1/sync", post(sync::sync))
         .layer(DefaultBodyLimit::max(sync_limit));
     Router::new()

@@ -10,6 +10,7 @@ mod equipment;
 mod error;
 mod flags;
 mod inspections;
+mod readiness;
 mod records;
 mod session;
 mod setup;
@@ -70,6 +71,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/equipment", get(equipment::list).post(equipment::add))
         .route("/equipment.csv", get(equipment::csv))
         .route("/equipment/{id}", post(equipment::update))
+        .route("/readiness", get(readiness::page))
+        .route("/readiness.csv", get(readiness::csv))
         .route("/static/muster.css", get(stylesheet))
         .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn(same_origin_posts))
