@@ -373,8 +373,11 @@ impl Evidence {
 }
 
 /// Kinds that are the program's papers, not work at a site: they do not make a site active.
-pub const NOT_WORK: [&str; 6] = [
+pub const NOT_WORK: [&str; 9] = [
     "emergency_plan",
+    "orientation",
+    "competency",
+    "investigation",
     "policy",
     "acknowledgement",
     "management_meeting",
@@ -1255,21 +1258,32 @@ fn sites_with_plan(ev: &Evidence, max_age_months: u32) -> Outcome {
         }
     }
     let met = first.len() - none.len() - after.len();
-    let mut sentence = format!(
-        "{} have no current emergency plan",
-        of(
-            none.len(),
-            first.len(),
-            if first.len() == 1 { "site" } else { "sites" }
-        )
+    let sites = |n: usize| if n == 1 { "site" } else { "sites" };
+    let (has, its) = (
+        |n: usize| if n == 1 { "has" } else { "have" },
+        |n: usize| if n == 1 { "its plan" } else { "their plans" },
     );
-    if !after.is_empty() {
-        sentence = format!(
-            "{sentence}, and {} only after work began there",
-            plural(after.len(), "had its plan", "had their plans")
-        );
-    }
-    sentence.push('.');
+    let sentence = match (none.len(), after.len()) {
+        (n, 0) => format!(
+            "{n} of {} {} {} no current emergency plan.",
+            first.len(),
+            sites(first.len()),
+            has(n)
+        ),
+        (0, a) => format!(
+            "{a} of {} {} had {} only after work began there.",
+            first.len(),
+            sites(first.len()),
+            its(a)
+        ),
+        (n, a) => format!(
+            "{n} of {} {} {} no current emergency plan, and {a} had {} only after work began there.",
+            first.len(),
+            sites(first.len()),
+            has(n),
+            its(a)
+        ),
+    };
     let mut links: Vec<Link> = none
         .iter()
         .map(|site| {

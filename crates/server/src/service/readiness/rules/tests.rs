@@ -638,16 +638,16 @@ fn sites_with_plan_reads_the_gap_in_sites_and_links_each_site() {
     let gap = partly.gap.unwrap();
     assert_eq!(
         gap.sentence,
-        "0 of 3 sites have no current emergency plan, and 1 had its plan only after work began there."
+        "1 of 3 sites had its plan only after work began there."
     );
     assert_eq!(gap.links[0].href, "/records/pc");
     // A draft plan is no plan; one older than 12 months at the window's end is not current.
     ev.plans[0].current = false;
     ev.plans[1].revised_ms = Some(at("2025-10-01"));
     let sentence = run(&rule, &ev).gap.unwrap().sentence;
-    assert!(
-        sentence.starts_with("2 of 3 sites have no current emergency plan"),
-        "{sentence}"
+    assert_eq!(
+        sentence,
+        "2 of 3 sites have no current emergency plan, and 1 had its plan only after work began there."
     );
     ev.plans = vec![
         plan("pa", "a", first),
@@ -655,6 +655,12 @@ fn sites_with_plan_reads_the_gap_in_sites_and_links_each_site() {
         plan("pc", "c", first),
     ];
     assert_eq!(share(&run(&rule, &ev)), (3, 3));
+    ev.plans.clear();
+    ev.records.retain(|r| r.site_id == "a");
+    assert_eq!(
+        run(&rule, &ev).gap.unwrap().sentence,
+        "1 of 1 site has no current emergency plan."
+    );
 }
 
 #[test]
