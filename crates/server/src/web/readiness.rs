@@ -170,5 +170,7 @@ pub async fn csv(
 
 /// A gap's rank and points, as the list shows them.
 pub fn lost(gap: &RankedGap) -> String {
-    format!("−{} points", number(gap.points_lost))
+    let points = number(gap.points_lost);
+    let unit = if points == "1" { "point" } else { "points" };
+    format!("−{points} {unit}")
 }

@@ -507,7 +507,7 @@ mod tests {
         assert_eq!(
             q.rule,
             Rule::ActionsClosed {
-                sources: vec!["inspection".into(), "pre_start".into()],
+                sources: vec!["inspection".into(), "pre_start".into(), "manual".into()],
                 require_verification: true
             }
         );

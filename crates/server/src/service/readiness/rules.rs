@@ -18,6 +18,12 @@ pub const POLICY_TOPICS: [&str; 4] = [
     "legal_compliance",
 ];
 
+/// The source an `actions_closed` rule names for actions raised by hand (no source record).
+pub const RAISED_BY_HAND: &str = "manual";
+
+/// Most quarters a window is cut into (five years').
+const MAX_QUARTERS: u32 = 21;
+
 /// Most links one list of evidence or one gap carries; the summary gives the full count.
 pub const MAX_LINKS: usize = 25;
 
@@ -38,6 +44,15 @@ impl Link {
 
     fn record(id: &str, label: impl Into<String>) -> Self {
         Self::new(label, format!("/records/{id}"))
+    }
+
+    /// A record by its title and the day it was completed at its site.
+    fn dated(record: &RecordEv, ev: &Evidence) -> Self {
+        let when = record.completed_ms.unwrap_or(record.created_ms);
+        Self::record(
+            &record.id,
+            format!("{}, {}", record.title, day(when, ev.site_zone(&record.site_id))),
+        )
     }
 
     fn person(person: &PersonEv) -> Self {
@@ -83,12 +98,22 @@ impl Window {
             .unwrap_or(i64::MIN)
     }
 
-    /// Consecutive three-month periods from the window's start, the last cut at its end.
+    /// Consecutive three-month periods from the window's start, the last cut at its end: a
+    /// 12-month window has four. Each starts three whole months after the window's first day
+    /// (counted from it, so a start on the 30th does not drift through February).
     pub fn quarters(&self) -> Vec<(NaiveDate, NaiveDate, i64, i64)> {
         let mut quarters = Vec::new();
-        let mut start = self.from;
-        while start <= self.to {
-            let next = start.checked_add_months(Months::new(3)).unwrap_or(self.to);
+        for k in 0..=(MAX_QUARTERS) {
+            let Some(start) = self.from.checked_add_months(Months::new(3 * k)) else {
+                break;
+            };
+            if start > self.to {
+                break;
+            }
+            let next = self
+                .from
+                .checked_add_months(Months::new(3 * (k + 1)))
+                .unwrap_or(NaiveDate::MAX);
             let last = next.pred_opt().unwrap_or(next).min(self.to);
             let (Some(s), Some(e)) = (
                 time::day_start_ms(start, self.zone),
@@ -97,10 +122,6 @@ impl Window {
                 break;
             };
             quarters.push((start, last, s, e));
-            if next <= start {
-                break;
-            }
-            start = next;
         }
         quarters
     }
@@ -521,7 +542,7 @@ pub fn describe(rule: &Rule) -> String {
             sources,
             require_verification,
         } => format!(
-            "Corrective actions raised in the window from {} closed{} by their due date; open ones not yet due are left out.",
+            "Corrective actions raised in the window from {} closed{} by their due date; open ones not yet due are left out (\"manual\": raised by hand).",
             sources.join(", ").replace('_', "-"),
             if *require_verification { " and verified" } else { "" }
         ),
@@ -967,7 +988,7 @@ fn records_without_flags(ev: &Evidence, kind: &str, codes: &[String]) -> Outcome
         records
             .iter()
             .filter(|r| !r.flags.iter().any(|f| codes.contains(f)))
-            .map(|r| Link::record(&r.id, r.title.clone()))
+            .map(|r| Link::dated(r, ev))
             .collect(),
         gap(
             format!(
@@ -975,10 +996,7 @@ fn records_without_flags(ev: &Evidence, kind: &str, codes: &[String]) -> Outcome
                 of(flagged.len(), records.len(), &noun),
                 codes.join(" or ")
             ),
-            flagged
-                .iter()
-                .map(|r| Link::record(&r.id, r.title.clone()))
-                .collect(),
+            flagged.iter().map(|r| Link::dated(r, ev)).collect(),
         ),
     )
 }
@@ -1039,7 +1057,10 @@ fn actions_closed(ev: &Evidence, sources: &[String], require_verification: bool)
     let mut failed = Vec::new();
     let mut open_not_due = 0;
     for a in ev.actions.iter().filter(|a| {
-        ev.window.contains(a.identified_ms) && a.source_kind.as_ref().is_some_and(|k| sources.contains(k))
+        ev.window.contains(a.identified_ms)
+            && sources
+                .iter()
+                .any(|k| k == a.source_kind.as_deref().unwrap_or(RAISED_BY_HAND))
     }) {
         let done_ms = if require_verification {
             a.verified_ms
@@ -1124,15 +1145,16 @@ fn count_at_least(ev: &Evidence, kind: &str, n: u32) -> Outcome {
             "{} in the window (at least {n} wanted).",
             plural(found.len(), &format!("{noun} record"), &format!("{noun} records"))
         ),
-        found
-            .iter()
-            .map(|r| Link::record(&r.id, r.title.clone()))
-            .collect(),
+        found.iter().map(|r| Link::dated(r, ev)).collect(),
         gap(
-            format!(
-                "Only {} in the window; at least {n} wanted.",
-                plural(found.len(), &format!("{noun} record"), &format!("{noun} records"))
-            ),
+            if found.is_empty() {
+                format!("No {noun} records in the window; at least {n} wanted.")
+            } else {
+                format!(
+                    "Only {} in the window; at least {n} wanted.",
+                    plural(found.len(), &format!("{noun} record"), &format!("{noun} records"))
+                )
+            },
             vec![page],
         ),
     )

@@ -168,6 +168,16 @@ fn meeting(id: &str, held: &str, safety: bool) -> MeetingEv {
 fn management_review_counts_quarters_with_a_safety_item() {
     let mut ev = evidence();
     assert_eq!(window().quarters().len(), 4);
+    // A window starting on the 30th keeps four quarters, none drifting through February.
+    let w = Window::new(
+        NaiveDate::from_ymd_opt(2025, 11, 30).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+        time::default_zone(),
+    )
+    .unwrap();
+    let starts: Vec<String> = w.quarters().iter().map(|q| q.0.to_string()).collect();
+    assert_eq!(starts, ["2025-11-30", "2026-02-28", "2026-05-30", "2026-08-30"]);
+    assert_eq!(w.quarters()[3].1.to_string(), "2026-11-29");
     let none = run(&Rule::ManagementReview, &ev);
     assert_eq!(share(&none), (0, 4));
     assert_eq!(hrefs(&none), ["/meetings"]);
@@ -419,6 +429,7 @@ fn records_without_flags_counts_records_of_the_kind_in_the_window() {
     let partly = run(&rule, &ev);
     assert_eq!(share(&partly), (2, 3));
     assert_eq!(hrefs(&partly), ["/records/p2"]);
+    assert_eq!(partly.gap.as_ref().unwrap().links[0].label, "p2, 2026-04-01");
     ev.records.remove(1);
     assert_eq!(share(&run(&rule, &ev)), (2, 2));
 }
@@ -492,7 +503,9 @@ fn actions_closed_judges_by_due_date_and_leaves_out_those_not_yet_due() {
     unverified.resolved_ms = Some(at("2026-04-02"));
     let not_due = action("a5", "inspection", "2026-11-28", 7);
     let other_source = action("a6", "investigation", "2026-03-01", 7);
-    ev.actions = vec![on_time, late, overdue, unverified, not_due, other_source];
+    let mut by_hand = action("a7", "", "2026-03-01", 7);
+    by_hand.source_kind = None;
+    ev.actions = vec![on_time, late, overdue, unverified, not_due, other_source, by_hand];
     let partly = run(&rule, &ev);
     assert_eq!(share(&partly), (1, 4));
     assert!(
@@ -508,6 +521,12 @@ fn actions_closed_judges_by_due_date_and_leaves_out_those_not_yet_due() {
         require_verification: false,
     };
     assert_eq!(share(&run(&lenient, &ev)), (3, 4));
+    // An action raised by hand counts where the rule names "manual".
+    let with_manual = Rule::ActionsClosed {
+        sources: vec!["inspection".into(), "pre_start".into(), "manual".into()],
+        require_verification: true,
+    };
+    assert_eq!(share(&run(&with_manual, &ev)), (1, 5));
     ev.actions.retain(|a| a.id == "a1" || a.id == "a5");
     assert_eq!(share(&run(&rule, &ev)), (1, 1));
 }
