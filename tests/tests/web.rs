@@ -19,6 +19,8 @@ mod flags;
 mod inspections;
 #[path = "web/people.rs"]
 mod people;
+#[path = "web/program.rs"]
+mod program;
 #[path = "web/records.rs"]
 mod records;
 #[path = "web/session.rs"]

@@ -73,6 +73,14 @@ struct Ids {
     unit: String,
     /// An inspection schedule at the site.
     schedule: String,
+    /// The company's signed policy.
+    policy: String,
+    /// A reported refusal at the site, naming the worker.
+    refusal: String,
+    /// A reported incident at the site.
+    incident: String,
+    /// A draft investigation of that incident.
+    investigation: String,
 }
 
 impl Ids {
@@ -85,6 +93,10 @@ impl Ids {
             action: "019a0000-0000-7000-8000-00000000acac".into(),
             unit: "NO-SUCH-UNIT".into(),
             schedule: "no-such-schedule".into(),
+            policy: "019a0000-0000-7000-8000-00000000b0b0".into(),
+            refusal: "019a0000-0000-7000-8000-00000000d0d0".into(),
+            incident: "019a0000-0000-7000-8000-00000000e0e0".into(),
+            investigation: "019a0000-0000-7000-8000-00000000a1a1".into(),
         }
     }
 
@@ -96,6 +108,10 @@ impl Ids {
             .replace(&self.device, "{device}")
             .replace(&self.action, "{action}")
             .replace(&self.unit, "{unit}")
+            .replace(&self.policy, "{policy}")
+            .replace(&self.refusal, "{refusal}")
+            .replace(&self.incident, "{incident}")
+            .replace(&self.investigation, "{investigation}")
     }
 }
 
@@ -406,6 +422,187 @@ fn pages() -> Vec<Page> {
                     ("hour_meter", "1".into()),
                 ];
                 (format!("/equipment/{}", ids.unit), form)
+            },
+        ),
+        page(Get, "/policy", Member, ForeignId::None, "", |_| {
+            ("/policy".into(), vec![])
+        }),
+        page(Post, "/policy", Admin, ForeignId::InForm, "/policy?done=policy_signed", |ids| {
+            let form = vec![
+                ("site", ids.site.clone()),
+                ("title", "Forged policy".into()),
+                ("text", "Safety comes last.".into()),
+                ("covers", "legal_compliance".into()),
+            ];
+            ("/policy".into(), form)
+        }),
+        page(
+            Post,
+            "/policy/{id}/review",
+            Admin,
+            ForeignId::InPath,
+            "/policy?done=policy_reviewed",
+            |ids| (format!("/policy/{}/review", ids.policy), vec![("note", "Nothing checked".into())]),
+        ),
+        page(Get, "/meetings", Member, ForeignId::None, "", |_| {
+            ("/meetings".into(), vec![])
+        }),
+        page(
+            Post,
+            "/meetings",
+            Supervisor,
+            ForeignId::InForm,
+            "/meetings?done=meeting_recorded",
+            |ids| {
+                let form = vec![
+                    ("site", ids.site.clone()),
+                    ("title", "Forged minutes".into()),
+                    ("attendees", ids.person.clone()),
+                    ("safety_items", "Nothing reviewed".into()),
+                ];
+                ("/meetings".into(), form)
+            },
+        ),
+        page(Get, "/refusals", Member, ForeignId::None, "", |_| {
+            ("/refusals".into(), vec![])
+        }),
+        page(
+            Post,
+            "/refusals",
+            Supervisor,
+            ForeignId::InForm,
+            "/refusals?done=refusal_reported",
+            |ids| {
+                let form = vec![
+                    ("site", ids.site.clone()),
+                    ("worker", ids.person.clone()),
+                    ("work_refused", "Forged refusal".into()),
+                    ("hazard", "None".into()),
+                    ("refused_on", "2026-11-20".into()),
+                ];
+                ("/refusals".into(), form)
+            },
+        ),
+        page(
+            Post,
+            "/refusals/{id}/close",
+            Supervisor,
+            ForeignId::InPath,
+            "/refusals?done=refusal_closed",
+            |ids| {
+                let form = vec![
+                    ("inspection", "Not inspected at all".into()),
+                    ("remedy", "Nothing".into()),
+                    ("outcome", "no_undue_hazard".into()),
+                    ("copies_given", "yes".into()),
+                ];
+                (format!("/refusals/{}/close", ids.refusal), form)
+            },
+        ),
+        page(Get, "/incidents", Supervisor, ForeignId::None, "", |_| {
+            ("/incidents".into(), vec![])
+        }),
+        page(
+            Post,
+            "/incidents",
+            Supervisor,
+            ForeignId::InForm,
+            "/incidents?done=incident_reported",
+            |ids| {
+                let form = vec![
+                    ("site", ids.site.clone()),
+                    ("incident_type", "damage".into()),
+                    ("occurred_on", "2026-11-20".into()),
+                    ("description", "Forged incident".into()),
+                    ("location", String::new()),
+                    ("treatment", "none".into()),
+                ];
+                ("/incidents".into(), form)
+            },
+        ),
+        page(
+            Post,
+            "/incidents/{id}/reportable",
+            Supervisor,
+            ForeignId::InPath,
+            "/incidents?done=reportable_decided",
+            |ids| {
+                let form = vec![
+                    ("decision", "not_reportable".into()),
+                    ("reason", "Forged: nobody checked".into()),
+                ];
+                (format!("/incidents/{}/reportable", ids.incident), form)
+            },
+        ),
+        page(
+            Post,
+            "/investigations",
+            Supervisor,
+            ForeignId::InForm,
+            "/investigations/",
+            |ids| {
+                let form = vec![("root_causes", "Forged cause".into())];
+                (format!("/investigations?subject={}", ids.incident), form)
+            },
+        ),
+        page(Get, "/investigations/{id}", Supervisor, ForeignId::InPath, "", |ids| {
+            (format!("/investigations/{}", ids.investigation), vec![])
+        }),
+        page(
+            Post,
+            "/investigations/{id}",
+            Supervisor,
+            ForeignId::InPath,
+            "/investigations/",
+            |ids| {
+                let form = vec![("root_causes", "Forged cause".into())];
+                (format!("/investigations/{}", ids.investigation), form)
+            },
+        ),
+        page(Get, "/emergency-plans", Member, ForeignId::None, "", |_| {
+            ("/emergency-plans".into(), vec![])
+        }),
+        page(Get, "/emergency-plans/new", Supervisor, ForeignId::InForm, "", |ids| {
+            (format!("/emergency-plans/new?site={}", ids.site), vec![])
+        }),
+        page(
+            Post,
+            "/emergency-plans",
+            Supervisor,
+            ForeignId::InForm,
+            "/emergency-plans?done=plan_current",
+            |ids| {
+                let form = vec![
+                    ("site", ids.site.clone()),
+                    ("contact_role", "Emergency services".into()),
+                    ("contact_name", "Ambulance".into()),
+                    ("contact_phone", "911".into()),
+                    ("muster_name", "Forged muster point".into()),
+                    ("muster_lat", "53.45".into()),
+                    ("muster_lon", "-115.01".into()),
+                    ("hospital", "Nowhere General".into()),
+                    ("hospital_route", "Nowhere".into()),
+                    ("equipment", "Nothing".into()),
+                    ("first_aid", "None".into()),
+                    ("rescue_evacuation", "None".into()),
+                    ("alarms_communications", "None".into()),
+                ];
+                ("/emergency-plans".into(), form)
+            },
+        ),
+        page(
+            Post,
+            "/drills",
+            Supervisor,
+            ForeignId::InForm,
+            "/emergency-plans?done=drill_logged",
+            |ids| {
+                let form = vec![
+                    ("site", ids.site.clone()),
+                    ("drill_type", "drill".into()),
+                    ("scenario", "Forged drill".into()),
+                ];
+                ("/drills".into(), form)
             },
         ),
         page(
@@ -802,6 +999,7 @@ async fn world() -> World {
 
     let store = server.store();
     let helper = store.user_by_email(HELPER).expect("lookup").expect("helper");
+    let (policy, refusal, incident, investigation) = program_records(&server, &mut lead, &acme.site_a, &helper.id).await;
     let ids = Ids {
         site: acme.site_a.clone(),
         record: record.clone(),
@@ -810,6 +1008,10 @@ async fn world() -> World {
         action,
         unit: "ACME-LD-3".into(),
         schedule: "acme-weekly-walk".into(),
+        policy,
+        refusal,
+        incident,
+        investigation,
     };
     let mut acme_markers = vec![
         acme.id.clone(),
@@ -818,6 +1020,11 @@ async fn world() -> World {
         ids.device.clone(),
         ids.action.clone(),
         "the 7-B pump's coupling guard".to_owned(),
+        ids.policy.clone(),
+        ids.refusal.clone(),
+        ids.incident.clone(),
+        ids.investigation.clone(),
+        "Acme only:".to_owned(),
     ];
     for user in store.users(&acme.id).expect("users") {
         acme_markers.extend([user.id, user.name, user.email]);
@@ -852,6 +1059,69 @@ async fn world() -> World {
         acme_markers,
         _dir: dir,
     }
+}
+
+/// Acme's program records the program pages act on: a signed policy, a reported refusal, an
+/// incident reported on the lead's phone and a draft investigation of it.
+async fn program_records(
+    server: &TestServer,
+    lead: &mut Phone,
+    site: &str,
+    worker: &str,
+) -> (String, String, String, String) {
+    use server::service::{Principal, incidents, leadership};
+    use sync_core::kinds::incident::{Incident, IncidentType};
+    let principal = |email: &str| Principal::of(&server.store().user_by_email(email).expect("lookup").expect("user"));
+    let policy = leadership::write_policy(
+        &server.state,
+        &principal(ADMIN),
+        leadership::NewPolicy {
+            site_id: site.into(),
+            title: "Acme only: Health and Safety Policy".into(),
+            text: "Acme puts safety first.".into(),
+            covers: vec!["commitment_and_goals".into()],
+        },
+    )
+    .await
+    .expect("policy");
+    let refusal = leadership::report_refusal(
+        &server.state,
+        &principal(SUPER),
+        leadership::NewRefusal {
+            site_id: site.into(),
+            worker_id: worker.into(),
+            work_refused: "Acme only: entering the flare knockout drum".into(),
+            hazard: "No gas test".into(),
+            refused_ms: at(0).wall_ms,
+        },
+    )
+    .await
+    .expect("refusal");
+    let incident = lead
+        .store
+        .create(
+            site,
+            None,
+            Body::Incident(Incident::new(
+                IncidentType::Damage,
+                at(4).wall_ms,
+                "Acme only: the picker's outrigger cracked a culvert lid",
+                lead.user_id(),
+            )),
+            at(4),
+        )
+        .expect("incident");
+    lead.store.complete(&incident, at(5)).expect("reported");
+    assert_eq!(lead.sync().await.accepted, 1);
+    let investigation = incidents::start_investigation(
+        &server.state,
+        &principal(SUPER),
+        &incident,
+        incidents::InvestigationForm::default(),
+    )
+    .await
+    .expect("investigation");
+    (policy, refusal, incident, investigation)
 }
 
 impl World {
@@ -1391,7 +1661,13 @@ async fn the_refused_requests_succeed_for_the_right_caller() {
             assert_eq!(answer.outcome(), "200", "{}: {}", page.path, answer.body);
         } else {
             assert_eq!(answer.status, 303, "{}: {}", page.path, answer.body);
-            assert_eq!(answer.location.as_deref(), Some(page.lands), "{}", page.path);
+            // A form that makes a record lands on that record's own page: its id is new.
+            let location = answer.location.as_deref().unwrap_or_default();
+            if page.lands.ends_with('/') {
+                assert!(location.starts_with(page.lands), "{}: {location}", page.path);
+            } else {
+                assert_eq!(location, page.lands, "{}", page.path);
+            }
         }
     }
     let tenant = &w.acme_tenant;

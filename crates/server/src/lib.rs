@@ -45,6 +45,9 @@ pub struct Settings {
     /// Create the demo company (once) and print how to sign in.
     #[arg(long, env = "MUSTER_DEMO")]
     pub demo: bool,
+    /// The seed the demo's year of records is made from: the same seed makes the same year.
+    #[arg(long, env = "MUSTER_DEMO_SEED", default_value_t = demo::DEFAULT_SEED)]
+    pub demo_seed: u64,
     /// On a first run, create the company and its first admin with this email (a password is
     /// generated and printed once) instead of printing a set-up link.
     #[arg(long, env = "MUSTER_INIT_ADMIN", value_name = "EMAIL")]
@@ -398,7 +401,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let server = tokio::spawn(launch_with_listener(state.clone(), listener, shutdown_signal()));
     let base_url = format!("http://{address}");
     if settings.demo {
-        demo::ensure(&state, &base_url, &settings.data_dir).await?;
+        demo::ensure_seeded(&state, &base_url, &settings.data_dir, settings.demo_seed).await?;
     } else {
         first_run(&state, &settings, &base_url).await?;
     }

@@ -312,7 +312,12 @@ impl RecordDocument {
         'stamps: for path in paths {
             let mut obj = automerge::ROOT;
             for key in path.split('/') {
-                match self.doc.get(&obj, key)? {
+                // A stamp in a list (a policy's reviews) is named by its index there.
+                let prop = match (self.doc.object_type(&obj), key.parse::<usize>()) {
+                    (Ok(ObjType::List), Ok(index)) => Prop::Seq(index),
+                    _ => Prop::Map(key.to_owned()),
+                };
+                match self.doc.get(&obj, prop)? {
                     Some((Value::Object(_), id)) => obj = id,
                     _ => continue 'stamps,
                 }
@@ -689,6 +694,14 @@ mod tests {
             Body::Orientation(Orientation::new("u1", "Sam")),
             Body::Certificate(sample::certificate("u1", "h2s_alive", 1, Some(2))),
             Body::Competency(sample::competency("u1", "loader")),
+            Body::Policy(sample::policy()),
+            Body::Acknowledgement(sample::acknowledgement("u1")),
+            Body::ManagementMeeting(sample::management_meeting("u1", 2)),
+            Body::RefusalReport(sample::refusal_report("u1", 1)),
+            Body::Incident(sample::incident("u1", 1)),
+            Body::Investigation(sample::investigation("inc-1", "u1", 2)),
+            Body::EmergencyPlan(sample::emergency_plan()),
+            Body::Drill(sample::drill(Some("plan-1"))),
         ]
     }
 

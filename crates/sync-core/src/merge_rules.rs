@@ -5,6 +5,7 @@
 //! one by actor id, which knows nothing about safety. Where that matters, the record is read
 //! instead as:
 //! - a near miss's potential severity: the highest any author gave;
+//! - an incident's treatment: the most serious any author gave;
 //! - a checklist item's result: failed if any author failed it;
 //! - a hazard's risk: the highest severity and the highest likelihood any author gave, each on its own;
 //! - a JSEA step, hazard or control marked removed: kept, when whoever removed it had not seen every
@@ -21,6 +22,7 @@ use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
 use crate::error::{Error, Result};
+use crate::kinds::incident::Treatment;
 use crate::model::{
     Approval, ApprovalDecision, Body, ChecklistItem, Control, Hazard, ItemResult, Jsea, RiskRating, Severity,
     TaskStep,
@@ -50,6 +52,19 @@ pub(crate) fn highest_severity(doc: &AutoCommit, near_miss: &ObjId) -> Result<Op
         .get_all(near_miss, KEY)?
         .iter()
         .filter_map(|(v, _)| v.as_str().and_then(Severity::parse))
+        .max())
+}
+
+/// The most serious treatment any author gave an incident's injury, where they disagreed.
+pub(crate) fn most_serious_treatment(doc: &AutoCommit, incident: &ObjId) -> Result<Option<Treatment>> {
+    const KEY: &str = "treatment";
+    if !holds_concurrent_values(doc, incident, KEY) {
+        return Ok(None);
+    }
+    Ok(doc
+        .get_all(incident, KEY)?
+        .iter()
+        .filter_map(|(v, _)| v.as_str().and_then(Treatment::parse))
         .max())
 }
 
@@ -280,6 +295,7 @@ impl autosurgeon::ReadDoc for AtHeads<'_> {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Field {
     PotentialSeverity,
+    Treatment,
     ChecklistResult { item: String },
     RiskSeverity { hazard: String },
     RiskLikelihood { hazard: String },
@@ -301,6 +317,7 @@ impl Field {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Guarded {
     Severity(Severity),
+    Treatment(Treatment),
     Result(Option<ItemResult>),
     Rating(u8),
     Removed(bool),
@@ -311,6 +328,7 @@ impl Guarded {
     fn scalar(&self) -> ScalarValue {
         match self {
             Guarded::Severity(s) => s.as_str().into(),
+            Guarded::Treatment(t) => t.as_str().into(),
             Guarded::Result(Some(r)) => r.as_str().into(),
             Guarded::Result(None) => ScalarValue::Null,
             Guarded::Rating(n) => ScalarValue::Uint(u64::from(*n)),
@@ -398,6 +416,7 @@ fn locate(doc: &AutoCommit, body_obj: &ObjId, field: &Field) -> Result<(ObjId, &
     let missing = || Error::CorruptDocument(format!("{field:?} is not in the document"));
     let located = match field {
         Field::PotentialSeverity => Some((body_obj.clone(), "potential_severity")),
+        Field::Treatment => Some((body_obj.clone(), "treatment")),
         Field::ChecklistResult { item } => find_in(doc, body_obj, "items", item)?.map(|obj| (obj, "result")),
         Field::RiskSeverity { hazard } => match find_hazard(doc, body_obj, hazard)? {
             Some(hazard) => child(doc, &hazard, "risk")?.map(|risk| (risk, "severity")),

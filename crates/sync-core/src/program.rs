@@ -207,6 +207,11 @@ pub struct ActionSeed {
     pub action: String,
     /// The equipment unit held out of service until the action is closed.
     pub unit_id: Option<String>,
+    /// Who must do it (user id), where the record named someone (a meeting's or an
+    /// investigation's action); `None` leaves it to the server's default owner.
+    pub assignee: Option<String>,
+    /// When it is due, Unix ms, where the record set a date; `None` leaves the server's default.
+    pub due_ms: Option<i64>,
 }
 
 /// The id of the action raised for `item_id` of record `record_id`: the same on every server

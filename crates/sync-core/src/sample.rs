@@ -1,9 +1,17 @@
 //! Realistic sample records: used by the demo company, tests and benchmarks.
 
+use crate::kinds::acknowledgement::Acknowledgement;
 use crate::kinds::certificate::Certificate;
 use crate::kinds::competency::Competency;
 use crate::kinds::corrective_action::CorrectiveAction;
+use crate::kinds::drill::{Drill, DrillType};
+use crate::kinds::emergency_plan::{EmergencyContact, EmergencyPlan, MusterPoint};
+use crate::kinds::incident::{Incident, IncidentType, Treatment};
 use crate::kinds::inspection::Inspection;
+use crate::kinds::investigation::{Investigation, InvestigationAction};
+use crate::kinds::management_meeting::{ManagementMeeting, MeetingAction, MeetingItem};
+use crate::kinds::policy::{POLICY_TOPICS, Policy};
+use crate::kinds::refusal_report::RefusalReport;
 use crate::model::{
     ChecklistItem, Control, ControlLevel, EquipmentUnit, Hazard, Jsea, NearMiss, PreStart, RiskRating,
     Severity, TaskStep, new_id,
@@ -204,4 +212,142 @@ pub fn competency(worker_id: &str, equipment_type: &str) -> Competency {
             ChecklistItem::new("Spotter and blind spots used", true),
         ],
     )
+}
+
+/// A health and safety policy ready for a manager to sign, every topic ticked.
+pub fn policy() -> Policy {
+    let mut p = Policy::new(
+        "Health and safety policy",
+        "We commit to preventing injury and illness, and we set yearly safety goals and report on \
+         them. We look after our workers' physical and psychological wellbeing. Managers, \
+         supervisors, workers, contractors and visitors each have duties we train them in. We meet \
+         or exceed the Alberta OHS Act, Regulation and Code.",
+    );
+    p.covers = POLICY_TOPICS.iter().map(|t| (*t).to_owned()).collect();
+    p
+}
+
+/// A worker's acknowledgement of their right to refuse dangerous work, not yet signed.
+pub fn acknowledgement(person_id: &str) -> Acknowledgement {
+    Acknowledgement::right_to_refuse(person_id)
+}
+
+/// Management meeting minutes with a safety review and one action, not yet signed.
+pub fn management_meeting(assignee: &str, due_ms: i64) -> ManagementMeeting {
+    let mut m = ManagementMeeting::new("Quarterly safety management meeting");
+    m.items = vec![
+        MeetingItem {
+            id: new_id(),
+            topic: "Incidents, near misses and open actions this quarter".into(),
+            notes: "Two near misses at the lift; three actions overdue".into(),
+            safety: true,
+        },
+        MeetingItem {
+            id: new_id(),
+            topic: "Budget for the new spill kits".into(),
+            notes: "Approved".into(),
+            safety: false,
+        },
+    ];
+    m.actions = vec![MeetingAction {
+        id: new_id(),
+        hazard: "Corrective actions past due at the pipe rack".into(),
+        action: "Close out the three overdue pipe rack actions".into(),
+        assignee: assignee.into(),
+        due_ms: Some(due_ms),
+    }];
+    m
+}
+
+/// A worker's refusal of work they believed dangerous, not yet reported.
+pub fn refusal_report(worker_id: &str, refused_ms: i64) -> RefusalReport {
+    RefusalReport::new(
+        worker_id,
+        "Entering the wet well to clear the pump intake",
+        "No gas test and no rescue plan for the confined space",
+        refused_ms,
+    )
+}
+
+/// An injury that needed medical aid, not yet reported.
+pub fn incident(reporter_id: &str, occurred_ms: i64) -> Incident {
+    let mut i = Incident::new(
+        IncidentType::Injury,
+        occurred_ms,
+        "Labourer's hand caught between the pipe and the rack while landing a spool",
+        reporter_id,
+    );
+    i.location = "Pipe rack, east bay".into();
+    i.treatment = Treatment::MedicalAid;
+    i
+}
+
+/// An investigation with a system root cause and an engineering action, not yet signed.
+pub fn investigation(subject_id: &str, assignee: &str, due_ms: i64) -> Investigation {
+    let mut inv = Investigation::new(subject_id);
+    inv.sequence = vec![
+        "The spool was lowered onto the rack with a tag line".into(),
+        "The labourer steadied it by hand at the landing point".into(),
+        "The spool rolled and pinched his hand against the rack".into(),
+    ];
+    inv.immediate_causes = vec!["Hand between the load and a fixed object".into()];
+    inv.root_causes = vec!["The lift plan had no landing chocks and no hands-free landing method".into()];
+    inv.actions = vec![InvestigationAction {
+        id: new_id(),
+        action: "Install landing chocks on the rack and add hands-free landing to the lift plan".into(),
+        assignee: assignee.into(),
+        due_ms: Some(due_ms),
+    }];
+    inv
+}
+
+/// A site emergency plan with every section written, not yet signed off.
+pub fn emergency_plan() -> EmergencyPlan {
+    let mut plan = EmergencyPlan::new();
+    plan.contacts = vec![
+        EmergencyContact {
+            id: new_id(),
+            role: "Emergency services".into(),
+            name: "911".into(),
+            phone: "911".into(),
+        },
+        EmergencyContact {
+            id: new_id(),
+            role: "Site supervisor".into(),
+            name: "Dana Whitford".into(),
+            phone: "780-555-0142".into(),
+        },
+    ];
+    plan.muster_points = vec![MusterPoint {
+        id: new_id(),
+        name: "Gate 2 parking lot".into(),
+        latitude: 53.5461,
+        longitude: -113.4938,
+    }];
+    plan.hospital = "Royal Alexandra Hospital, 10240 Kingsway NW, Edmonton".into();
+    plan.hospital_route = "Out gate 2, north on 97 Street, west on Kingsway: 12 minutes".into();
+    plan.equipment = vec![
+        "First aid kit (No. 2) and AED in the site trailer".into(),
+        "Spill kit at the fuel tank".into(),
+        "Fire extinguishers at each stair tower".into(),
+    ];
+    plan.first_aid =
+        "Two first aiders per shift (names on the trailer board); the kit is in the trailer".into();
+    plan.rescue_evacuation =
+        "Three long blasts on the air horn: stop work, make equipment safe, walk to the muster point; \
+         the supervisor counts heads against the sign-in sheet"
+            .into();
+    plan.alarms_communications =
+        "Air horn at the trailer; radio channel 4 for emergencies; the supervisor calls 911".into();
+    plan
+}
+
+/// A fire evacuation drill, not yet signed.
+pub fn drill(emergency_plan_id: Option<&str>) -> Drill {
+    let mut d = Drill::new(
+        DrillType::Drill,
+        "Fire at the fuel tank: evacuate to the muster point",
+    );
+    d.emergency_plan_id = emergency_plan_id.map(str::to_owned);
+    d
 }

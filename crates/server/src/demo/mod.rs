@@ -32,6 +32,9 @@ use sync_core::sync::{RetryPolicy, SyncClient};
 use sync_core::{Error, GpsFix, Result, Stamp, Store};
 
 mod program;
+mod year;
+
+pub use year::DEFAULT_SEED;
 
 use crate::AppState;
 use crate::auth::hash_password;
@@ -82,13 +85,18 @@ fn print_logins(base_url: &str) {
 
 /// Creates the demo company unless it exists, then prints how to sign in.
 pub async fn ensure(state: &AppState, base_url: &str, data_dir: &Path) -> Result<(), String> {
+    ensure_seeded(state, base_url, data_dir, DEFAULT_SEED).await
+}
+
+/// [`ensure`], the year's records picked by `seed` (the same seed makes the same year).
+pub async fn ensure_seeded(state: &AppState, base_url: &str, data_dir: &Path, seed: u64) -> Result<(), String> {
     let store = state.store.clone();
     let exists = tokio::task::spawn_blocking(move || store.company_by_name(COMPANY))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     if exists.is_none() {
-        create(state, base_url, data_dir).await?;
+        create(state, base_url, data_dir, seed).await?;
     }
     print_logins(base_url);
     Ok(())
@@ -96,7 +104,7 @@ pub async fn ensure(state: &AppState, base_url: &str, data_dir: &Path) -> Result
 
 /// The company, its sites and people, then the records, made on phones. Fails if the server
 /// refuses any change a phone sends.
-async fn create(state: &AppState, base_url: &str, data_dir: &Path) -> Result<(), String> {
+async fn create(state: &AppState, base_url: &str, data_dir: &Path, seed: u64) -> Result<(), String> {
     let store = state.store.clone();
     let hash = tokio::task::spawn_blocking(|| hash_password(PASSWORD))
         .await
@@ -185,6 +193,7 @@ async fn create(state: &AppState, base_url: &str, data_dir: &Path) -> Result<(),
         &sites,
         &schedules,
         calendar,
+        seed,
     )
     .await
     .map_err(|e| format!("demo records: {e}"))
@@ -348,10 +357,12 @@ enum Who {
     Wade,
     Omar,
     Hana,
+    /// The office admin, on a tablet: the policy, the minutes she signs, verifications.
+    Olivia,
 }
 
 impl Who {
-    const ALL: [Who; 5] = [Who::Sam, Who::Lee, Who::Wade, Who::Omar, Who::Hana];
+    const ALL: [Who; 6] = [Who::Sam, Who::Lee, Who::Wade, Who::Omar, Who::Hana, Who::Olivia];
     const CREW: [Who; 4] = [Who::Lee, Who::Wade, Who::Omar, Who::Hana];
     /// Those who start JSEAs or meetings: they complete, start work and close.
     const LEADS: [Who; 3] = [Who::Lee, Who::Omar, Who::Wade];
@@ -363,6 +374,7 @@ impl Who {
             Who::Wade => WORKER,
             Who::Omar => OPERATOR,
             Who::Hana => HELPER,
+            Who::Olivia => ADMIN,
         }
     }
 
@@ -373,6 +385,7 @@ impl Who {
             Who::Wade => "wade",
             Who::Omar => "omar",
             Who::Hana => "hana",
+            Who::Olivia => "olivia",
         }
     }
 
@@ -383,6 +396,7 @@ impl Who {
             Who::Wade => "Wade's Pixel 7a",
             Who::Omar => "Omar's Sonim XP10",
             Who::Hana => "Hana's iPhone SE",
+            Who::Olivia => "Olivia's iPad",
         }
     }
 }
@@ -405,8 +419,8 @@ struct Phone {
 impl Phone {
     async fn sign_in(dir: &Path, base_url: &str, who: Who, calendar: Calendar) -> Result<Self> {
         // One boot since before the program's first record: months of stamps anchor through it.
-        let booted_ms = calendar.ms(program::HISTORY_DAYS, 4 * 60 + 30)?;
-        let boot_id = format!("{}-{}", who.short(), calendar.date(program::HISTORY_DAYS)?);
+        let booted_ms = calendar.ms(year::YEAR_DAYS, 4 * 60 + 30)?;
+        let boot_id = format!("{}-{}", who.short(), calendar.date(year::YEAR_DAYS)?);
         // The phone's clocks as it reports them at each sync: the server anchors the week's
         // stamps to its own time through the monotonic clock of this one boot.
         let boot = boot_id.clone();
@@ -1577,6 +1591,7 @@ async fn fill(
     sites: &SiteIds,
     schedules: &program::Schedules,
     calendar: Calendar,
+    seed: u64,
 ) -> Result<()> {
     // A store from an earlier demo company would push records the server knows nothing of.
     if dir.exists() {
@@ -1595,6 +1610,7 @@ async fn fill(
     program::certificates(&mut phones, sites)?;
     program::inspections(&mut phones, sites, schedules)?;
     phones.sync(&Who::ALL).await?;
+    year::fill(&mut phones, sites, seed).await?;
 
     // The crew leads start their JSEAs and tailgate meetings and sign them; pre-starts and near
     // misses are done on the spot.

@@ -31,12 +31,12 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Who is oriented at which site, and how many days ago.
 const ORIENTATIONS: &[(Who, Site, u64)] = &[
-    (Who::Sam, Site::Well, 112),
-    (Who::Sam, Site::Station, 112),
-    (Who::Lee, Site::Well, 110),
-    (Who::Wade, Site::Well, 110),
-    (Who::Wade, Site::Station, 109),
-    (Who::Omar, Site::Station, 109),
+    (Who::Sam, Site::Well, 364),
+    (Who::Sam, Site::Station, 364),
+    (Who::Lee, Site::Well, 363),
+    (Who::Wade, Site::Well, 363),
+    (Who::Wade, Site::Station, 362),
+    (Who::Omar, Site::Station, 362),
     (Who::Hana, Site::Station, 60),
 ];
 

@@ -69,7 +69,12 @@ fn raise_for_failure(
         return Ok(false);
     }
     let now = (state.clock)();
-    let assignee = default_assignee(store, tenant_id, source)?;
+    // A person and a date the record itself set (a meeting's or an investigation's action) stand;
+    // otherwise the action goes to the site's default owner, due after the kind's usual time.
+    let assignee = match seed.assignee.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        Some(named) => named.to_owned(),
+        None => default_assignee(store, tenant_id, source)?,
+    };
     let due_in = if source.kind() == Kind::PreStart {
         PRE_START_DUE_MS
     } else {
@@ -88,7 +93,7 @@ fn raise_for_failure(
         seed.action.clone(),
         Assignment {
             assignee,
-            due_ms: Some(identified + due_in),
+            due_ms: Some(seed.due_ms.filter(|due| *due > 0).unwrap_or(identified + due_in)),
         },
         identified,
     );

@@ -168,3 +168,25 @@ fn for_each_stamp(record: &mut sync_core::Record, mut f: impl FnMut(&mut sync_co
     f(&mut record.header.created);
     record.body.spec_mut().for_each_stamp(&mut f);
 }
+
+/// Every record of `kind` in `scope` (optionally at one site), newest first, with its list row
+/// and its content as stored: what the program pages read.
+pub(crate) fn records_of_kind(
+    store: &dyn crate::store::RecordStore,
+    scope: &crate::store::Scope,
+    kind: sync_core::Kind,
+    site_id: Option<&str>,
+) -> ServiceResult<Vec<(Projection, sync_core::model::Record)>> {
+    let filter = ListFilter {
+        kind: Some(kind.as_str().to_owned()),
+        site_id: site_id.map(str::to_owned),
+        ..ListFilter::default()
+    };
+    let mut found = Vec::new();
+    for row in store.list_records(scope, &filter)? {
+        if let Some(record) = crate::judge::stored_record(store, &scope.tenant_id, &row.id)? {
+            found.push((row, record));
+        }
+    }
+    Ok(found)
+}

@@ -91,6 +91,19 @@ pub(crate) fn write_as(
     detail_of(store, &who.tenant_id, id, now)?.ok_or_else(not_found)
 }
 
+/// How a record made from the browser leaves the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Creation {
+    /// Taken straight through `lifecycle::complete` (raised, recorded).
+    Complete,
+    /// Signed by the person making it, then completed (minutes, a plan made current).
+    SignAndComplete,
+    /// Signed by the person making it, which is the kind's whole step (a policy).
+    Sign,
+    /// Left a draft for the person to finish later (an investigation still being written).
+    Draft,
+}
+
 /// Creates a new record holding `body` at `site_id` as `who`, taken straight through
 /// `lifecycle::complete` with the server's stamp (raised, recorded), after the same write checks a
 /// phone's new record passes. A blocking finding is refused as `invalid_code` with every
@@ -101,6 +114,19 @@ pub(crate) fn create_as(
     who: &Principal,
     site_id: &str,
     body: Body,
+    invalid_code: &'static str,
+    audit: (&str, String),
+) -> ServiceResult<Record> {
+    create_with(state, who, site_id, body, Creation::Complete, invalid_code, audit)
+}
+
+/// [`create_as`], with the record signed by `who` first or left a draft, as `creation` says.
+pub(crate) fn create_with(
+    state: &AppState,
+    who: &Principal,
+    site_id: &str,
+    body: Body,
+    creation: Creation,
     invalid_code: &'static str,
     audit: (&str, String),
 ) -> ServiceResult<Record> {
@@ -121,7 +147,7 @@ pub(crate) fn create_as(
         },
         body,
     };
-    lifecycle::complete(&mut record, stamp).map_err(|e| match e {
+    let blocked = |e: sync_core::Error| match e {
         sync_core::Error::Blocked(findings) => ServiceError::invalid(
             invalid_code,
             findings
@@ -131,7 +157,17 @@ pub(crate) fn create_as(
                 .join("; "),
         ),
         other => ServiceError::invalid(invalid_code, other.to_string()),
-    })?;
+    };
+    if matches!(creation, Creation::SignAndComplete | Creation::Sign) {
+        let me = Actor {
+            user_id: who.user_id.clone(),
+            name: who.name.clone(),
+        };
+        lifecycle::sign(&mut record, &me, stamp.clone()).map_err(blocked)?;
+    }
+    if creation == Creation::Complete || creation == Creation::SignAndComplete {
+        lifecycle::complete(&mut record, stamp).map_err(blocked)?;
+    }
     // The device prefix is what lets this stamp's server boot id count as the server's clock.
     let web_device = format!("{SERVER_DEVICE_PREFIX}{}", who.user_id);
     let actor = registered_actor(store, &who.tenant_id, &who.user_id, &web_device)?;

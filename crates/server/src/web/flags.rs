@@ -1,6 +1,7 @@
 //! `/flags`: everything flagged, grouped by flag and then site, newest first, each linking to its
-//! record; and the inspections missed, which have no record to carry a flag, each linking to its
-//! schedule.
+//! record; and what has no record to carry a flag: the inspections missed, each linking to its
+//! schedule, and the sites with recent work and no current emergency plan, each linking to the
+//! form that writes one.
 
 use askama::Template;
 use axum::extract::State;
@@ -12,7 +13,7 @@ use super::view::{Nav, render};
 use super::{Visitor, WebError};
 use crate::AppState;
 use crate::service::time::human;
-use crate::service::{inspections, records};
+use crate::service::{emergency, inspections, records};
 
 #[derive(Template)]
 #[template(path = "flags.html")]
@@ -22,6 +23,8 @@ struct FlagsPage {
     missed: Vec<(String, Vec<MissedRow>)>,
     missed_label: String,
     missed_count: usize,
+    /// Sites with work in the last 30 days and no current emergency plan: (id, name, standing).
+    without_plan: Vec<(String, String, &'static str)>,
     groups: Vec<FlagGroup>,
     /// Whether the newest `records::MAX_PAGE` flagged records were all there was.
     complete: bool,
@@ -91,9 +94,17 @@ pub async fn list(State(state): State<AppState>, visitor: Visitor) -> Result<Res
             }
         }
     }
+    let now = (state.clock)();
+    let without_plan = emergency::sites(&state, &visitor.principal)
+        .await?
+        .into_iter()
+        .filter(|s| s.flagged(now))
+        .map(|s| (s.site_id, s.site_name, s.standing.label()))
+        .collect();
     let page = FlagsPage {
         nav: Some(Nav::new(&visitor, "/flags")),
         missed,
+        without_plan,
         missed_label: flag_label(inspections::MISSED),
         missed_count,
         groups,

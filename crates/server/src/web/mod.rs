@@ -6,10 +6,13 @@
 mod actions;
 mod admin;
 mod approvals;
+mod emergency;
 mod equipment;
 mod error;
 mod flags;
+mod incidents;
 mod inspections;
+mod leadership;
 mod readiness;
 mod records;
 mod session;
@@ -71,6 +74,18 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/equipment", get(equipment::list).post(equipment::add))
         .route("/equipment.csv", get(equipment::csv))
         .route("/equipment/{id}", post(equipment::update))
+        .route("/policy", get(leadership::policy).post(leadership::write_policy))
+        .route("/policy/{id}/review", post(leadership::review_policy))
+        .route("/meetings", get(leadership::meetings).post(leadership::record_meeting))
+        .route("/refusals", get(leadership::refusals).post(leadership::report_refusal))
+        .route("/refusals/{id}/close", post(leadership::close_refusal))
+        .route("/incidents", get(incidents::list).post(incidents::report))
+        .route("/incidents/{id}/reportable", post(incidents::decide_reportable))
+        .route("/investigations", post(incidents::start))
+        .route("/investigations/{id}", get(incidents::show).post(incidents::save))
+        .route("/emergency-plans", get(emergency::list).post(emergency::write_plan))
+        .route("/emergency-plans/new", get(emergency::new_plan))
+        .route("/drills", post(emergency::log_drill))
         .route("/readiness", get(readiness::page))
         .route("/readiness.csv", get(readiness::csv))
         .route("/static/muster.css", get(stylesheet))

@@ -442,4 +442,12 @@ record_kinds! {
     Orientation(orientation::Orientation),
     Certificate(certificate::Certificate),
     Competency(competency::Competency),
+    Policy(policy::Policy),
+    Acknowledgement(acknowledgement::Acknowledgement),
+    ManagementMeeting(management_meeting::ManagementMeeting),
+    RefusalReport(refusal_report::RefusalReport),
+    Incident(incident::Incident),
+    Investigation(investigation::Investigation),
+    EmergencyPlan(emergency_plan::EmergencyPlan),
+    Drill(drill::Drill),
 }

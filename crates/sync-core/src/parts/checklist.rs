@@ -76,6 +76,8 @@ pub fn failures_to_act_on(
             },
             action: format!("Fix '{}' and check it again", item.label),
             unit_id: unit_id.map(str::to_owned),
+            assignee: None,
+            due_ms: None,
         })
         .collect()
 }

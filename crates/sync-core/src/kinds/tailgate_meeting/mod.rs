@@ -33,6 +33,8 @@ pub struct TailgateMeeting {
     pub status: TailgateStatus,
     /// When the meeting was recorded as held.
     pub held: Option<Stamp>,
+    /// The site's emergency plan reviewed at this meeting (its record id), where one was.
+    pub emergency_plan_id: Option<String>,
 }
 
 impl TailgateMeeting {
@@ -44,19 +46,25 @@ impl TailgateMeeting {
             signatures: BTreeMap::new(),
             status: TailgateStatus::Draft,
             held: None,
+            emergency_plan_id: None,
         }
     }
 
-    /// Hash of what attendees sign: the title and the topics.
+    /// Hash of what attendees sign: the title and the topics, and the emergency plan reviewed
+    /// when there is one. A meeting with none hashes as before the plan was added, so the
+    /// signatures given then stay valid.
     pub fn content_hash(&self) -> String {
         #[derive(Serialize)]
         struct Signable<'a> {
             title: &'a str,
             topics: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            emergency_plan_id: Option<&'a str>,
         }
         hash_json(&Signable {
             title: &self.title,
             topics: &self.topics,
+            emergency_plan_id: self.emergency_plan_id.as_deref(),
         })
     }
 }

@@ -124,6 +124,9 @@ impl RecordKind for TailgateMeeting {
     fn evidence(&self) -> Vec<EvidenceRow> {
         let mut rows = vec![EvidenceRow::new("Title", &self.title)];
         rows.extend(self.topics.iter().map(|t| EvidenceRow::new("Topic", t)));
+        if let Some(plan) = &self.emergency_plan_id {
+            rows.push(EvidenceRow::new("Emergency plan reviewed", plan));
+        }
         let current = self.content_hash();
         for sig in self.signatures.values() {
             let state = if sig.content_hash == current {
