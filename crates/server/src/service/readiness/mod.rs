@@ -13,10 +13,17 @@ pub mod rules;
 
 use chrono::NaiveDate;
 use sync_core::kinds::KindSpec;
+use sync_core::kinds::acknowledgement::{AckStatus, Acknowledgement};
 use sync_core::kinds::corrective_action::CorrectiveAction;
+use sync_core::kinds::emergency_plan::{self, EmergencyPlan, PlanStatus};
+use sync_core::kinds::incident::{Incident, IncidentStatus};
+use sync_core::kinds::investigation::{Investigation, InvestigationStatus};
 use sync_core::kinds::jsea::{ControlLevel, Jsea};
+use sync_core::kinds::management_meeting::{ManagementMeeting, MeetingStatus};
 use sync_core::kinds::orientation::Orientation;
+use sync_core::kinds::policy::{self, Policy, PolicyStatus};
 use sync_core::kinds::pre_start::PreStart;
+use sync_core::kinds::refusal_report::{RefusalReport, RefusalStatus};
 use sync_core::kinds::tailgate_meeting::TailgateMeeting;
 use sync_core::model::{ApprovalDecision, Body};
 use sync_core::protocol::Role;
@@ -492,6 +499,112 @@ fn gather(state: &AppState, who: &Principal, ev: &mut Evidence) -> ServiceResult
                         &row,
                         t.signatures.values().map(|s| (&s.user_id, s.stamp.wall_ms)),
                     );
+                    ev.tailgates.push(rules::TailgateEv {
+                        id: row.id.clone(),
+                        title: row.title.clone(),
+                        site_id: row.site_id.clone(),
+                        held_ms: t.held.as_ref().map(|s| s.wall_ms),
+                        plan_reviewed: t
+                            .emergency_plan_id
+                            .as_deref()
+                            .is_some_and(|p| !p.trim().is_empty()),
+                    });
+                }
+            }
+            k if k == Policy::NAME => {
+                if let Some(Body::Policy(p)) = body(store)? {
+                    let stale = row.flags.iter().any(|f| f == policy::codes::STALE_SIGNATURE);
+                    ev.policies.push(rules::PolicyEv {
+                        id: row.id.clone(),
+                        title: row.title.clone(),
+                        signed: p.status == PolicyStatus::Signed && p.signature.is_some() && !stale,
+                        last_signed_ms: p.last_signed_ms(),
+                        last_signer: p.last_signer().map(|s| s.user_id.clone()),
+                        covers: p.covers.clone(),
+                    });
+                }
+            }
+            k if k == Acknowledgement::NAME => {
+                if let Some(Body::Acknowledgement(a)) = body(store)? {
+                    ev.acknowledgements.push(rules::AckEv {
+                        id: row.id.clone(),
+                        subject: a.subject.as_str().to_owned(),
+                        person_id: a.person_id.clone(),
+                        signed_ms: a
+                            .signature
+                            .as_ref()
+                            .filter(|_| a.status == AckStatus::Signed)
+                            .map(|s| s.stamp.wall_ms),
+                    });
+                }
+            }
+            k if k == ManagementMeeting::NAME && recent => {
+                if let Some(Body::ManagementMeeting(m)) = body(store)? {
+                    ev.meetings.push(rules::MeetingEv {
+                        id: row.id.clone(),
+                        title: row.title.clone(),
+                        held_ms: m
+                            .held
+                            .as_ref()
+                            .filter(|_| m.status == MeetingStatus::Held)
+                            .map(|s| s.wall_ms),
+                        safety_item: m.items.iter().any(|i| i.safety),
+                    });
+                }
+            }
+            k if k == RefusalReport::NAME && recent => {
+                if let Some(Body::RefusalReport(r)) = body(store)? {
+                    ev.refusals.push(rules::RefusalEv {
+                        id: row.id.clone(),
+                        title: row.title.clone(),
+                        reported_ms: r.reported.as_ref().map(|s| s.wall_ms),
+                        closed: r.status == RefusalStatus::Closed,
+                    });
+                }
+            }
+            k if k == Incident::NAME && recent => {
+                if let Some(Body::Incident(i)) = body(store)? {
+                    ev.incidents.push(rules::IncidentEv {
+                        id: row.id.clone(),
+                        title: row.title.clone(),
+                        reported_ms: i
+                            .reported
+                            .as_ref()
+                            .filter(|_| i.status == IncidentStatus::Reported)
+                            .map(|s| s.wall_ms),
+                    });
+                }
+            }
+            k if k == Investigation::NAME && recent => {
+                if let Some(Body::Investigation(i)) = body(store)? {
+                    let completed = i.status != InvestigationStatus::Draft;
+                    // A draft nobody has written causes or actions into has nothing to judge yet.
+                    let written = !i.root_causes.is_empty() || !i.actions.is_empty();
+                    if completed || written {
+                        ev.investigations.push(rules::InvestigationEv {
+                            id: row.id.clone(),
+                            title: row.title.clone(),
+                            subject_id: i.subject_id.clone(),
+                            created_ms: row.created_at_ms,
+                            completed,
+                            blames_worker_only: i.blames_worker_only(),
+                            person_only_actions: i.person_only_actions(),
+                        });
+                    }
+                }
+            }
+            k if k == EmergencyPlan::NAME => {
+                if let Some(Body::EmergencyPlan(p)) = body(store)? {
+                    let stale = row
+                        .flags
+                        .iter()
+                        .any(|f| f == emergency_plan::codes::STALE_SIGNATURE);
+                    ev.plans.push(rules::PlanEv {
+                        id: row.id.clone(),
+                        site_id: row.site_id.clone(),
+                        current: p.status == PlanStatus::Current && !stale,
+                        revised_ms: p.revised_ms(),
+                    });
                 }
             }
             k if k == PreStart::NAME && recent => {

@@ -10,13 +10,8 @@ use sync_core::protocol::Role;
 use super::catalogue::Rule;
 use crate::service::time;
 
-/// The topics a safety policy covers (the policy kind's `POLICY_TOPICS`).
-pub const POLICY_TOPICS: [&str; 4] = [
-    "commitment_and_goals",
-    "worker_wellbeing_physical_psychological",
-    "responsibilities_all_parties",
-    "legal_compliance",
-];
+/// The topics a safety policy covers, as the policy kind lists them.
+pub use sync_core::kinds::policy::POLICY_TOPICS;
 
 /// The source an `actions_closed` rule names for actions raised by hand (no source record).
 pub const RAISED_BY_HAND: &str = "manual";
@@ -265,6 +260,8 @@ pub struct InvestigationEv {
     pub title: String,
     pub subject_id: String,
     pub created_ms: i64,
+    /// Completed or closed (a draft does not yet investigate its subject).
+    pub completed: bool,
     pub blames_worker_only: bool,
     pub person_only_actions: bool,
 }
@@ -1214,7 +1211,12 @@ fn incidents_investigated(ev: &Evidence) -> Outcome {
     if reported.is_empty() {
         return Outcome::not_applicable("No incidents reported in the window: not applicable.");
     }
-    let subjects: BTreeSet<&str> = ev.investigations.iter().map(|i| i.subject_id.as_str()).collect();
+    let subjects: BTreeSet<&str> = ev
+        .investigations
+        .iter()
+        .filter(|i| i.completed)
+        .map(|i| i.subject_id.as_str())
+        .collect();
     let bare: Vec<&&IncidentEv> = reported
         .iter()
         .filter(|i| !subjects.contains(i.id.as_str()))

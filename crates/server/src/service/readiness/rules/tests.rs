@@ -133,7 +133,7 @@ fn policy_current_needs_an_active_manager_within_twelve_months() {
 fn policy_covers_counts_the_four_topics() {
     let mut ev = evidence();
     assert_eq!(share(&run(&Rule::PolicyCovers, &ev)), (0, 4));
-    ev.policies = vec![policy("2026-03-01", "boss", &POLICY_TOPICS)];
+    ev.policies = vec![policy("2026-03-01", "boss", POLICY_TOPICS)];
     let all = run(&Rule::PolicyCovers, &ev);
     assert_eq!(share(&all), (4, 4));
     assert!(all.gap.is_none());
@@ -565,6 +565,7 @@ fn investigation(id: &str, subject: &str, worker: bool, person: bool) -> Investi
         title: id.into(),
         subject_id: subject.into(),
         created_ms: at("2026-05-02"),
+        completed: true,
         blames_worker_only: worker,
         person_only_actions: person,
     }
