@@ -1,11 +1,13 @@
 //! The SECOR readiness report end to end: records made on phones and synced, then
 //! `GET /v1/readiness` shows the shares the rules found (JSEAs completed and approved before
 //! work, hazards with a control above PPE, people oriented before their first day, near misses),
-//! the gaps ranked and linked to the records that would close them; a worker and a supervisor are
-//! refused; the CSV has one row per question; the office's page shows the estimate.
+//! the gaps ranked and linked to the records that would close them; a site with work and no
+//! emergency plan is a gap until its plan is made current; a worker and a supervisor are refused;
+//! the CSV has one row per question; the office's page shows the estimate.
 
 use e2e_tests::{PASSWORD, Phone, TestServer, at, get_json, orient, web_sign_in};
 use sync_core::kinds::jsea::ControlLevel;
+use sync_core::kinds::tailgate_meeting::TailgateMeeting;
 use sync_core::model::{ApprovalDecision, Body};
 use sync_core::protocol::Role;
 use sync_core::sample;
@@ -198,6 +200,72 @@ async fn the_readiness_report_estimates_from_synced_records_and_only_the_office_
                 .as_str()
                 .is_some_and(|t| t.starts_with("newcomer at Site A"))),
         "{orientation_gap:#}"
+    );
+
+    // S6: the site had work and no emergency plan: a gap naming the site, linked to the form.
+    assert_eq!(share(&report, "S6.q1"), (0, 1));
+    let plan_gap = gaps
+        .iter()
+        .find(|g| g["question_id"] == "S6.q1")
+        .expect("S6.q1 gap");
+    assert_eq!(plan_gap["sentence"], "1 of 1 site has no current emergency plan.");
+    assert_eq!(
+        plan_gap["links"][0]["href"],
+        format!("/emergency-plans/new?site={}", company.site_a)
+    );
+    // S1: neither worker has acknowledged the right to refuse (estimated from records: a proxy).
+    assert_eq!(share(&report, "S1.q4"), (0, 2));
+
+    // The supervisor's plan for the site, signed off the day before work began, reaches the
+    // server; the crew reviews it at the first tailgate meeting; the old hand acknowledges the
+    // right to refuse.
+    let plan = sup
+        .store
+        .create(
+            &company.site_a,
+            None,
+            Body::EmergencyPlan(sample::emergency_plan()),
+            at(-24 * 60),
+        )
+        .expect("plan");
+    sup.store.sign(&plan, at(-23 * 60)).expect("sign off");
+    sup.store.complete(&plan, at(-23 * 60)).expect("made current");
+    let mut talk = TailgateMeeting::new("Start of the valve job", vec!["The site's emergency plan".into()]);
+    talk.emergency_plan_id = Some(plan.clone());
+    let tailgate = sup
+        .store
+        .create(&company.site_a, None, Body::TailgateMeeting(talk), at(1))
+        .expect("tailgate");
+    sup.store.sign(&tailgate, at(2)).expect("sign on");
+    sup.store.complete(&tailgate, at(3)).expect("held");
+    sup.sync().await;
+    let me = old_hand.user_id();
+    let ack = old_hand
+        .store
+        .create(
+            &company.site_a,
+            None,
+            Body::Acknowledgement(sample::acknowledgement(&me)),
+            at(300),
+        )
+        .expect("acknowledgement");
+    old_hand.store.sign(&ack, at(301)).expect("sign");
+    old_hand.store.complete(&ack, at(301)).expect("complete");
+    old_hand.sync().await;
+
+    let (status, report) = get_json(&url, &token_of(&office)).await;
+    assert_eq!(status, 200, "{report:#}");
+    assert_eq!(share(&report, "S6.q1"), (1, 1));
+    assert_eq!(share(&report, "S6.q2"), (1, 1));
+    assert_eq!(share(&report, "S1.q4"), (1, 2));
+    let gaps = report["gaps"].as_array().expect("gaps");
+    assert!(gaps.iter().all(|g| g["question_id"] != "S6.q1"), "{gaps:#?}");
+    assert!(
+        question(&report, "S6.q1")["evidence"]
+            .as_array()
+            .expect("evidence")
+            .iter()
+            .any(|l| l["href"] == format!("/records/{plan}"))
     );
 
     // Only the office reads it.
