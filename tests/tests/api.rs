@@ -301,6 +301,8 @@ async fn the_openapi_document_lists_exactly_the_served_endpoints() {
         "GET /v1/admin/users",
         "GET /v1/equipment",
         "GET /v1/inspection-schedules",
+        "GET /v1/readiness",
+        "GET /v1/readiness.csv",
         "GET /v1/records",
         "GET /v1/records.csv",
         "GET /v1/records/{id}",

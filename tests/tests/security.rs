@@ -321,6 +321,27 @@ fn endpoints() -> Vec<Endpoint> {
         },
         Endpoint {
             method: "GET",
+            path: "/v1/readiness",
+            access: Access::Admin,
+            changes_state: false,
+            foreign: ForeignId::None,
+            request: |_, _| {
+                (
+                    "/v1/readiness?from=2026-01-01&to=2026-11-30".into(),
+                    Payload::Empty,
+                )
+            },
+        },
+        Endpoint {
+            method: "GET",
+            path: "/v1/readiness.csv",
+            access: Access::Admin,
+            changes_state: false,
+            foreign: ForeignId::None,
+            request: |_, _| ("/v1/readiness.csv".into(), Payload::Empty),
+        },
+        Endpoint {
+            method: "GET",
             path: "/v1/sites",
             access: Access::Member,
             changes_state: false,

@@ -174,6 +174,12 @@ fn pages() -> Vec<Page> {
         page(Get, "/audit", Admin, ForeignId::None, "", |_| {
             ("/audit".into(), vec![])
         }),
+        page(Get, "/readiness", Admin, ForeignId::None, "", |_| {
+            ("/readiness?from=2026-01-01&to=2026-11-30".into(), vec![])
+        }),
+        page(Get, "/readiness.csv", Admin, ForeignId::None, "", |_| {
+            ("/readiness.csv".into(), vec![])
+        }),
         page(
             Post,
             "/approvals/{id}",

@@ -92,6 +92,8 @@ pub struct AppState {
     pub setup: Arc<service::setup::SetupGate>,
     /// Mark session cookies Secure (browsers reach the server over HTTPS).
     pub secure_cookies: bool,
+    /// The readiness catalogues: the built-in one and the data directory's `catalogues/*.toml`.
+    pub catalogues: Arc<service::readiness::catalogue::Catalogues>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -124,6 +126,7 @@ impl AppState {
             passwords: Arc::new(auth::PasswordWorkers::start(PASSWORD_THREADS)),
             setup: Arc::default(),
             secure_cookies: false,
+            catalogues: Arc::default(),
         }
     }
 
@@ -191,6 +194,8 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let sync = Router::new()
+        .route("/v1/readiness", get(routes::readiness_report))
+        .route("/v1/readiness.csv", get(routes::readiness_csv))
         .route("/v1/sync", post(sync::sync))
         .layer(DefaultBodyLimit::max(sync_limit));
     Router::new()
@@ -385,6 +390,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let secret = signing_secret(&settings)?;
     let mut state = AppState::new(store, &secret);
     state.secure_cookies = settings.secure_cookies;
+    let catalogues = settings.data_dir.join("catalogues");
+    state.catalogues =
+        Arc::new(service::readiness::catalogue::Catalogues::load(&catalogues).map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;

@@ -33,6 +33,8 @@ use crate::routes;
         routes::list_equipment,
         routes::add_equipment,
         routes::change_equipment,
+        routes::readiness_report,
+        routes::readiness_csv,
     ),
     modifiers(&BearerAuth, &PostcardBodies),
     tags(
@@ -43,6 +45,7 @@ use crate::routes;
         (name = "inspections", description = "Site inspection schedules"),
         (name = "health", description = "Liveness"),
         (name = "equipment", description = "The equipment register: units, their status and what changed it"),
+        (name = "readiness", description = "The SECOR readiness estimate from the company's records (office admin only)"),
     )
 )]
 pub struct ApiDoc;

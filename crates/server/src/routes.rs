@@ -13,7 +13,7 @@ use crate::auth::{self, Caller, Claims, REFRESH_TTL_MS};
 use crate::error::{ApiError, ApiResult, JsonBody, QueryParams};
 use crate::ratelimit::ClientAddress;
 use crate::service::people::{NewPerson, PersonChange};
-use crate::service::{audit, devices, export, identity, inspections, people, records, sites};
+use crate::service::{audit, devices, export, identity, inspections, people, readiness, records, sites};
 use crate::store::sqlite::now_ms;
 use crate::store::{AuditEntry, Device, DeviceSignIn, RefreshUse, Site, StoreError};
 
@@ -773,4 +773,72 @@ pub async fn change_equipment(
     };
     let unit = crate::service::equipment::change(&state, &caller.principal(), &unit_id, change).await?;
     Ok(Json(unit.into()))
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReadinessQuery {
+    /// First day of the window, `YYYY-MM-DD`, in the company's time zone (default: the
+    /// catalogue's window, 12 months, ending on `to`).
+    pub from: Option<String>,
+    /// Last day of the window, inclusive (default: today).
+    pub to: Option<String>,
+    /// The catalogue's id (default `secor-six`); see `catalogues` in the answer for the others.
+    pub catalogue: Option<String>,
+}
+
+impl ReadinessQuery {
+    fn ask(&self) -> ApiResult<readiness::Ask> {
+        let date = |name: &str, value: &Option<String>| -> ApiResult<Option<chrono::NaiveDate>> {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                        ApiError::bad_request("bad_date", format!("{name} must be a date, YYYY-MM-DD"))
+                    })
+                })
+                .transpose()
+        };
+        Ok(readiness::Ask {
+            from: date("from", &self.from)?,
+            to: date("to", &self.to)?,
+            catalogue: self.catalogue.clone(),
+        })
+    }
+}
+
+/// The SECOR readiness estimate over a window (office admin only): each element and question of
+/// the catalogue with the evidence its rule found, the share met, points earned as an estimate,
+/// the overall line and the per-element floor, and the gaps ranked by points lost, each with
+/// links to what would close it. Questions the records cannot answer are left to the auditor.
+#[utoipa::path(get, path = "/v1/readiness", tag = "readiness", params(ReadinessQuery),
+    responses((status = 200, body = readiness::Report), (status = 400, body = sync_core::protocol::ErrorBody),
+        (status = 403, body = sync_core::protocol::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn readiness_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(q): QueryParams<ReadinessQuery>,
+) -> ApiResult<Json<readiness::Report>> {
+    Ok(Json(
+        readiness::report(&state, &caller.principal(), q.ask()?).await?,
+    ))
+}
+
+/// The readiness estimate as CSV (office admin only): one row per question (`element,
+/// element_name, element_percent, question, ask, method, proxy, provenance, rule, assessment,
+/// met, population, share_percent, points, earned_estimate, summary, gap`), UTF-8 with a BOM.
+#[utoipa::path(get, path = "/v1/readiness.csv", tag = "readiness", params(ReadinessQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = sync_core::protocol::ErrorBody),
+        (status = 403, body = sync_core::protocol::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn readiness_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(q): QueryParams<ReadinessQuery>,
+) -> ApiResult<axum::response::Response> {
+    let report = readiness::report(&state, &caller.principal(), q.ask()?).await?;
+    Ok(crate::web::csv_response(readiness::csv(&report)?))
 }

@@ -300,25 +300,30 @@ fn readable(store: &dyn RecordStore, who: &Principal) -> ServiceResult<Vec<Inspe
 pub async fn statuses(state: &AppState, who: &Principal) -> ServiceResult<Vec<ScheduleStatus>> {
     let (store, who) = (state.store.clone(), who.clone());
     let now_ms = (state.clock)();
-    blocking(move || {
-        let store = store.as_ref();
-        let sites: BTreeMap<String, Site> = store
-            .sites(&who.tenant_id)?
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect();
-        let schedules = readable(store, &who)?;
-        let mut done_by_schedule = completed_inspections(store, &who.tenant_id, &schedules, now_ms)?;
-        schedules
-            .into_iter()
-            .map(|schedule| {
-                let site = sites.get(&schedule.site_id).cloned();
-                let inspections = done_by_schedule.remove(&schedule.id).unwrap_or_default();
-                status_of(schedule, site, &inspections, now_ms)
-            })
-            .collect()
-    })
-    .await
+    blocking(move || statuses_blocking(store.as_ref(), &who, now_ms)).await
+}
+
+/// [`statuses`] at `now_ms`, on the caller's thread (the readiness report reads it).
+pub(crate) fn statuses_blocking(
+    store: &dyn RecordStore,
+    who: &Principal,
+    now_ms: i64,
+) -> ServiceResult<Vec<ScheduleStatus>> {
+    let sites: BTreeMap<String, Site> = store
+        .sites(&who.tenant_id)?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    let schedules = readable(store, who)?;
+    let mut done_by_schedule = completed_inspections(store, &who.tenant_id, &schedules, now_ms)?;
+    schedules
+        .into_iter()
+        .map(|schedule| {
+            let site = sites.get(&schedule.site_id).cloned();
+            let inspections = done_by_schedule.remove(&schedule.id).unwrap_or_default();
+            status_of(schedule, site, &inspections, now_ms)
+        })
+        .collect()
 }
 
 /// A completed inspection filed against a schedule, with its corrected times.

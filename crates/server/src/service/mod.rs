@@ -15,6 +15,7 @@ pub mod incidents;
 pub mod inspections;
 pub mod leadership;
 pub mod people;
+pub mod readiness;
 pub mod records;
 pub mod sessions;
 pub mod setup;

@@ -13,6 +13,7 @@ mod flags;
 mod incidents;
 mod inspections;
 mod leadership;
+mod readiness;
 mod records;
 mod session;
 mod setup;
@@ -94,6 +95,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/emergency-plans/new", get(emergency::new_plan))
         .route("/drills", post(emergency::log_drill))
+        .route("/readiness", get(readiness::page))
+        .route("/readiness.csv", get(readiness::csv))
         .route("/static/muster.css", get(stylesheet))
         .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn(same_origin_posts))
