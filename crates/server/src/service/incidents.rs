@@ -165,11 +165,12 @@ fn reportable_decision(incident: &Incident) -> Option<String> {
         .map(|reason| format!("Not reportable: {reason}"))
 }
 
-/// The blocking findings of a stored record, as the kind's validation gives them.
+/// The blocking findings of a stored investigation that the person must address: the missing
+/// sign-off is left out, because signing off is the completing step itself.
 fn blocking_findings(record: &sync_core::model::Record) -> Vec<Finding> {
     sync_core::validate::validate(record)
         .into_iter()
-        .filter(|f| f.level == Level::Blocking)
+        .filter(|f| f.level == Level::Blocking && f.rule != "investigation.signature_required")
         .collect()
 }
 

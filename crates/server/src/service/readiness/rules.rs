@@ -1195,7 +1195,11 @@ fn investigations_sound(ev: &Evidence) -> Outcome {
                         (true, false) => "worker blamed",
                         _ => "person-only actions",
                     };
-                    Link::record(&i.id, format!("{} ({why})", i.title))
+                    // Its own page, where the causes and actions are rewritten and it is completed.
+                    Link::new(
+                        format!("{} ({why})", i.title),
+                        format!("/investigations/{}", i.id),
+                    )
                 })
                 .collect(),
         ),
