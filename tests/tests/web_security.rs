@@ -1199,17 +1199,15 @@ fn the_page_table_covers_every_route_of_the_pages() {
     ))
     .expect("the pages' routes");
     let mut routed = BTreeSet::new();
-    for line in source
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with(".route(\""))
-    {
-        let path = line
-            .trim_start_matches(".route(\"")
-            .split('"')
-            .next()
-            .expect("a path");
-        let handlers = line.split_once(',').map_or("", |(_, h)| h);
+    // Whitespace flattened, so a call rustfmt wrapped over several lines reads as one.
+    let flat = source.split_whitespace().collect::<Vec<_>>().join(" ");
+    for call in flat.split(".route(").skip(1) {
+        let call = call.split(".layer(").next().unwrap_or_default().trim_start();
+        let Some(rest) = call.strip_prefix('"') else {
+            continue;
+        };
+        let path = rest.split('"').next().expect("a path");
+        let handlers = call.split_once(',').map_or("", |(_, h)| h);
         if handlers.trim_start().starts_with("get(") {
             routed.insert(format!("GET {path}"));
         }
