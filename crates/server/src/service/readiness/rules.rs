@@ -41,6 +41,11 @@ impl Link {
         Self::new(label, format!("/records/{id}"))
     }
 
+    /// An investigation, on the page where it is written and completed.
+    fn investigation(id: &str, label: impl Into<String>) -> Self {
+        Self::new(label, format!("/investigations/{id}"))
+    }
+
     /// A record by its title and the day it was completed at its site.
     fn dated(record: &RecordEv, ev: &Evidence) -> Self {
         let when = record.completed_ms.unwrap_or(record.created_ms);
@@ -1181,7 +1186,7 @@ fn investigations_sound(ev: &Evidence) -> Outcome {
         in_window
             .iter()
             .filter(|i| !i.blames_worker_only && !i.person_only_actions)
-            .map(|i| Link::record(&i.id, i.title.clone()))
+            .map(|i| Link::investigation(&i.id, i.title.clone()))
             .collect(),
         gap(
             format!(
@@ -1195,7 +1200,7 @@ fn investigations_sound(ev: &Evidence) -> Outcome {
                         (true, false) => "worker blamed",
                         _ => "person-only actions",
                     };
-                    Link::record(&i.id, format!("{} ({why})", i.title))
+                    Link::investigation(&i.id, format!("{} ({why})", i.title))
                 })
                 .collect(),
         ),
@@ -1236,8 +1241,8 @@ fn incidents_investigated(ev: &Evidence) -> Outcome {
         ),
         ev.investigations
             .iter()
-            .filter(|i| reported.iter().any(|r| r.id == i.subject_id))
-            .map(|i| Link::record(&i.id, i.title.clone()))
+            .filter(|i| i.completed && reported.iter().any(|r| r.id == i.subject_id))
+            .map(|i| Link::investigation(&i.id, i.title.clone()))
             .collect(),
         gap(
             format!(

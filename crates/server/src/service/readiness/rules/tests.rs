@@ -587,6 +587,7 @@ fn investigations_sound_wants_system_causes_and_actions() {
     assert_eq!(share(&partly), (1, 3));
     let gap = partly.gap.unwrap();
     assert_eq!(gap.links[0].label, "v2 (worker blamed)");
+    assert_eq!(gap.links[0].href, "/investigations/v2");
     assert_eq!(gap.links[1].label, "v3 (person-only actions)");
     ev.investigations.truncate(1);
     assert_eq!(share(&run(&Rule::InvestigationsSound, &ev)), (1, 1));
