@@ -427,22 +427,34 @@ fn pages() -> Vec<Page> {
         page(Get, "/policy", Member, ForeignId::None, "", |_| {
             ("/policy".into(), vec![])
         }),
-        page(Post, "/policy", Admin, ForeignId::InForm, "/policy?done=policy_signed", |ids| {
-            let form = vec![
-                ("site", ids.site.clone()),
-                ("title", "Forged policy".into()),
-                ("text", "Safety comes last.".into()),
-                ("covers", "legal_compliance".into()),
-            ];
-            ("/policy".into(), form)
-        }),
+        page(
+            Post,
+            "/policy",
+            Admin,
+            ForeignId::InForm,
+            "/policy?done=policy_signed",
+            |ids| {
+                let form = vec![
+                    ("site", ids.site.clone()),
+                    ("title", "Forged policy".into()),
+                    ("text", "Safety comes last.".into()),
+                    ("covers", "legal_compliance".into()),
+                ];
+                ("/policy".into(), form)
+            },
+        ),
         page(
             Post,
             "/policy/{id}/review",
             Admin,
             ForeignId::InPath,
             "/policy?done=policy_reviewed",
-            |ids| (format!("/policy/{}/review", ids.policy), vec![("note", "Nothing checked".into())]),
+            |ids| {
+                (
+                    format!("/policy/{}/review", ids.policy),
+                    vec![("note", "Nothing checked".into())],
+                )
+            },
         ),
         page(Get, "/meetings", Member, ForeignId::None, "", |_| {
             ("/meetings".into(), vec![])
@@ -545,9 +557,14 @@ fn pages() -> Vec<Page> {
                 (format!("/investigations?subject={}", ids.incident), form)
             },
         ),
-        page(Get, "/investigations/{id}", Supervisor, ForeignId::InPath, "", |ids| {
-            (format!("/investigations/{}", ids.investigation), vec![])
-        }),
+        page(
+            Get,
+            "/investigations/{id}",
+            Supervisor,
+            ForeignId::InPath,
+            "",
+            |ids| (format!("/investigations/{}", ids.investigation), vec![]),
+        ),
         page(
             Post,
             "/investigations/{id}",
@@ -562,9 +579,14 @@ fn pages() -> Vec<Page> {
         page(Get, "/emergency-plans", Member, ForeignId::None, "", |_| {
             ("/emergency-plans".into(), vec![])
         }),
-        page(Get, "/emergency-plans/new", Supervisor, ForeignId::InForm, "", |ids| {
-            (format!("/emergency-plans/new?site={}", ids.site), vec![])
-        }),
+        page(
+            Get,
+            "/emergency-plans/new",
+            Supervisor,
+            ForeignId::InForm,
+            "",
+            |ids| (format!("/emergency-plans/new?site={}", ids.site), vec![]),
+        ),
         page(
             Post,
             "/emergency-plans",
@@ -999,7 +1021,8 @@ async fn world() -> World {
 
     let store = server.store();
     let helper = store.user_by_email(HELPER).expect("lookup").expect("helper");
-    let (policy, refusal, incident, investigation) = program_records(&server, &mut lead, &acme.site_a, &helper.id).await;
+    let (policy, refusal, incident, investigation) =
+        program_records(&server, &mut lead, &acme.site_a, &helper.id).await;
     let ids = Ids {
         site: acme.site_a.clone(),
         record: record.clone(),
@@ -1071,7 +1094,15 @@ async fn program_records(
 ) -> (String, String, String, String) {
     use server::service::{Principal, incidents, leadership};
     use sync_core::kinds::incident::{Incident, IncidentType};
-    let principal = |email: &str| Principal::of(&server.store().user_by_email(email).expect("lookup").expect("user"));
+    let principal = |email: &str| {
+        Principal::of(
+            &server
+                .store()
+                .user_by_email(email)
+                .expect("lookup")
+                .expect("user"),
+        )
+    };
     let policy = leadership::write_policy(
         &server.state,
         &principal(ADMIN),

@@ -75,14 +75,23 @@ async fn a_readiness_gap_is_followed_to_its_investigation_and_closed() {
         "the gap names the investigation that blames the worker"
     );
     browser.click_to_load(&format!("#gaps {link}")).await;
-    assert_eq!(browser.path().await, format!("/investigations/{investigation_id}"));
+    assert_eq!(
+        browser.path().await,
+        format!("/investigations/{investigation_id}")
+    );
     browser.screenshot("investigation_with_findings").await;
-    let findings = browser.text_of("#findings").await.expect("the findings are listed");
+    let findings = browser
+        .text_of("#findings")
+        .await
+        .expect("the findings are listed");
     assert!(findings.to_lowercase().contains("worker"), "{findings}");
 
     // Completing it as it stands is refused, and nothing typed is lost.
     browser.click_to_load("#complete").await;
-    assert_eq!(browser.text_of("#investigation-status").await.as_deref(), Some("Being written"));
+    assert_eq!(
+        browser.text_of("#investigation-status").await.as_deref(),
+        Some("Being written")
+    );
     assert!(browser.text_of("#findings").await.is_some());
 
     browser
@@ -99,7 +108,10 @@ async fn a_readiness_gap_is_followed_to_its_investigation_and_closed() {
         .await;
     browser.click_to_load("#complete").await;
     browser.screenshot("investigation_completed").await;
-    assert_eq!(browser.text_of("#investigation-status").await.as_deref(), Some("Completed"));
+    assert_eq!(
+        browser.text_of("#investigation-status").await.as_deref(),
+        Some("Completed")
+    );
     assert!(browser.text_of("#findings").await.is_none());
 
     browser.open(&server.url, "/readiness").await;
@@ -143,41 +155,92 @@ async fn a_site_without_a_plan_gets_one_from_its_flag_and_the_phone_keeps_it() {
 
     browser.open(&server.url, "/flags").await;
     let flagged = "section[data-flag=\"site.no_emergency_plan\"]";
-    let listed = browser.text_of(flagged).await.expect("the site without a plan is flagged");
+    let listed = browser
+        .text_of(flagged)
+        .await
+        .expect("the site without a plan is flagged");
     assert!(listed.contains("Site A"), "{listed}");
     browser
-        .click_to_load(&format!("{flagged} a[href=\"/emergency-plans/new?site={}\"]", company.site_a))
+        .click_to_load(&format!(
+            "{flagged} a[href=\"/emergency-plans/new?site={}\"]",
+            company.site_a
+        ))
         .await;
     browser.screenshot("emergency_plan_new").await;
 
     // Sent with the hospital missing: refused, naming it.
     let form = "form#plan";
-    browser.fill(&format!("{form} input[name=muster_name]"), "Lease entrance").await;
-    browser.fill(&format!("{form} input[name=muster_lat]"), "53.4510").await;
-    browser.fill(&format!("{form} input[name=muster_lon]"), "-115.0114").await;
-    browser.fill("#route", "Lease road south to Hwy 22, south to Drayton Valley").await;
-    browser.fill("#equipment", "Extinguisher at the pad entrance\nSpill kit by the tanks").await;
-    browser.fill("#first-aid", "Two first aiders on the crew; kit in the truck").await;
-    browser.fill("#rescue", "Stop work, muster, head count, call 911").await;
-    browser.fill("#alarms", "Three horn blasts; radio channel 4").await;
-    browser.click_to_load(&format!("{form} button[type=submit]")).await;
+    browser
+        .fill(&format!("{form} input[name=muster_name]"), "Lease entrance")
+        .await;
+    browser
+        .fill(&format!("{form} input[name=muster_lat]"), "53.4510")
+        .await;
+    browser
+        .fill(&format!("{form} input[name=muster_lon]"), "-115.0114")
+        .await;
+    browser
+        .fill("#route", "Lease road south to Hwy 22, south to Drayton Valley")
+        .await;
+    browser
+        .fill(
+            "#equipment",
+            "Extinguisher at the pad entrance\nSpill kit by the tanks",
+        )
+        .await;
+    browser
+        .fill("#first-aid", "Two first aiders on the crew; kit in the truck")
+        .await;
+    browser
+        .fill("#rescue", "Stop work, muster, head count, call 911")
+        .await;
+    browser
+        .fill("#alarms", "Three horn blasts; radio channel 4")
+        .await;
+    browser
+        .click_to_load(&format!("{form} button[type=submit]"))
+        .await;
     let refusal = browser.body_text().await;
     assert!(refusal.to_lowercase().contains("hospital"), "{refusal}");
 
     browser
-        .open(&server.url, &format!("/emergency-plans/new?site={}", company.site_a))
+        .open(
+            &server.url,
+            &format!("/emergency-plans/new?site={}", company.site_a),
+        )
         .await;
-    browser.fill(&format!("{form} input[name=muster_name]"), "Lease entrance").await;
-    browser.fill(&format!("{form} input[name=muster_lat]"), "53.4510").await;
-    browser.fill(&format!("{form} input[name=muster_lon]"), "-115.0114").await;
+    browser
+        .fill(&format!("{form} input[name=muster_name]"), "Lease entrance")
+        .await;
+    browser
+        .fill(&format!("{form} input[name=muster_lat]"), "53.4510")
+        .await;
+    browser
+        .fill(&format!("{form} input[name=muster_lon]"), "-115.0114")
+        .await;
     browser.fill("#hospital", "Drayton Valley Hospital").await;
-    browser.fill("#route", "Lease road south to Hwy 22, south to Drayton Valley").await;
-    browser.fill("#equipment", "Extinguisher at the pad entrance\nSpill kit by the tanks").await;
-    browser.fill("#first-aid", "Two first aiders on the crew; kit in the truck").await;
-    browser.fill("#rescue", "Stop work, muster, head count, call 911").await;
-    browser.fill("#alarms", "Three horn blasts; radio channel 4").await;
-    browser.click_to_load(&format!("{form} button[type=submit]")).await;
-    assert_eq!(browser.path().await, "/emergency-plans");
+    browser
+        .fill("#route", "Lease road south to Hwy 22, south to Drayton Valley")
+        .await;
+    browser
+        .fill(
+            "#equipment",
+            "Extinguisher at the pad entrance\nSpill kit by the tanks",
+        )
+        .await;
+    browser
+        .fill("#first-aid", "Two first aiders on the crew; kit in the truck")
+        .await;
+    browser
+        .fill("#rescue", "Stop work, muster, head count, call 911")
+        .await;
+    browser
+        .fill("#alarms", "Three horn blasts; radio channel 4")
+        .await;
+    browser
+        .click_to_load(&format!("{form} button[type=submit]"))
+        .await;
+    assert_eq!(browser.path().await, "/emergency-plans?done=plan_current");
     browser.screenshot("emergency_plans").await;
     let row = browser
         .text_of(&format!("table#plans tr[data-site-id=\"{}\"]", company.site_a))
@@ -198,7 +261,11 @@ async fn a_site_without_a_plan_gets_one_from_its_flag_and_the_phone_keeps_it() {
         })
         .expect("list on the phone");
     assert_eq!(plans.len(), 1, "{plans:?}");
-    let plan = lead.store.record(&plans[0].id).expect("the plan on the phone").record;
+    let plan = lead
+        .store
+        .record(&plans[0].id)
+        .expect("the plan on the phone")
+        .record;
     match plan.body {
         Body::EmergencyPlan(p) => {
             assert_eq!(p.hospital, "Drayton Valley Hospital");

@@ -89,7 +89,12 @@ pub async fn ensure(state: &AppState, base_url: &str, data_dir: &Path) -> Result
 }
 
 /// [`ensure`], the year's records picked by `seed` (the same seed makes the same year).
-pub async fn ensure_seeded(state: &AppState, base_url: &str, data_dir: &Path, seed: u64) -> Result<(), String> {
+pub async fn ensure_seeded(
+    state: &AppState,
+    base_url: &str,
+    data_dir: &Path,
+    seed: u64,
+) -> Result<(), String> {
     let store = state.store.clone();
     let exists = tokio::task::spawn_blocking(move || store.company_by_name(COMPANY))
         .await

@@ -17,6 +17,7 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use sync_core::Result;
 use sync_core::kinds::acknowledgement::{AckSubject, Acknowledgement};
 use sync_core::kinds::drill::{Drill, DrillStatus, DrillType};
 use sync_core::kinds::emergency_plan::{EmergencyContact, EmergencyPlan, MusterPoint, PlanStatus};
@@ -28,11 +29,11 @@ use sync_core::kinds::refusal_report::{RefusalOutcome, RefusalReport};
 use sync_core::kinds::tailgate_meeting::TailgateMeeting;
 use sync_core::model::{ApprovalDecision, Body, Jsea};
 use sync_core::program::raised_action_id;
-use sync_core::Result;
 
 use super::{
     Phones, SHOP, STATION_YARD, Site, SiteIds, WELL_PAD, When, Who, at, chemical_pump, compressor_valve,
-    cooler_belts, daylighting, flowline_test, hot_work, invalid, oil_change, pig_receiver, rod_packing, tank_cleanout,
+    cooler_belts, daylighting, flowline_test, hot_work, invalid, oil_change, pig_receiver, rod_packing,
+    tank_cleanout,
 };
 
 /// The seed the demo uses unless told otherwise.
@@ -55,6 +56,8 @@ pub(super) async fn fill(phones: &mut Phones, sites: &SiteIds, seed: u64) -> Res
     let refusal = refusal_reported(phones, sites)?;
     let incidents = incidents(phones, sites)?;
     let jseas = monthly_work(phones, sites, &mut rng)?;
+    // Twice: the phones that synced first receive what the later ones sent.
+    phones.sync(&Who::ALL).await?;
     phones.sync(&Who::ALL).await?;
 
     let minutes = meetings(phones, sites)?;
@@ -102,8 +105,9 @@ fn policy(phones: &mut Phones, sites: &SiteIds) -> Result<String> {
         if let Body::Policy(p) = &mut r.body
             && let Some(review) = p.reviews.last_mut()
         {
-            review.note = "Reviewed with Sam against last year's incidents and the action log; no change needed."
-                .into();
+            review.note =
+                "Reviewed with Sam against last year's incidents and the action log; no change needed."
+                    .into();
         }
         Ok(())
     })?;
@@ -204,7 +208,12 @@ fn meetings(phones: &mut Phones, sites: &SiteIds) -> Result<Vec<(String, u64)>> 
                 due_ms: Some(sam.calendar.ms(ago, 13 * 60)? + 100 * DAY_MS),
             });
         }
-        let id = sam.create(sites.id(Site::Well), None, Body::ManagementMeeting(meeting), start)?;
+        let id = sam.create(
+            sites.id(Site::Well),
+            None,
+            Body::ManagementMeeting(meeting),
+            start,
+        )?;
         sam.sign(&id, start.plus(55))?;
         sam.complete(&id, start.plus(56))?;
         minutes.push((id, ago));
@@ -247,9 +256,12 @@ fn close_refusal(phones: &mut Phones, (id, ago): &(String, u64)) -> Result<()> {
         let Body::RefusalReport(report) = &mut r.body else {
             return Err(invalid("not a refusal report"));
         };
-        report.inspection = "Confirmed: no standby person assigned and the monitor last bump-tested 9 days before".into();
+        report.inspection =
+            "Confirmed: no standby person assigned and the monitor last bump-tested 9 days before".into();
         report.inspected_by = Some(me.clone());
-        report.remedy = "Monitor bump-tested and logged; Omar assigned as standby with a radio; entry permit redone".into();
+        report.remedy =
+            "Monitor bump-tested and logged; Omar assigned as standby with a radio; entry permit redone"
+                .into();
         report.outcome = RefusalOutcome::HazardRemedied;
         report.copies_given = true;
         Ok(())
@@ -304,10 +316,12 @@ fn plan(hospital: &str, route: &str, muster: &[(&str, f64, f64)]) -> EmergencyPl
             "Eyewash: at the chemical shed".into(),
         ],
         first_aid: "Two Standard First Aid holders on every crew; Type 2 kit in each truck".into(),
-        rescue_evacuation: "Stop work, muster upwind, head count by the crew lead, call 911; no rescue entry without SCBA"
-            .into(),
-        alarms_communications: "Three long horn blasts to muster; radio channel 4; satellite messenger in the lead's truck"
-            .into(),
+        rescue_evacuation:
+            "Stop work, muster upwind, head count by the crew lead, call 911; no rescue entry without SCBA"
+                .into(),
+        alarms_communications:
+            "Three long horn blasts to muster; radio channel 4; satellite messenger in the lead's truck"
+                .into(),
         status: PlanStatus::Draft,
         signature: None,
     }
@@ -330,7 +344,11 @@ fn emergency_plans(phones: &mut Phones, sites: &SiteIds) -> Result<Plans> {
         plan(
             "Drayton Valley Hospital",
             "Out the station gate east to Hwy 620, north on Hwy 22 to Drayton Valley: about 45 minutes",
-            &[("Station gate", STATION_YARD.lat + 0.0011, STATION_YARD.lon + 0.0018)],
+            &[(
+                "Station gate",
+                STATION_YARD.lat + 0.0011,
+                STATION_YARD.lon + 0.0018,
+            )],
         ),
     )?;
     let well = make(
@@ -340,8 +358,16 @@ fn emergency_plans(phones: &mut Phones, sites: &SiteIds) -> Result<Plans> {
             "Drayton Valley Hospital",
             "Lease road south 4 km to Range Road 71, east to Hwy 22, south to Drayton Valley: about 35 minutes",
             &[
-                ("Upwind muster point A (lease entrance)", WELL_PAD.lat - 0.0012, WELL_PAD.lon + 0.0009),
-                ("Muster point B (north fence)", WELL_PAD.lat + 0.0014, WELL_PAD.lon),
+                (
+                    "Upwind muster point A (lease entrance)",
+                    WELL_PAD.lat - 0.0012,
+                    WELL_PAD.lon + 0.0009,
+                ),
+                (
+                    "Muster point B (north fence)",
+                    WELL_PAD.lat + 0.0014,
+                    WELL_PAD.lon,
+                ),
             ],
         ),
     )?;
@@ -356,7 +382,10 @@ fn first_tailgates(phones: &mut Phones, sites: &SiteIds, plans: &Plans) -> Resul
             Site::Station,
             358,
             None,
-            vec!["Winter driving on the station road", "Cold stress and warm-up breaks"],
+            vec![
+                "Winter driving on the station road",
+                "Cold stress and warm-up breaks",
+            ],
         ),
         (
             Site::Well,
@@ -414,17 +443,22 @@ struct Incidents {
     loader: String,
 }
 
+/// The completed investigation's id, and its actions as the server raised them: (action id,
+/// who resolves it, how many days ago).
+type Investigated = (String, Vec<(String, Who, u64)>);
+
 /// The year's incidents, each reported on the phone of the person who saw it.
 fn incidents(phones: &mut Phones, sites: &SiteIds) -> Result<Incidents> {
-    let mut report = |who: Who, site: Site, ago: u64, build: &dyn Fn(i64, &str) -> Incident| -> Result<String> {
-        let phone = phones.of(who);
-        let occurred = phone.calendar.ms(ago, 10 * 60)?;
-        let body = build(occurred, &phone.user_id.clone());
-        let start = at(ago, 10, 20, site.spot());
-        let id = phone.create(sites.id(site), None, Body::Incident(body), start)?;
-        phone.complete(&id, start.plus(6))?;
-        Ok(id)
-    };
+    let mut report =
+        |who: Who, site: Site, ago: u64, build: &dyn Fn(i64, &str) -> Incident| -> Result<String> {
+            let phone = phones.of(who);
+            let occurred = phone.calendar.ms(ago, 10 * 60)?;
+            let body = build(occurred, &phone.user_id.clone());
+            let start = at(ago, 10, 20, site.spot());
+            let id = phone.create(sites.id(site), None, Body::Incident(body), start)?;
+            phone.complete(&id, start.plus(6))?;
+            Ok(id)
+        };
     let laceration = report(Who::Lee, Site::Well, 150, &|at, by| {
         let mut i = Incident::new(
             IncidentType::Injury,
@@ -473,7 +507,7 @@ fn incidents(phones: &mut Phones, sites: &SiteIds) -> Result<Incidents> {
 
 /// Sam investigates the laceration properly and completes it; the loader investigation is
 /// still a draft that blames the operator.
-fn investigations(phones: &mut Phones, sites: &SiteIds, incidents: &Incidents) -> Result<(String, Vec<(String, Who, u64)>)> {
+fn investigations(phones: &mut Phones, sites: &SiteIds, incidents: &Incidents) -> Result<Investigated> {
     let lee = phones.of(Who::Lee).user_id.clone();
     let omar = phones.of(Who::Omar).user_id.clone();
     let sam = phones.of(Who::Sam);
@@ -533,10 +567,7 @@ fn investigations(phones: &mut Phones, sites: &SiteIds, incidents: &Incidents) -
 
 /// The laceration investigation's actions, raised by the server: each assignee resolves theirs
 /// on their phone, and Olivia, who resolved neither, verifies both.
-async fn resolve_investigation_actions(
-    phones: &mut Phones,
-    (_, actions): &(String, Vec<(String, Who, u64)>),
-) -> Result<()> {
+async fn resolve_investigation_actions(phones: &mut Phones, (_, actions): &Investigated) -> Result<()> {
     phones.sync(&[Who::Lee, Who::Sam]).await?;
     for (id, who, ago) in actions {
         let phone = phones.of(*who);
@@ -647,7 +678,12 @@ fn site_code(site: Site) -> &'static str {
 fn approve_monthly(phones: &mut Phones, jseas: &[MonthlyJsea]) -> Result<()> {
     let sam = phones.of(Who::Sam);
     for j in jseas {
-        sam.decide(&j.id, ApprovalDecision::Approved, "Controls in place; go ahead", j.start().plus(20))?;
+        sam.decide(
+            &j.id,
+            ApprovalDecision::Approved,
+            "Controls in place; go ahead",
+            j.start().plus(20),
+        )?;
     }
     Ok(())
 }

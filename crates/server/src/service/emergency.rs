@@ -94,7 +94,11 @@ pub async fn sites(state: &AppState, who: &Principal) -> ServiceResult<Vec<SiteP
 }
 
 /// [`sites`] on the store's thread.
-pub(crate) fn site_plans(store: &dyn RecordStore, scope: &Scope, now_ms: i64) -> ServiceResult<Vec<SitePlan>> {
+pub(crate) fn site_plans(
+    store: &dyn RecordStore,
+    scope: &Scope,
+    now_ms: i64,
+) -> ServiceResult<Vec<SitePlan>> {
     let plans = records_of_kind(store, scope, Kind::EmergencyPlan, None)?;
     let drills = records_of_kind(store, scope, Kind::Drill, None)?;
     let mut out = Vec::new();
@@ -200,7 +204,9 @@ pub async fn write_plan(state: &AppState, who: &Principal, new: NewPlan) -> Serv
             contacts: new
                 .contacts
                 .into_iter()
-                .filter(|(role, name, phone)| !(role.trim().is_empty() && name.trim().is_empty() && phone.trim().is_empty()))
+                .filter(|(role, name, phone)| {
+                    !(role.trim().is_empty() && name.trim().is_empty() && phone.trim().is_empty())
+                })
                 .map(|(role, name, phone)| EmergencyContact {
                     id: new_id(),
                     role: role.trim().to_owned(),
@@ -261,7 +267,10 @@ pub struct NewDrill {
 pub async fn log_drill(state: &AppState, who: &Principal, new: NewDrill) -> ServiceResult<String> {
     who.require_decider()?;
     let drill_type = DrillType::parse(new.drill_type.trim()).ok_or_else(|| {
-        ServiceError::invalid("invalid_drill", format!("there is no drill type {:?}", new.drill_type))
+        ServiceError::invalid(
+            "invalid_drill",
+            format!("there is no drill type {:?}", new.drill_type),
+        )
     })?;
     let (state, who) = (state.clone(), who.clone());
     blocking(move || {

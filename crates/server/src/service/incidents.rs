@@ -55,22 +55,23 @@ pub async fn overview(state: &AppState, who: &Principal) -> ServiceResult<Vec<Ev
     let scope = who.scope();
     blocking(move || {
         let store = store.as_ref();
-        let investigations: Vec<InvestigationEntry> = records_of_kind(store, &scope, Kind::Investigation, None)?
-            .into_iter()
-            .filter_map(|(row, record)| {
-                let blocking = blocking_findings(&record);
-                match record.body {
-                    Body::Investigation(investigation) => Some(InvestigationEntry {
-                        record_id: row.id,
-                        site_id: row.site_id,
-                        subject_id: investigation.subject_id.clone(),
-                        investigation,
-                        blocking,
-                    }),
-                    _ => None,
-                }
-            })
-            .collect();
+        let investigations: Vec<InvestigationEntry> =
+            records_of_kind(store, &scope, Kind::Investigation, None)?
+                .into_iter()
+                .filter_map(|(row, record)| {
+                    let blocking = blocking_findings(&record);
+                    match record.body {
+                        Body::Investigation(investigation) => Some(InvestigationEntry {
+                            record_id: row.id,
+                            site_id: row.site_id,
+                            subject_id: investigation.subject_id.clone(),
+                            investigation,
+                            blocking,
+                        }),
+                        _ => None,
+                    }
+                })
+                .collect();
         let mut events = Vec::new();
         for kind in [Kind::Incident, Kind::NearMiss] {
             for (row, record) in records_of_kind(store, &scope, kind, None)? {
@@ -79,7 +80,11 @@ pub async fn overview(state: &AppState, who: &Principal) -> ServiceResult<Vec<Ev
                         incident.occurred_ms,
                         incident_words(incident),
                         if incident.regulator_notice.is_none() && incident.not_reportable_reason.is_none() {
-                            incident.reportable_reasons().iter().map(|r| r.to_string()).collect()
+                            incident
+                                .reportable_reasons()
+                                .iter()
+                                .map(|r| r.to_string())
+                                .collect()
                         } else {
                             Vec::new()
                         },
@@ -87,7 +92,10 @@ pub async fn overview(state: &AppState, who: &Principal) -> ServiceResult<Vec<Ev
                     ),
                     Body::NearMiss(near_miss) => (
                         near_miss.occurred_at_ms,
-                        format!("Near miss, potential severity {}", near_miss.potential_severity.as_str()),
+                        format!(
+                            "Near miss, potential severity {}",
+                            near_miss.potential_severity.as_str()
+                        ),
                         Vec::new(),
                         None,
                     ),
@@ -144,7 +152,11 @@ fn reportable_decision(incident: &Incident) -> Option<String> {
     if let Some(notice) = &incident.regulator_notice {
         return Some(format!(
             "Reported to Alberta OHS, reference {}",
-            if notice.reference.is_empty() { "not given" } else { &notice.reference }
+            if notice.reference.is_empty() {
+                "not given"
+            } else {
+                &notice.reference
+            }
         ));
     }
     incident
@@ -238,24 +250,33 @@ pub async fn decide_reportable(
     }
     let (state, who, id) = (state.clone(), who.clone(), id.to_owned());
     blocking(move || {
-        write_as(&state, &who, &id, "incident.reportable_decided", |record, me, _| {
-            let Body::Incident(incident) = &mut record.body else {
-                return Err(ServiceError::Conflict("only an incident is reported here".into()));
-            };
-            match decision {
-                ReportableDecision::Reported { notified_ms, reference } => {
-                    incident.regulator_notice = Some(RegulatorNotice {
+        write_as(
+            &state,
+            &who,
+            &id,
+            "incident.reportable_decided",
+            |record, me, _| {
+                let Body::Incident(incident) = &mut record.body else {
+                    return Err(ServiceError::Conflict("only an incident is reported here".into()));
+                };
+                match decision {
+                    ReportableDecision::Reported {
                         notified_ms,
-                        by: me.user_id.clone(),
-                        reference: reference.trim().to_owned(),
-                    })
+                        reference,
+                    } => {
+                        incident.regulator_notice = Some(RegulatorNotice {
+                            notified_ms,
+                            by: me.user_id.clone(),
+                            reference: reference.trim().to_owned(),
+                        })
+                    }
+                    ReportableDecision::NotReportable { reason } => {
+                        incident.not_reportable_reason = Some(reason.trim().to_owned())
+                    }
                 }
-                ReportableDecision::NotReportable { reason } => {
-                    incident.not_reportable_reason = Some(reason.trim().to_owned())
-                }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
         Ok(())
     })
     .await
@@ -329,7 +350,10 @@ pub async fn start_investigation(
             Body::Investigation(investigation),
             Creation::Draft,
             "invalid_investigation",
-            ("investigation.started", format!("of {subject_id} from the browser")),
+            (
+                "investigation.started",
+                format!("of {subject_id} from the browser"),
+            ),
         )?;
         Ok(record.header.id)
     })
@@ -408,7 +432,9 @@ pub async fn save_investigation(
         let action = "investigation.saved";
         write_as(&state, &who, &id, action, |record, _, _| {
             let Body::Investigation(investigation) = &mut record.body else {
-                return Err(ServiceError::Conflict("only an investigation is saved here".into()));
+                return Err(ServiceError::Conflict(
+                    "only an investigation is saved here".into(),
+                ));
             };
             if investigation.status != InvestigationStatus::Draft {
                 return Err(ServiceError::Conflict(
@@ -420,17 +446,27 @@ pub async fn save_investigation(
         // Completing is a second write, so what the form held is saved even when a finding
         // still blocks it.
         if complete {
-            write_as(&state, &who, &id, "investigation.completed", |record, me, stamp| {
-                let blocked = |e: sync_core::Error| match e {
-                    sync_core::Error::Blocked(findings) => ServiceError::invalid(
-                        "investigation_blocked",
-                        findings.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; "),
-                    ),
-                    other => ServiceError::invalid("investigation_blocked", other.to_string()),
-                };
-                lifecycle::sign(record, me, stamp.clone()).map_err(blocked)?;
-                lifecycle::complete(record, stamp).map_err(blocked)
-            })?;
+            write_as(
+                &state,
+                &who,
+                &id,
+                "investigation.completed",
+                |record, me, stamp| {
+                    let blocked = |e: sync_core::Error| match e {
+                        sync_core::Error::Blocked(findings) => ServiceError::invalid(
+                            "investigation_blocked",
+                            findings
+                                .iter()
+                                .map(|f| f.message.clone())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        ),
+                        other => ServiceError::invalid("investigation_blocked", other.to_string()),
+                    };
+                    lifecycle::sign(record, me, stamp.clone()).map_err(blocked)?;
+                    lifecycle::complete(record, stamp).map_err(blocked)
+                },
+            )?;
         }
         Ok(())
     })

@@ -109,11 +109,7 @@ pub async fn overview(state: &AppState, who: &Principal) -> ServiceResult<Leader
         let store = store.as_ref();
         let users = store.users(&scope.tenant_id)?;
         let policies = records_of_kind(store, &scope, Kind::Policy, None)?;
-        let policy = current_policy(
-            policies.iter().map(|(_, r)| r),
-            &users,
-            now,
-        );
+        let policy = current_policy(policies.iter().map(|(_, r)| r), &users, now);
         let acks = records_of_kind(store, &scope, Kind::Acknowledgement, None)?;
         let mut people: Vec<PersonAcknowledgements> = users
             .iter()
@@ -140,9 +136,7 @@ pub async fn overview(state: &AppState, who: &Principal) -> ServiceResult<Leader
             match ack.subject {
                 AckSubject::RightToRefuse => person.right_to_refuse_ms = person.right_to_refuse_ms.max(at),
                 // Only an acknowledgement of the policy in force counts for it.
-                AckSubject::Policy
-                    if policy.as_ref().map(|p| &p.record_id) == ack.document_id.as_ref() =>
-                {
+                AckSubject::Policy if policy.as_ref().map(|p| &p.record_id) == ack.document_id.as_ref() => {
                     person.policy_ms = person.policy_ms.max(at)
                 }
                 _ => {}
@@ -264,7 +258,8 @@ pub async fn review_policy(state: &AppState, who: &Principal, id: &str, note: St
             if !matches!(record.body, Body::Policy(_)) {
                 return Err(ServiceError::Conflict("only a policy is reviewed here".into()));
             }
-            lifecycle::sign(record, me, stamp).map_err(|e| ServiceError::invalid("invalid_review", e.to_string()))?;
+            lifecycle::sign(record, me, stamp)
+                .map_err(|e| ServiceError::invalid("invalid_review", e.to_string()))?;
             if let Body::Policy(policy) = &mut record.body
                 && let Some(review) = policy.reviews.last_mut()
             {
@@ -322,7 +317,12 @@ pub async fn record_meeting(state: &AppState, who: &Principal, new: NewMeeting) 
             .iter()
             .filter(|t| !t.trim().is_empty())
             .map(|t| item(t, true))
-            .chain(new.other_items.iter().filter(|t| !t.trim().is_empty()).map(|t| item(t, false)))
+            .chain(
+                new.other_items
+                    .iter()
+                    .filter(|t| !t.trim().is_empty())
+                    .map(|t| item(t, false)),
+            )
             .collect();
         let mut actions = Vec::new();
         for a in &new.actions {
@@ -416,7 +416,12 @@ pub struct RefusalClosing {
 /// Closes refusal report `id` as `who` (a supervisor or manager), who inspected: what they found,
 /// what was done, the outcome and that the worker has a copy. The kind's rules refuse a report
 /// missing any of them, naming each.
-pub async fn close_refusal(state: &AppState, who: &Principal, id: &str, closing: RefusalClosing) -> ServiceResult<()> {
+pub async fn close_refusal(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    closing: RefusalClosing,
+) -> ServiceResult<()> {
     who.require_decider()?;
     let outcome = RefusalOutcome::parse(closing.outcome.trim()).ok_or_else(|| {
         ServiceError::invalid(
@@ -428,7 +433,9 @@ pub async fn close_refusal(state: &AppState, who: &Principal, id: &str, closing:
     blocking(move || {
         write_as(&state, &who, &id, "refusal_report.closed", |record, me, stamp| {
             let Body::RefusalReport(report) = &mut record.body else {
-                return Err(ServiceError::Conflict("only a refusal report is closed here".into()));
+                return Err(ServiceError::Conflict(
+                    "only a refusal report is closed here".into(),
+                ));
             };
             report.inspection = closing.inspection.trim().to_owned();
             report.inspected_by = Some(me.user_id.clone());
@@ -439,7 +446,11 @@ pub async fn close_refusal(state: &AppState, who: &Principal, id: &str, closing:
             lifecycle::sign(record, me, stamp).map_err(|e| match e {
                 sync_core::Error::Blocked(findings) => ServiceError::invalid(
                     "invalid_refusal",
-                    findings.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; "),
+                    findings
+                        .iter()
+                        .map(|f| f.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 ),
                 other => ServiceError::invalid("invalid_refusal", other.to_string()),
             })
@@ -470,7 +481,12 @@ pub(crate) fn active_person(store: &dyn RecordStore, who: &Principal, user_id: &
     store
         .user(&who.tenant_id, user_id)?
         .filter(|u| !u.disabled)
-        .ok_or_else(|| ServiceError::invalid("invalid_person", format!("there is no one with id {user_id:?} here")))
+        .ok_or_else(|| {
+            ServiceError::invalid(
+                "invalid_person",
+                format!("there is no one with id {user_id:?} here"),
+            )
+        })
 }
 
 /// The acknowledgement a worker signs of the right to refuse, for the form that shows it.

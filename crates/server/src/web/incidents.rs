@@ -69,9 +69,15 @@ fn type_label(t: IncidentType) -> &'static str {
 /// The dangerous occurrences a reporter may tick, as the kind names them.
 const OCCURRENCES: &[(&str, &str)] = &[
     ("fire_or_explosion", "A fire or explosion"),
-    ("structural_collapse", "Collapse or failure of a building or structure"),
+    (
+        "structural_collapse",
+        "Collapse or failure of a building or structure",
+    ),
     ("crane_or_hoist_collapse", "Collapse of a crane, derrick or hoist"),
-    ("uncontrolled_release", "An uncontrolled release of a hazardous substance"),
+    (
+        "uncontrolled_release",
+        "An uncontrolled release of a hazardous substance",
+    ),
 ];
 
 pub async fn list(
@@ -107,7 +113,10 @@ pub async fn list(
             })
             .collect(),
         sites: own_sites(&directory, &visitor),
-        types: IncidentType::ALL.iter().map(|t| (t.as_str(), type_label(*t))).collect(),
+        types: IncidentType::ALL
+            .iter()
+            .map(|t| (t.as_str(), type_label(*t)))
+            .collect(),
         treatments: Treatment::ALL
             .iter()
             .map(|t| (t.as_str(), treatment_label(*t)))
@@ -217,7 +226,11 @@ pub struct InvestigationFields {
 }
 
 fn lines(text: &str) -> Vec<String> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 impl InvestigationFields {
@@ -289,7 +302,13 @@ fn investigation_page(
     let mut actions: Vec<(String, String, String)> = i
         .actions
         .iter()
-        .map(|a| (a.action.clone(), a.assignee.clone(), day(directory, &entry.site_id, a.due_ms)))
+        .map(|a| {
+            (
+                a.action.clone(),
+                a.assignee.clone(),
+                day(directory, &entry.site_id, a.due_ms),
+            )
+        })
         .collect();
     while actions.len() < 3 {
         actions.push(Default::default());
@@ -329,7 +348,13 @@ pub async fn show(
         .await
         .map(|d| d.record.body.title())
         .unwrap_or_else(|_| entry.subject_id.clone());
-    Ok(render(&investigation_page(&visitor, &directory, &entry, subject, q.done.as_deref())))
+    Ok(render(&investigation_page(
+        &visitor,
+        &directory,
+        &entry,
+        subject,
+        q.done.as_deref(),
+    )))
 }
 
 pub async fn save(

@@ -185,7 +185,11 @@ pub async fn policy(
             })
             .collect(),
     });
-    let site = found.policy.as_ref().map(|p| p.site_id.clone()).unwrap_or_default();
+    let site = found
+        .policy
+        .as_ref()
+        .map(|p| p.site_id.clone())
+        .unwrap_or_default();
     let people: Vec<AckRow> = found
         .people
         .iter()
@@ -308,8 +312,20 @@ pub async fn meetings(
                     format!("{}{signed}", directory.person(id))
                 })
                 .collect(),
-            safety_items: m.meeting.items.iter().filter(|i| i.safety).map(|i| i.topic.clone()).collect(),
-            other_items: m.meeting.items.iter().filter(|i| !i.safety).map(|i| i.topic.clone()).collect(),
+            safety_items: m
+                .meeting
+                .items
+                .iter()
+                .filter(|i| i.safety)
+                .map(|i| i.topic.clone())
+                .collect(),
+            other_items: m
+                .meeting
+                .items
+                .iter()
+                .filter(|i| !i.safety)
+                .map(|i| i.topic.clone())
+                .collect(),
             actions: m
                 .meeting
                 .actions
@@ -358,7 +374,11 @@ pub struct MeetingForm {
 }
 
 fn lines(text: &str) -> Vec<String> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The end of `date` in the zone of `site_id`: when something due that day falls due.

@@ -76,14 +76,23 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/equipment/{id}", post(equipment::update))
         .route("/policy", get(leadership::policy).post(leadership::write_policy))
         .route("/policy/{id}/review", post(leadership::review_policy))
-        .route("/meetings", get(leadership::meetings).post(leadership::record_meeting))
-        .route("/refusals", get(leadership::refusals).post(leadership::report_refusal))
+        .route(
+            "/meetings",
+            get(leadership::meetings).post(leadership::record_meeting),
+        )
+        .route(
+            "/refusals",
+            get(leadership::refusals).post(leadership::report_refusal),
+        )
         .route("/refusals/{id}/close", post(leadership::close_refusal))
         .route("/incidents", get(incidents::list).post(incidents::report))
         .route("/incidents/{id}/reportable", post(incidents::decide_reportable))
         .route("/investigations", post(incidents::start))
         .route("/investigations/{id}", get(incidents::show).post(incidents::save))
-        .route("/emergency-plans", get(emergency::list).post(emergency::write_plan))
+        .route(
+            "/emergency-plans",
+            get(emergency::list).post(emergency::write_plan),
+        )
         .route("/emergency-plans/new", get(emergency::new_plan))
         .route("/drills", post(emergency::log_drill))
         .route("/readiness", get(readiness::page))
