@@ -517,6 +517,23 @@ fn of(met: usize, of: usize, noun: &str) -> String {
     format!("{met} of {of} {noun}")
 }
 
+/// The kinds an action comes from, in words: "inspections, pre-starts or raised by hand".
+fn source_words(sources: &[String]) -> String {
+    let words: Vec<String> = sources
+        .iter()
+        .map(|k| match k.as_str() {
+            RAISED_BY_HAND => "raised by hand".to_owned(),
+            "pre_start" => "pre-starts".to_owned(),
+            "near_miss" => "near misses".to_owned(),
+            other => format!("{}s", other.replace('_', " ")),
+        })
+        .collect();
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => words.concat(),
+    }
+}
+
 /// The rule in words, for the report beside each question.
 pub fn describe(rule: &Rule) -> String {
     match rule {
@@ -544,8 +561,8 @@ pub fn describe(rule: &Rule) -> String {
             sources,
             require_verification,
         } => format!(
-            "Corrective actions raised in the window from {} closed{} by their due date; open ones not yet due are left out (\"manual\": raised by hand).",
-            sources.join(", ").replace('_', "-"),
+            "Corrective actions raised in the window from {} closed{} by their due date; open ones not yet due are left out.",
+            source_words(sources),
             if *require_verification { " and verified" } else { "" }
         ),
         Rule::CountAtLeast { record_kind, n } => format!(
@@ -751,8 +768,9 @@ fn acknowledged(ev: &Evidence, subject: &str) -> Outcome {
         evidence,
         gap(
             format!(
-                "{} have not signed an acknowledgement of {words}: {}.",
+                "{} {} not signed an acknowledgement of {words}: {}.",
                 of(missing.len(), workers.len(), "active workers"),
+                if missing.len() == 1 { "has" } else { "have" },
                 missing
                     .iter()
                     .map(|p| p.name.as_str())
@@ -1077,7 +1095,7 @@ fn actions_closed(ev: &Evidence, sources: &[String], require_verification: bool)
         }
     }
     let total = counted.len() + failed.len();
-    let noun = format!("corrective actions from {}", sources.join(", ").replace('_', "-"));
+    let noun = format!("corrective actions from {}", source_words(sources));
     if total == 0 {
         return Outcome::not_applicable(format!(
             "No {noun} raised in the window have come due{}: not applicable.",

@@ -207,7 +207,10 @@ fn acknowledged_names_the_workers_without_one() {
     let none = run(&rule, &ev);
     assert_eq!(share(&none), (0, 2));
     let gap = none.gap.unwrap();
-    assert!(gap.sentence.contains("Ann Worker, Bo Worker"), "{}", gap.sentence);
+    assert_eq!(
+        gap.sentence,
+        "2 of 2 active workers have not signed an acknowledgement of right to refuse: Ann Worker, Bo Worker."
+    );
     assert!(gap.links.iter().any(|l| l.href == "/people#person-w1"));
     assert!(gap.links.iter().any(|l| l.href == "/policy"));
     ev.acknowledgements = vec![
@@ -510,6 +513,13 @@ fn actions_closed_judges_by_due_date_and_leaves_out_those_not_yet_due() {
     assert_eq!(share(&partly), (1, 4));
     assert!(
         partly.summary.contains("1 open action not yet due is left out"),
+        "{}",
+        partly.summary
+    );
+    assert!(
+        partly
+            .summary
+            .starts_with("1 of 4 corrective actions from inspections or pre-starts closed and verified"),
         "{}",
         partly.summary
     );
