@@ -349,3 +349,81 @@ async fn the_readiness_report_estimates_from_synced_records_and_only_the_office_
         .expect("page");
     assert_eq!(refused.status(), 403);
 }
+
+/// A certifying partner's own catalogue: one element, a rule the server computes and one it does
+/// not (left to the auditor).
+const PARTNER: &str = r#"
+schema = "muster.readiness-catalogue"
+schema_version = 1
+id = "partner-2027"
+name = "A partner's SECOR tool, 2027"
+version = "2027.1"
+window_months = 12
+pass = { overall = 0.8, element_floor = 0.5 }
+
+[[element]]
+id = "E10"
+name = "Investigations and reporting"
+
+[[element.question]]
+id = "E10.1"
+ask = "Are near misses reported?"
+points = 5
+scoring = "all_or_nothing"
+method = ["documentation"]
+provenance = "verified"
+rule = { kind = "count_at_least", record_kind = "near_miss", n = 1 }
+
+[[element.question]]
+id = "E10.2"
+ask = "Can workers describe how to report a near miss?"
+points = 3
+scoring = "proportional"
+method = ["interview"]
+provenance = "inferred"
+rule = { kind = "worker_interviews" }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partners_catalogue_is_chosen_by_id_and_a_bad_one_stops_the_server_naming_the_file() {
+    let catalogues = tempfile::tempdir().expect("dir");
+    std::fs::write(catalogues.path().join("partner.toml"), PARTNER).expect("write");
+    let loaded = server::service::readiness::catalogue::Catalogues::load(catalogues.path()).expect("loads");
+    let server = TestServer::start_with(move |state| state.catalogues = std::sync::Arc::new(loaded)).await;
+    server.company("Acme Energy", &[(OFFICE, Role::Admin, &[])]);
+    let dir = tempfile::tempdir().expect("dir");
+    let office = Phone::sign_in(&server, &dir, OFFICE).await;
+
+    let url = format!("{}/v1/readiness?{WINDOW}&catalogue=partner-2027", server.url);
+    let (status, report) = get_json(&url, &token_of(&office)).await;
+    assert_eq!(status, 200, "{report:#}");
+    assert_eq!(report["catalogue"]["id"], "partner-2027");
+    let offered: Vec<&str> = report["catalogues"]
+        .as_array()
+        .expect("catalogues")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(offered, ["secor-six", "partner-2027"]);
+    // No near miss: the question is owed and lost; the interview is the auditor's.
+    assert_eq!(share(&report, "E10.1"), (0, 1));
+    assert_eq!(question(&report, "E10.2")["assessment"], "auditor");
+    assert_eq!(report["available"], 5.0);
+    assert_eq!(report["auditor_questions"], 1);
+    assert_eq!(report["gaps"][0]["question_id"], "E10.1");
+
+    // The server binary refuses to start on a catalogue it cannot read, and says which and why.
+    let data = tempfile::tempdir().expect("data dir");
+    std::fs::create_dir(data.path().join("catalogues")).expect("mkdir");
+    let broken = data.path().join("catalogues").join("broken.toml");
+    std::fs::write(&broken, PARTNER.replace("points = 5", "points = -5")).expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fault-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .output()
+        .expect("run the server");
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains(&broken.display().to_string()), "{said}");
+    assert!(said.contains("question E10.1: points = -5"), "{said}");
+}

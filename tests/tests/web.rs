@@ -21,6 +21,8 @@ mod inspections;
 mod people;
 #[path = "web/program.rs"]
 mod program;
+#[path = "web/readiness.rs"]
+mod readiness;
 #[path = "web/records.rs"]
 mod records;
 #[path = "web/session.rs"]

@@ -1199,15 +1199,14 @@ fn the_page_table_covers_every_route_of_the_pages() {
     ))
     .expect("the pages' routes");
     let mut routed = BTreeSet::new();
-    // Whitespace flattened, so a call rustfmt wrapped over several lines reads as one.
-    let flat = source.split_whitespace().collect::<Vec<_>>().join(" ");
-    for call in flat.split(".route(").skip(1) {
-        let call = call.split(".layer(").next().unwrap_or_default().trim_start();
+    // Each `.route(` call, however rustfmt wrapped it: up to the next call on the router.
+    for call in source.split(".route(").skip(1) {
+        let call = call.split(".layer(").next().unwrap_or(call).trim_start();
         let Some(rest) = call.strip_prefix('"') else {
             continue;
         };
         let path = rest.split('"').next().expect("a path");
-        let handlers = call.split_once(',').map_or("", |(_, h)| h);
+        let handlers = rest.split_once(',').map_or("", |(_, h)| h);
         if handlers.trim_start().starts_with("get(") {
             routed.insert(format!("GET {path}"));
         }

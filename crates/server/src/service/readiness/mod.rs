@@ -642,6 +642,12 @@ fn gather(state: &AppState, who: &Principal, ev: &mut Evidence) -> ServiceResult
             flags: row.flags,
         });
     }
+    // An investigation is known by what it investigates.
+    for investigation in &mut ev.investigations {
+        if let Some(subject) = ev.records.iter().find(|r| r.id == investigation.subject_id) {
+            investigation.title = format!("Investigation: {}", subject.title);
+        }
+    }
     // The inspection schedules' occurrences, as the inspections page judges them.
     let schedules = super::inspections::statuses_blocking(store, who, ev.now_ms)?;
     for status in schedules {

@@ -41,6 +41,11 @@ impl Link {
         Self::new(label, format!("/records/{id}"))
     }
 
+    /// An investigation, on the page where it is written and completed.
+    fn investigation(id: &str, label: impl Into<String>) -> Self {
+        Self::new(label, format!("/investigations/{id}"))
+    }
+
     /// A record by its title and the day it was completed at its site.
     fn dated(record: &RecordEv, ev: &Evidence) -> Self {
         let when = record.completed_ms.unwrap_or(record.created_ms);
@@ -512,6 +517,23 @@ fn of(met: usize, of: usize, noun: &str) -> String {
     format!("{met} of {of} {noun}")
 }
 
+/// The kinds an action comes from, in words: "inspections, pre-starts or raised by hand".
+fn source_words(sources: &[String]) -> String {
+    let words: Vec<String> = sources
+        .iter()
+        .map(|k| match k.as_str() {
+            RAISED_BY_HAND => "raised by hand".to_owned(),
+            "pre_start" => "pre-starts".to_owned(),
+            "near_miss" => "near misses".to_owned(),
+            other => format!("{}s", other.replace('_', " ")),
+        })
+        .collect();
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => words.concat(),
+    }
+}
+
 /// The rule in words, for the report beside each question.
 pub fn describe(rule: &Rule) -> String {
     match rule {
@@ -539,8 +561,8 @@ pub fn describe(rule: &Rule) -> String {
             sources,
             require_verification,
         } => format!(
-            "Corrective actions raised in the window from {} closed{} by their due date; open ones not yet due are left out (\"manual\": raised by hand).",
-            sources.join(", ").replace('_', "-"),
+            "Corrective actions raised in the window from {} closed{} by their due date; open ones not yet due are left out.",
+            source_words(sources),
             if *require_verification { " and verified" } else { "" }
         ),
         Rule::CountAtLeast { record_kind, n } => format!(
@@ -746,8 +768,9 @@ fn acknowledged(ev: &Evidence, subject: &str) -> Outcome {
         evidence,
         gap(
             format!(
-                "{} have not signed an acknowledgement of {words}: {}.",
+                "{} {} not signed an acknowledgement of {words}: {}.",
                 of(missing.len(), workers.len(), "active workers"),
+                if missing.len() == 1 { "has" } else { "have" },
                 missing
                     .iter()
                     .map(|p| p.name.as_str())
@@ -1072,7 +1095,7 @@ fn actions_closed(ev: &Evidence, sources: &[String], require_verification: bool)
         }
     }
     let total = counted.len() + failed.len();
-    let noun = format!("corrective actions from {}", sources.join(", ").replace('_', "-"));
+    let noun = format!("corrective actions from {}", source_words(sources));
     if total == 0 {
         return Outcome::not_applicable(format!(
             "No {noun} raised in the window have come due{}: not applicable.",
@@ -1181,7 +1204,7 @@ fn investigations_sound(ev: &Evidence) -> Outcome {
         in_window
             .iter()
             .filter(|i| !i.blames_worker_only && !i.person_only_actions)
-            .map(|i| Link::record(&i.id, i.title.clone()))
+            .map(|i| Link::investigation(&i.id, i.title.clone()))
             .collect(),
         gap(
             format!(
@@ -1195,11 +1218,7 @@ fn investigations_sound(ev: &Evidence) -> Outcome {
                         (true, false) => "worker blamed",
                         _ => "person-only actions",
                     };
-                    // Its own page, where the causes and actions are rewritten and it is completed.
-                    Link::new(
-                        format!("{} ({why})", i.title),
-                        format!("/investigations/{}", i.id),
-                    )
+                    Link::investigation(&i.id, format!("{} ({why})", i.title))
                 })
                 .collect(),
         ),
@@ -1240,8 +1259,8 @@ fn incidents_investigated(ev: &Evidence) -> Outcome {
         ),
         ev.investigations
             .iter()
-            .filter(|i| reported.iter().any(|r| r.id == i.subject_id))
-            .map(|i| Link::record(&i.id, i.title.clone()))
+            .filter(|i| i.completed && reported.iter().any(|r| r.id == i.subject_id))
+            .map(|i| Link::investigation(&i.id, i.title.clone()))
             .collect(),
         gap(
             format!(

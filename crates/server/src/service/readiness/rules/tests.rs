@@ -207,7 +207,10 @@ fn acknowledged_names_the_workers_without_one() {
     let none = run(&rule, &ev);
     assert_eq!(share(&none), (0, 2));
     let gap = none.gap.unwrap();
-    assert!(gap.sentence.contains("Ann Worker, Bo Worker"), "{}", gap.sentence);
+    assert_eq!(
+        gap.sentence,
+        "2 of 2 active workers have not signed an acknowledgement of right to refuse: Ann Worker, Bo Worker."
+    );
     assert!(gap.links.iter().any(|l| l.href == "/people#person-w1"));
     assert!(gap.links.iter().any(|l| l.href == "/policy"));
     ev.acknowledgements = vec![
@@ -513,6 +516,13 @@ fn actions_closed_judges_by_due_date_and_leaves_out_those_not_yet_due() {
         "{}",
         partly.summary
     );
+    assert!(
+        partly
+            .summary
+            .starts_with("1 of 4 corrective actions from inspections or pre-starts closed and verified"),
+        "{}",
+        partly.summary
+    );
     let links = hrefs(&partly);
     assert_eq!(links, ["/records/a2", "/records/a3", "/records/a4", "/actions"]);
     // Without verification required, a timely resolution is enough.
@@ -587,6 +597,7 @@ fn investigations_sound_wants_system_causes_and_actions() {
     assert_eq!(share(&partly), (1, 3));
     let gap = partly.gap.unwrap();
     assert_eq!(gap.links[0].label, "v2 (worker blamed)");
+    assert_eq!(gap.links[0].href, "/investigations/v2");
     assert_eq!(gap.links[1].label, "v3 (person-only actions)");
     ev.investigations.truncate(1);
     assert_eq!(share(&run(&Rule::InvestigationsSound, &ev)), (1, 1));
