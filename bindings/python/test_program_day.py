@@ -13,7 +13,10 @@ Phones of the demo company, each a real SQLite store in a temporary folder:
 - the supervisor records the operator's certificate and verifies the operator on the loader, and
   the operator's phone receives both and alerts the operator to the certificate's expiry, as the
   server does the office;
-- the operator's phone fetches and keeps the equipment register, with the loader out of service.
+- the operator's phone fetches and keeps the equipment register, with the loader out of service;
+- the worker acknowledges the right to refuse and reports a fire in the generator enclosure; the
+  office sees the incident prompted as possibly reportable, with the rule, and the worker's phone
+  holds the site's emergency plan offline.
 """
 
 import asyncio
@@ -267,6 +270,46 @@ class ProgramDay(unittest.TestCase):
         with self.assertRaises(MusterError.NotAllowedNow) as not_theirs:
             supervisor.store.sign(oriented, supervisor.stamp())
         self.assertIn("only the worker oriented signs", not_theirs.exception.reason)
+
+    def test_a_worker_acknowledges_the_right_to_refuse_and_reports_an_incident(self):
+        asyncio.run(self.acknowledgement_and_incident())
+
+    async def acknowledgement_and_incident(self):
+        worker = Phone(self.folder, "worker")
+        worker_user = await worker.login("worker@demo.muster")
+        site = worker_user.sites[-1]
+
+        ack = {"subject": "right_to_refuse", "statement": "I may refuse work I believe is dangerous.",
+               "person_id": worker_user.id, "status": "draft"}
+        acknowledged = worker.store.create_record(RecordKind.ACKNOWLEDGEMENT, site, None, json.dumps(ack), worker.stamp())
+        with self.assertRaises(MusterError.Blocked) as unsigned:
+            worker.store.complete(acknowledged, worker.stamp())
+        self.assertIn("acknowledgement.signature_required", [f.rule for f in unsigned.exception.findings])
+        await tick()
+        worker.store.sign(acknowledged, worker.stamp())
+        await tick()
+        worker.store.complete(acknowledged, worker.stamp())
+        self.assertEqual(body(worker, acknowledged)["signature"]["user_id"], worker_user.id)
+
+        fire = {"incident_type": "damage", "occurred_ms": now_ms() - 600_000,
+                "description": "Small fire in the generator enclosure, put out with the extinguisher",
+                "location": "Generator enclosure", "treatment": "none", "occurrences": ["fire_or_explosion"],
+                "release": "", "reported_by": worker_user.id, "status": "draft"}
+        reported = worker.store.create_record(RecordKind.INCIDENT, site, None, json.dumps(fire), worker.stamp())
+        await tick()
+        worker.store.complete(reported, worker.stamp())
+        report = await worker.sync()
+        self.assertEqual((report.accepted, report.rejected), (2, []))
+
+        office = office_view(reported)
+        prompts = [f for f in office["flags"] if f["code"] == "incident.may_be_reportable"]
+        self.assertEqual(len(prompts), 1, office["flags"])
+        self.assertIn("fire or explosion", json.dumps(prompts[0]).lower())
+        # The site's emergency plan came down with the sync and stays on the phone.
+        plans = worker.store.list(ListFilter(kind=RecordKind.EMERGENCY_PLAN))
+        self.assertTrue(any(p.site_id == site for p in plans), plans)
+        plan = body(worker, next(p.id for p in plans if p.site_id == site))
+        self.assertTrue(plan["muster_points"] and plan["hospital"], plan)
 
     def test_a_supervisor_records_a_certificate_and_a_competency_for_the_operator(self):
         asyncio.run(self.certificate_and_competency())

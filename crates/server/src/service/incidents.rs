@@ -92,10 +92,7 @@ pub async fn overview(state: &AppState, who: &Principal) -> ServiceResult<Vec<Ev
                     ),
                     Body::NearMiss(near_miss) => (
                         near_miss.occurred_at_ms,
-                        format!(
-                            "Near miss, potential severity {}",
-                            near_miss.potential_severity.as_str()
-                        ),
+                        format!("potential severity {}", near_miss.potential_severity.as_str()),
                         Vec::new(),
                         None,
                     ),
