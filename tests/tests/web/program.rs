@@ -124,6 +124,44 @@ async fn a_readiness_gap_is_followed_to_its_investigation_and_closed() {
     browser.quit().await;
 }
 
+/// Fills the plan form on the open page, the hospital only when given, and sends it.
+async fn fill_plan(browser: &Browser, hospital: Option<&str>) {
+    let form = "form#plan";
+    browser
+        .fill(&format!("{form} input[name=muster_name]"), "Lease entrance")
+        .await;
+    browser
+        .fill(&format!("{form} input[name=muster_lat]"), "53.4510")
+        .await;
+    browser
+        .fill(&format!("{form} input[name=muster_lon]"), "-115.0114")
+        .await;
+    if let Some(hospital) = hospital {
+        browser.fill("#hospital", hospital).await;
+    }
+    browser
+        .fill("#route", "Lease road south to Hwy 22, south to Drayton Valley")
+        .await;
+    browser
+        .fill(
+            "#equipment",
+            "Extinguisher at the pad entrance\nSpill kit by the tanks",
+        )
+        .await;
+    browser
+        .fill("#first-aid", "Two first aiders on the crew; kit in the truck")
+        .await;
+    browser
+        .fill("#rescue", "Stop work, muster, head count, call 911")
+        .await;
+    browser
+        .fill("#alarms", "Three horn blasts; radio channel 4")
+        .await;
+    browser
+        .click_to_load(&format!("{form} button[type=submit]"))
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_site_without_a_plan_gets_one_from_its_flag_and_the_phone_keeps_it() {
     let server = TestServer::start().await;
@@ -169,37 +207,7 @@ async fn a_site_without_a_plan_gets_one_from_its_flag_and_the_phone_keeps_it() {
     browser.screenshot("emergency_plan_new").await;
 
     // Sent with the hospital missing: refused, naming it.
-    let form = "form#plan";
-    browser
-        .fill(&format!("{form} input[name=muster_name]"), "Lease entrance")
-        .await;
-    browser
-        .fill(&format!("{form} input[name=muster_lat]"), "53.4510")
-        .await;
-    browser
-        .fill(&format!("{form} input[name=muster_lon]"), "-115.0114")
-        .await;
-    browser
-        .fill("#route", "Lease road south to Hwy 22, south to Drayton Valley")
-        .await;
-    browser
-        .fill(
-            "#equipment",
-            "Extinguisher at the pad entrance\nSpill kit by the tanks",
-        )
-        .await;
-    browser
-        .fill("#first-aid", "Two first aiders on the crew; kit in the truck")
-        .await;
-    browser
-        .fill("#rescue", "Stop work, muster, head count, call 911")
-        .await;
-    browser
-        .fill("#alarms", "Three horn blasts; radio channel 4")
-        .await;
-    browser
-        .click_to_load(&format!("{form} button[type=submit]"))
-        .await;
+    fill_plan(&browser, None).await;
     let refusal = browser.body_text().await;
     assert!(refusal.to_lowercase().contains("hospital"), "{refusal}");
 
@@ -209,37 +217,7 @@ async fn a_site_without_a_plan_gets_one_from_its_flag_and_the_phone_keeps_it() {
             &format!("/emergency-plans/new?site={}", company.site_a),
         )
         .await;
-    browser
-        .fill(&format!("{form} input[name=muster_name]"), "Lease entrance")
-        .await;
-    browser
-        .fill(&format!("{form} input[name=muster_lat]"), "53.4510")
-        .await;
-    browser
-        .fill(&format!("{form} input[name=muster_lon]"), "-115.0114")
-        .await;
-    browser.fill("#hospital", "Drayton Valley Hospital").await;
-    browser
-        .fill("#route", "Lease road south to Hwy 22, south to Drayton Valley")
-        .await;
-    browser
-        .fill(
-            "#equipment",
-            "Extinguisher at the pad entrance\nSpill kit by the tanks",
-        )
-        .await;
-    browser
-        .fill("#first-aid", "Two first aiders on the crew; kit in the truck")
-        .await;
-    browser
-        .fill("#rescue", "Stop work, muster, head count, call 911")
-        .await;
-    browser
-        .fill("#alarms", "Three horn blasts; radio channel 4")
-        .await;
-    browser
-        .click_to_load(&format!("{form} button[type=submit]"))
-        .await;
+    fill_plan(&browser, Some("Drayton Valley Hospital")).await;
     assert_eq!(browser.path().await, "/emergency-plans?done=plan_current");
     browser.screenshot("emergency_plans").await;
     let row = browser

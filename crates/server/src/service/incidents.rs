@@ -13,7 +13,7 @@ use sync_core::validate::{Finding, Level};
 
 use super::leadership::{active_person, own_site};
 use super::records::records_of_kind;
-use super::writes::{Creation, create_with, write_as};
+use super::writes::{Creation, create_with, refused_step, write_as};
 use super::{Principal, ServiceError, ServiceResult, blocking};
 use crate::AppState;
 use crate::judge::stored_record;
@@ -450,19 +450,9 @@ pub async fn save_investigation(
                 &id,
                 "investigation.completed",
                 |record, me, stamp| {
-                    let blocked = |e: sync_core::Error| match e {
-                        sync_core::Error::Blocked(findings) => ServiceError::invalid(
-                            "investigation_blocked",
-                            findings
-                                .iter()
-                                .map(|f| f.message.clone())
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        ),
-                        other => ServiceError::invalid("investigation_blocked", other.to_string()),
-                    };
-                    lifecycle::sign(record, me, stamp.clone()).map_err(blocked)?;
-                    lifecycle::complete(record, stamp).map_err(blocked)
+                    let blocked = refused_step("investigation_blocked");
+                    lifecycle::sign(record, me, stamp.clone()).map_err(&blocked)?;
+                    lifecycle::complete(record, stamp).map_err(&blocked)
                 },
             )?;
         }

@@ -18,7 +18,7 @@ use sync_core::model::{Body, Record, new_id};
 use sync_core::protocol::Role;
 
 use super::records::records_of_kind;
-use super::writes::{Creation, create_with, write_as};
+use super::writes::{Creation, create_with, refused_step, write_as};
 use super::{Principal, ServiceError, ServiceResult, blocking};
 use crate::AppState;
 use crate::store::{RecordStore, User};
@@ -258,8 +258,7 @@ pub async fn review_policy(state: &AppState, who: &Principal, id: &str, note: St
             if !matches!(record.body, Body::Policy(_)) {
                 return Err(ServiceError::Conflict("only a policy is reviewed here".into()));
             }
-            lifecycle::sign(record, me, stamp)
-                .map_err(|e| ServiceError::invalid("invalid_review", e.to_string()))?;
+            lifecycle::sign(record, me, stamp).map_err(refused_step("invalid_review"))?;
             if let Body::Policy(policy) = &mut record.body
                 && let Some(review) = policy.reviews.last_mut()
             {
@@ -443,17 +442,7 @@ pub async fn close_refusal(
             report.outcome = outcome;
             report.copies_given = closing.copies_given;
             // The closer's signature over the whole report is what closes it.
-            lifecycle::sign(record, me, stamp).map_err(|e| match e {
-                sync_core::Error::Blocked(findings) => ServiceError::invalid(
-                    "invalid_refusal",
-                    findings
-                        .iter()
-                        .map(|f| f.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
-                other => ServiceError::invalid("invalid_refusal", other.to_string()),
-            })
+            lifecycle::sign(record, me, stamp).map_err(refused_step("invalid_refusal"))
         })?;
         Ok(())
     })

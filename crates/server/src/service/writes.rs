@@ -147,26 +147,16 @@ pub(crate) fn create_with(
         },
         body,
     };
-    let blocked = |e: sync_core::Error| match e {
-        sync_core::Error::Blocked(findings) => ServiceError::invalid(
-            invalid_code,
-            findings
-                .iter()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        other => ServiceError::invalid(invalid_code, other.to_string()),
-    };
+    let blocked = refused_step(invalid_code);
     if matches!(creation, Creation::SignAndComplete | Creation::Sign) {
         let me = Actor {
             user_id: who.user_id.clone(),
             name: who.name.clone(),
         };
-        lifecycle::sign(&mut record, &me, stamp.clone()).map_err(blocked)?;
+        lifecycle::sign(&mut record, &me, stamp.clone()).map_err(&blocked)?;
     }
     if creation == Creation::Complete || creation == Creation::SignAndComplete {
-        lifecycle::complete(&mut record, stamp).map_err(blocked)?;
+        lifecycle::complete(&mut record, stamp).map_err(&blocked)?;
     }
     // The device prefix is what lets this stamp's server boot id count as the server's clock.
     let web_device = format!("{SERVER_DEVICE_PREFIX}{}", who.user_id);
@@ -205,6 +195,22 @@ pub(crate) fn create_with(
     }
     actions::after_stored(state, &who.tenant_id, &record)?;
     Ok(record)
+}
+
+/// A lifecycle step the kind refused, as `code` with every blocking finding's message (or the
+/// refusal's own), so the person sees all that is in the way at once.
+pub(crate) fn refused_step(code: &'static str) -> impl Fn(sync_core::Error) -> ServiceError {
+    move |e| match e {
+        sync_core::Error::Blocked(findings) => ServiceError::invalid(
+            code,
+            findings
+                .iter()
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => ServiceError::invalid(code, other.to_string()),
+    }
 }
 
 /// A refusal of the write checks, as the service says it.

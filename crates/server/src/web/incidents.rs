@@ -10,7 +10,7 @@ use sync_core::kinds::incident::{IncidentType, Treatment};
 use sync_core::kinds::investigation::InvestigationStatus;
 
 use super::approvals::directory;
-use super::leadership::{Done, Tab, action_rows, day, nav, own_sites, people, start_of_day, tabs};
+use super::leadership::{Done, Tab, action_rows, day, lines, nav, own_sites, people, start_of_day, tabs};
 use super::session::Posted;
 use super::view::{Directory, Nav, render, sentence};
 use super::{Visitor, WebError};
@@ -223,14 +223,6 @@ pub struct InvestigationFields {
     /// Set by the "Complete" button.
     #[serde(default)]
     complete: Option<String>,
-}
-
-fn lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 impl InvestigationFields {

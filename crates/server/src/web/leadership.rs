@@ -373,7 +373,8 @@ pub struct MeetingForm {
     due: Vec<String>,
 }
 
-fn lines(text: &str) -> Vec<String> {
+/// The non-blank lines of a text area, trimmed: one item each.
+pub fn lines(text: &str) -> Vec<String> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
