@@ -104,16 +104,24 @@ pub struct Leadership {
 pub async fn overview(state: &AppState, who: &Principal) -> ServiceResult<Leadership> {
     let store = state.store.clone();
     let scope = who.scope();
+    let who = who.clone();
     let now = (state.clock)();
     blocking(move || {
         let store = store.as_ref();
         let users = store.users(&scope.tenant_id)?;
-        let policies = records_of_kind(store, &scope, Kind::Policy, None)?;
+        // The policy is addressed to everyone in the company, wherever its record is kept.
+        let company = crate::store::Scope {
+            role: Role::Admin,
+            sites: Vec::new(),
+            ..scope.clone()
+        };
+        let policies = records_of_kind(store, &company, Kind::Policy, None)?;
         let policy = current_policy(policies.iter().map(|(_, r)| r), &users, now);
         let acks = records_of_kind(store, &scope, Kind::Acknowledgement, None)?;
-        let mut people: Vec<PersonAcknowledgements> = users
+        // Whose acknowledgements this person may see, as on the training matrix: a worker
+        // their own, a supervisor the people of their sites, the office everyone.
+        let mut people: Vec<PersonAcknowledgements> = super::training::visible_people(store, &who)?
             .iter()
-            .filter(|u| !u.disabled)
             .map(|u| PersonAcknowledgements {
                 user_id: u.id.clone(),
                 name: u.name.clone(),

@@ -121,7 +121,7 @@ impl PersonTraining {
 
 /// The people whose training `who` may see: a worker only themself, a supervisor everyone who
 /// shares one of their sites, the office admin everyone. Disabled people are left out.
-fn visible_people(store: &dyn RecordStore, who: &Principal) -> ServiceResult<Vec<User>> {
+pub(crate) fn visible_people(store: &dyn RecordStore, who: &Principal) -> ServiceResult<Vec<User>> {
     let mut people: Vec<User> = store
         .users(&who.tenant_id)?
         .into_iter()
