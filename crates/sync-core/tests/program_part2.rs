@@ -476,6 +476,7 @@ fn an_incident_that_may_be_reportable_is_flagged_until_the_regulator_is_told_or_
             by: "sup".into(),
             reference: "OHS-2026-04417".into(),
         });
+        i.decided_reasons = i.reportable_reasons().iter().map(|r| r.to_string()).collect();
     });
     assert!(flags::compute(&told).is_empty());
     Body::check_write(Some(&flagged.body), &told.body, &writer("sup", Role::Supervisor))
@@ -487,7 +488,8 @@ fn an_incident_that_may_be_reportable_is_flagged_until_the_regulator_is_told_or_
     // Or a supervisor decides it is not reportable, with the reason; a blank reason is none.
     let mut decided = r.clone();
     edit(&mut decided, |i: &mut Incident| {
-        i.not_reportable_reason = Some("  ".into())
+        i.not_reportable_reason = Some("  ".into());
+        i.decided_reasons = i.reportable_reasons().iter().map(|r| r.to_string()).collect();
     });
     assert_eq!(
         codes(&flags::compute(&decided)),
@@ -986,4 +988,156 @@ fn a_policy_review_stamp_in_its_list_is_found_by_its_index() {
         .unwrap();
     assert_eq!(writers.get(&policy::paths::review(0)), Some(&actor_hex));
     assert_eq!(writers.get(policy::paths::SIGNED), Some(&actor_hex));
+}
+
+#[test]
+fn a_reportable_answer_covers_only_the_reasons_it_answered() {
+    let mut r = record(sample::incident("ana", T0));
+    edit(&mut r, |i: &mut Incident| {
+        i.occurrences = vec!["fire_or_explosion".into()];
+        i.status = IncidentStatus::Reported;
+        i.not_reportable_reason = Some("Smouldering rag, out in seconds, nobody near".into());
+        i.decided_reasons = i.reportable_reasons().iter().map(|r| r.to_string()).collect();
+    });
+    assert!(flags::compute(&r).is_empty(), "answered");
+    // The treatment is raised afterwards (or on another phone at the same time): asked again,
+    // for the new reason only.
+    edit(&mut r, |i: &mut Incident| i.treatment = Treatment::Hospitalized);
+    let flags = flags::compute(&r);
+    let prompt = flag(&flags, incident::codes::MAY_BE_REPORTABLE);
+    assert!(
+        prompt.evidence["reasons"].contains("admitted to hospital"),
+        "{prompt:?}"
+    );
+    assert!(!prompt.evidence["reasons"].contains("fire"), "{prompt:?}");
+    // A flood is a reason too.
+    let mut flood = record(sample::incident("ana", T0));
+    edit(&mut flood, |i: &mut Incident| {
+        i.occurrences = vec!["flood".into()]
+    });
+    assert_eq!(
+        codes(&flags::compute(&flood)),
+        [incident::codes::MAY_BE_REPORTABLE]
+    );
+}
+
+#[test]
+fn a_worker_cannot_take_a_reason_away_from_a_reported_incident() {
+    let mut before = record(sample::incident("ana", T0));
+    edit(&mut before, |i: &mut Incident| {
+        i.treatment = Treatment::Hospitalized;
+        i.occurrences = vec!["fire_or_explosion".into()];
+        i.status = IncidentStatus::Reported;
+    });
+    for lower in [
+        (|i: &mut Incident| i.treatment = Treatment::FirstAid) as Edit<Incident>,
+        |i: &mut Incident| i.occurrences.clear(),
+        |i: &mut Incident| i.decided_reasons = vec!["anything".into()],
+    ] {
+        let mut after = before.clone();
+        edit(&mut after, lower);
+        let refusal = Body::check_write(Some(&before.body), &after.body, &writer("ana", Role::Worker))
+            .expect_err("a worker clears the prompt");
+        assert_eq!(refusal.code, RejectCode::ApprovalNotPermitted);
+        Body::check_write(Some(&before.body), &after.body, &writer("sup", Role::Supervisor))
+            .expect("a supervisor decides");
+    }
+    // Adding detail that keeps every reason is anyone's.
+    let mut more = before.clone();
+    edit(&mut more, |i: &mut Incident| {
+        i.location = "Generator enclosure, north side".into()
+    });
+    Body::check_write(Some(&before.body), &more.body, &writer("ana", Role::Worker)).expect("detail");
+}
+
+#[test]
+fn signed_program_records_are_changed_only_by_those_who_sign_them() {
+    let check = |before: &Record, after: &Record, who: Writer| {
+        Body::check_write(Some(&before.body), &after.body, &who)
+    };
+
+    // A reported refusal is not withdrawn by a worker.
+    let mut refusal = record(sample::refusal_report("wade", T0));
+    lifecycle::complete(&mut refusal, stamp(T0 + 1)).expect("reported");
+    let mut withdrawn = refusal.clone();
+    edit(&mut withdrawn, |r: &mut RefusalReport| {
+        r.status = RefusalStatus::Draft;
+        r.reported = None;
+    });
+    assert_eq!(
+        check(&refusal, &withdrawn, writer("wade", Role::Worker))
+            .expect_err("worker")
+            .code,
+        RejectCode::ApprovalNotPermitted
+    );
+    check(&refusal, &withdrawn, writer("sup", Role::Supervisor)).expect("supervisor");
+
+    // A signed acknowledgement says what its person signed: nobody else rewrites or withdraws it.
+    let mut ack = record(sample::acknowledgement("wade"));
+    lifecycle::sign(&mut ack, &actor("wade"), stamp(T0 + 2)).expect("signed");
+    let mut reworded = ack.clone();
+    edit(&mut reworded, |a: &mut Acknowledgement| {
+        a.subject = AckSubject::Responsibilities
+    });
+    let mut withdrawn = ack.clone();
+    edit(&mut withdrawn, |a: &mut Acknowledgement| a.signature = None);
+    for after in [&reworded, &withdrawn] {
+        assert_eq!(
+            check(&ack, after, writer("sup", Role::Supervisor))
+                .expect_err("not theirs")
+                .code,
+            RejectCode::SignatureForged
+        );
+    }
+    check(&ack, &reworded, writer("wade", Role::Worker)).expect("their own");
+
+    // A signed policy's words are the manager's.
+    let mut signed = record(sample::policy());
+    lifecycle::sign(&mut signed, &actor("olivia"), stamp(T0 + 3)).expect("signed");
+    let mut rewritten = signed.clone();
+    edit(&mut rewritten, |p: &mut Policy| {
+        p.text.push_str(" Except on Fridays.")
+    });
+    assert_eq!(
+        check(&signed, &rewritten, writer("sup", Role::Supervisor))
+            .expect_err("a supervisor")
+            .code,
+        RejectCode::ApprovalNotPermitted
+    );
+    check(&signed, &rewritten, writer("olivia", Role::Admin)).expect("the manager");
+
+    // A current emergency plan is changed only by those who sign plans off.
+    let mut plan = record(sample::emergency_plan());
+    lifecycle::sign(&mut plan, &actor("sup"), stamp(T0 + 4)).expect("signed off");
+    lifecycle::complete(&mut plan, stamp(T0 + 5)).expect("current");
+    let mut moved = plan.clone();
+    edit(&mut moved, |p: &mut EmergencyPlan| {
+        p.hospital = "Nowhere General".into()
+    });
+    assert_eq!(
+        check(&plan, &moved, writer("wade", Role::Worker))
+            .expect_err("a worker")
+            .code,
+        RejectCode::ApprovalNotPermitted
+    );
+    check(&plan, &moved, writer("sup", Role::Supervisor)).expect("a supervisor");
+
+    // A held meeting's actions are not added to by a worker.
+    let mut meeting = record(sample::management_meeting("lee", T0 + 86_400_000));
+    lifecycle::sign(&mut meeting, &actor("sup"), stamp(T0 + 6)).expect("signed");
+    lifecycle::complete(&mut meeting, stamp(T0 + 7)).expect("held");
+    let mut added = meeting.clone();
+    edit(&mut added, |m: &mut ManagementMeeting| {
+        let mut extra = m.actions[0].clone();
+        extra.id = "extra".into();
+        extra.assignee = "wade".into();
+        m.actions.push(extra);
+    });
+    assert_eq!(
+        check(&meeting, &added, writer("wade", Role::Worker))
+            .expect_err("a worker")
+            .code,
+        RejectCode::ApprovalNotPermitted
+    );
+    check(&meeting, &added, writer("sup", Role::Supervisor)).expect("a supervisor");
 }

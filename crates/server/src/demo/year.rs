@@ -160,7 +160,7 @@ fn meetings(phones: &mut Phones, sites: &SiteIds) -> Result<Vec<(String, u64)>> 
         (
             255,
             vec![
-                "Q2 near misses: lease road traffic twice, both reported the same day",
+                "Q2: no incidents; near-miss reporting reminded at both sites' talks",
                 "Inspection schedule kept at the wellsite; station extinguisher checks late once",
             ],
             None,
@@ -168,8 +168,8 @@ fn meetings(phones: &mut Phones, sites: &SiteIds) -> Result<Vec<(String, u64)>> 
         (
             75,
             vec![
-                "Incidents since the last review: hand laceration (investigated), loader struck the pipe rack",
-                "Training matrix: Omar's ground disturbance ticket expires within 60 days",
+                "Incidents since the last review: hand laceration (investigated, its actions closed)",
+                "Training matrix: Omar's ground disturbance ticket expires in about four months",
             ],
             Some((
                 "Spill kits at both sites were found empty twice",
@@ -674,7 +674,7 @@ fn site_code(site: Site) -> &'static str {
     }
 }
 
-/// Sam approves each before work starts, from the site.
+/// Sam approves each before work starts, from the shop: both sites start their day at once.
 fn approve_monthly(phones: &mut Phones, jseas: &[MonthlyJsea]) -> Result<()> {
     let sam = phones.of(Who::Sam);
     for j in jseas {
@@ -682,7 +682,7 @@ fn approve_monthly(phones: &mut Phones, jseas: &[MonthlyJsea]) -> Result<()> {
             &j.id,
             ApprovalDecision::Approved,
             "Controls in place; go ahead",
-            j.start().plus(20),
+            j.start().to(SHOP).plus(20),
         )?;
     }
     Ok(())

@@ -20,7 +20,16 @@ use crate::store::{RecordStore, Scope};
 const DAY_MS: i64 = 86_400_000;
 /// A plan is reviewed every year; older than this it is no longer current.
 pub const PLAN_REVIEW_MS: i64 = 365 * DAY_MS;
-/// A site counts as active when it has a record from this long ago or later.
+/// The records that show work at a site.
+const WORK: [Kind; 5] = [
+    Kind::Jsea,
+    Kind::PreStart,
+    Kind::TailgateMeeting,
+    Kind::Inspection,
+    Kind::NearMiss,
+];
+
+/// A site counts as active when it has a work record from this long ago or later.
 pub const ACTIVE_WINDOW_MS: i64 = 30 * DAY_MS;
 
 /// Where one site's plan stands.
@@ -31,6 +40,8 @@ pub enum PlanStanding {
     ReviewOverdue,
     /// A plan written but not made current (not signed off).
     DraftOnly,
+    /// Changed after its sign-off: nobody has signed off what it says now.
+    ChangedSinceSignOff,
     Missing,
 }
 
@@ -40,6 +51,7 @@ impl PlanStanding {
             PlanStanding::Current => "Current",
             PlanStanding::ReviewOverdue => "Review overdue",
             PlanStanding::DraftOnly => "Draft only, not signed off",
+            PlanStanding::ChangedSinceSignOff => "Changed since its sign-off",
             PlanStanding::Missing => "No plan",
         }
     }
@@ -106,24 +118,39 @@ pub(crate) fn site_plans(
         if scope.role != sync_core::protocol::Role::Admin && !scope.sites.contains(&site.id) {
             continue;
         }
-        let newest = sync_core::ListFilter {
-            site_id: Some(site.id.clone()),
-            limit: Some(1),
-            ..sync_core::ListFilter::default()
-        };
-        let last_activity_ms = store
-            .list_records(scope, &newest)?
-            .first()
-            .map(|row| row.created_at_ms);
+        // Work at the site, not the program's paperwork kept with its records.
+        let mut last_activity_ms = None;
+        for kind in WORK {
+            let newest = sync_core::ListFilter {
+                kind: Some(kind.as_str().to_owned()),
+                site_id: Some(site.id.clone()),
+                limit: Some(1),
+                ..sync_core::ListFilter::default()
+            };
+            let latest = store
+                .list_records(scope, &newest)?
+                .first()
+                .map(|row| row.created_at_ms);
+            last_activity_ms = last_activity_ms.max(latest);
+        }
         let here = plans.iter().filter(|(row, _)| row.site_id == site.id);
         let mut current: Option<(String, EmergencyPlan, i64)> = None;
         let mut draft: Option<(String, EmergencyPlan)> = None;
+        let mut changed: Option<(String, EmergencyPlan)> = None;
         for (row, record) in here {
             let Body::EmergencyPlan(plan) = &record.body else {
                 continue;
             };
+            let signed_as_it_stands = plan
+                .signature
+                .as_ref()
+                .is_some_and(|s| s.content_hash == plan.content_hash());
+            if plan.status == PlanStatus::Current && !signed_as_it_stands {
+                changed = Some((row.id.clone(), plan.clone()));
+                continue;
+            }
             match (plan.status, plan.revised_ms()) {
-                (PlanStatus::Current, Some(revised)) => {
+                (PlanStatus::Current, Some(revised)) if signed_as_it_stands => {
                     if current.as_ref().is_none_or(|(_, _, r)| *r < revised) {
                         current = Some((row.id.clone(), plan.clone(), revised));
                     }
@@ -135,8 +162,8 @@ pub(crate) fn site_plans(
                 }
             }
         }
-        let (standing, plan_id, plan, revised_ms) = match (current, draft) {
-            (Some((id, plan, revised)), _) => (
+        let (standing, plan_id, plan, revised_ms) = match (current, changed, draft) {
+            (Some((id, plan, revised)), _, _) => (
                 if revised + PLAN_REVIEW_MS < now_ms {
                     PlanStanding::ReviewOverdue
                 } else {
@@ -146,8 +173,9 @@ pub(crate) fn site_plans(
                 Some(plan),
                 Some(revised),
             ),
-            (None, Some((id, plan))) => (PlanStanding::DraftOnly, Some(id), Some(plan), None),
-            (None, None) => (PlanStanding::Missing, None, None, None),
+            (None, Some((id, plan)), _) => (PlanStanding::ChangedSinceSignOff, Some(id), Some(plan), None),
+            (None, None, Some((id, plan))) => (PlanStanding::DraftOnly, Some(id), Some(plan), None),
+            (None, None, None) => (PlanStanding::Missing, None, None, None),
         };
         let mut site_drills: Vec<DrillEntry> = drills
             .iter()

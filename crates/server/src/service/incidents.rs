@@ -79,15 +79,11 @@ pub async fn overview(state: &AppState, who: &Principal) -> ServiceResult<Vec<Ev
                     Body::Incident(incident) => (
                         incident.occurred_ms,
                         incident_words(incident),
-                        if incident.regulator_notice.is_none() && incident.not_reportable_reason.is_none() {
-                            incident
-                                .reportable_reasons()
-                                .iter()
-                                .map(|r| r.to_string())
-                                .collect()
-                        } else {
-                            Vec::new()
-                        },
+                        incident
+                            .undecided_reasons()
+                            .iter()
+                            .map(|r| r.to_string())
+                            .collect(),
                         reportable_decision(incident),
                     ),
                     Body::NearMiss(near_miss) => (
@@ -204,6 +200,7 @@ pub async fn report_incident(state: &AppState, who: &Principal, new: NewIncident
             release: String::new(),
             regulator_notice: None,
             not_reportable_reason: None,
+            decided_reasons: Vec::new(),
             reported_by: who.user_id.clone(),
             status: IncidentStatus::Draft,
             reported: None,
@@ -257,6 +254,12 @@ pub async fn decide_reportable(
                 let Body::Incident(incident) = &mut record.body else {
                     return Err(ServiceError::Conflict("only an incident is reported here".into()));
                 };
+                // The answer covers the reasons in force now; one that appears later asks again.
+                incident.decided_reasons = incident
+                    .reportable_reasons()
+                    .iter()
+                    .map(|r| (*r).to_owned())
+                    .collect();
                 match decision {
                     ReportableDecision::Reported {
                         notified_ms,

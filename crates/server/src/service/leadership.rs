@@ -42,6 +42,8 @@ pub struct PolicyStanding {
     /// When the next yearly review is due.
     pub review_due_ms: Option<i64>,
     pub overdue: bool,
+    /// The words changed after the last signature: nobody has signed what it says now.
+    pub changed_since_signed: bool,
 }
 
 impl PolicyStanding {
@@ -50,6 +52,11 @@ impl PolicyStanding {
         let mut out = Vec::new();
         if self.last_signed_ms.is_none() {
             out.push("it has not been signed by a manager".to_owned());
+        }
+        if self.changed_since_signed {
+            out.push(
+                "its words changed after it was last signed: a manager must sign what it says now".to_owned(),
+            );
         }
         if self.overdue {
             out.push("its yearly review is overdue".to_owned());
@@ -117,7 +124,9 @@ pub async fn overview(state: &AppState, who: &Principal) -> ServiceResult<Leader
         };
         let policies = records_of_kind(store, &company, Kind::Policy, None)?;
         let policy = current_policy(policies.iter().map(|(_, r)| r), &users, now);
-        let acks = records_of_kind(store, &scope, Kind::Acknowledgement, None)?;
+        // A person's acknowledgements count wherever they were signed; whose are shown is decided
+        // below by who may see whom.
+        let acks = records_of_kind(store, &company, Kind::Acknowledgement, None)?;
         // Whose acknowledgements this person may see, as on the training matrix: a worker
         // their own, a supervisor the people of their sites, the office everyone.
         let mut people: Vec<PersonAcknowledgements> = super::training::visible_people(store, &who)?
@@ -134,7 +143,12 @@ pub async fn overview(state: &AppState, who: &Principal) -> ServiceResult<Leader
             let Body::Acknowledgement(ack) = &record.body else {
                 continue;
             };
-            let Some(signature) = ack.signature.as_ref().filter(|s| s.user_id == ack.person_id) else {
+            // Signed by its person over what it says now.
+            let Some(signature) = ack
+                .signature
+                .as_ref()
+                .filter(|s| s.user_id == ack.person_id && s.content_hash == ack.content_hash())
+            else {
                 continue;
             };
             let Some(person) = people.iter_mut().find(|p| p.user_id == ack.person_id) else {
@@ -214,6 +228,7 @@ pub fn current_policy<'a>(
                 signer_current: signer.is_some_and(|u| !u.disabled && u.role == Role::Admin),
                 review_due_ms,
                 overdue: review_due_ms.is_some_and(|due| due < now_ms),
+                changed_since_signed: last.is_some_and(|s| s.content_hash != policy.content_hash()),
             }
         })
 }

@@ -177,15 +177,26 @@ pub(crate) fn records_of_kind(
     kind: sync_core::Kind,
     site_id: Option<&str>,
 ) -> ServiceResult<Vec<(Projection, sync_core::model::Record)>> {
-    let filter = ListFilter {
-        kind: Some(kind.as_str().to_owned()),
-        site_id: site_id.map(str::to_owned),
-        ..ListFilter::default()
-    };
+    const PAGE: u32 = 1000;
     let mut found = Vec::new();
-    for row in store.list_records(scope, &filter)? {
-        if let Some(record) = crate::judge::stored_record(store, &scope.tenant_id, &row.id)? {
-            found.push((row, record));
+    // Page through: a list asked for without a limit is cut at the store's default page.
+    for page in 0.. {
+        let filter = ListFilter {
+            kind: Some(kind.as_str().to_owned()),
+            site_id: site_id.map(str::to_owned),
+            limit: Some(PAGE),
+            offset: Some(page * PAGE),
+            ..ListFilter::default()
+        };
+        let rows = store.list_records(scope, &filter)?;
+        let last_page = rows.len() < PAGE as usize;
+        for row in rows {
+            if let Some(record) = crate::judge::stored_record(store, &scope.tenant_id, &row.id)? {
+                found.push((row, record));
+            }
+        }
+        if last_page {
+            break;
         }
     }
     Ok(found)

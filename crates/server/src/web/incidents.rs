@@ -69,11 +69,15 @@ fn type_label(t: IncidentType) -> &'static str {
 /// The dangerous occurrences a reporter may tick, as the kind names them.
 const OCCURRENCES: &[(&str, &str)] = &[
     ("fire_or_explosion", "A fire or explosion"),
+    ("flood", "A flood"),
     (
         "structural_collapse",
         "Collapse or failure of a building or structure",
     ),
-    ("crane_or_hoist_collapse", "Collapse of a crane, derrick or hoist"),
+    (
+        "crane_or_hoist_collapse",
+        "Collapse or upset of a crane, derrick or hoist",
+    ),
     (
         "uncontrolled_release",
         "An uncontrolled release of a hazardous substance",

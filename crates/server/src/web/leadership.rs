@@ -509,7 +509,12 @@ pub async fn refusals(
             refused: directory.time(&r.site_id, r.report.refused_ms),
             work: r.report.work_refused.clone(),
             hazard: r.report.hazard.clone(),
-            open: r.report.status != RefusalStatus::Closed,
+            // A closure over a report that changed since no longer closes it.
+            open: r.report.status != RefusalStatus::Closed
+                || r.report
+                    .closed
+                    .as_ref()
+                    .is_none_or(|s| s.content_hash != r.report.content_hash()),
             inspection: r.report.inspection.clone(),
             remedy: r.report.remedy.clone(),
             outcome: outcome_label(r.report.outcome),

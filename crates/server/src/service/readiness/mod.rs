@@ -341,7 +341,8 @@ pub fn score(catalogue: &Catalogue, evidence: &Evidence, catalogues: Vec<Catalog
             earned: round(earned),
             available: round(available),
             percent,
-            below_floor: percent.is_some_and(|p| p < catalogue.element_floor * 100.0),
+            // Judged on the unrounded share: 49.995 % is below a 50 % floor.
+            below_floor: available > 0.0 && earned / available < catalogue.element_floor,
             questions,
         });
     }
@@ -364,7 +365,13 @@ pub fn score(catalogue: &Catalogue, evidence: &Evidence, catalogues: Vec<Catalog
         .filter(|e| e.below_floor)
         .map(|e| e.id.as_str())
         .collect();
-    let passes = overall.is_some_and(|o| o >= pass_percent) && below.is_empty();
+    let raw_earned: f64 = elements
+        .iter()
+        .flat_map(|e| &e.questions)
+        .filter_map(|q| q.earned)
+        .sum();
+    // Judged on the unrounded share, so 79.995 % does not pass an 80 % line.
+    let passes = available > 0.0 && raw_earned / available >= catalogue.pass_overall && below.is_empty();
     let verdict = match overall {
         None => "Nothing in this window could be estimated from the records.".to_owned(),
         Some(o) if passes => format!(
@@ -481,6 +488,7 @@ fn gather(state: &AppState, who: &Principal, ev: &mut Evidence) -> ServiceResult
         })
         .collect();
     let window = ev.window;
+    let mut tailgate_plans: Vec<(usize, String)> = Vec::new();
     for row in all_rows(store, tenant, window.to_ms)? {
         let recent = row.created_at_ms >= window.from_ms - LEAD_MS;
         let body = |store: &dyn RecordStore| -> ServiceResult<Option<Body>> {
@@ -504,11 +512,12 @@ fn gather(state: &AppState, who: &Principal, ev: &mut Evidence) -> ServiceResult
                         title: row.title.clone(),
                         site_id: row.site_id.clone(),
                         held_ms: t.held.as_ref().map(|s| s.wall_ms),
-                        plan_reviewed: t
-                            .emergency_plan_id
-                            .as_deref()
-                            .is_some_and(|p| !p.trim().is_empty()),
+                        // Resolved against the site's own plans once every plan is read.
+                        plan_reviewed: false,
                     });
+                    if let Some(plan) = t.emergency_plan_id.as_deref().filter(|p| !p.trim().is_empty()) {
+                        tailgate_plans.push((ev.tailgates.len() - 1, plan.to_owned()));
+                    }
                 }
             }
             k if k == Policy::NAME => {
@@ -558,7 +567,11 @@ fn gather(state: &AppState, who: &Principal, ev: &mut Evidence) -> ServiceResult
                         id: row.id.clone(),
                         title: row.title.clone(),
                         reported_ms: r.reported.as_ref().map(|s| s.wall_ms),
-                        closed: r.status == RefusalStatus::Closed,
+                        // Closed by a signature over the report as it stands.
+                        closed: r.status == RefusalStatus::Closed
+                            && r.closed
+                                .as_ref()
+                                .is_some_and(|s| s.content_hash == r.content_hash()),
                     });
                 }
             }
@@ -576,8 +589,17 @@ fn gather(state: &AppState, who: &Principal, ev: &mut Evidence) -> ServiceResult
                 }
             }
             k if k == Investigation::NAME && recent => {
-                if let Some(Body::Investigation(i)) = body(store)? {
-                    let completed = i.status != InvestigationStatus::Draft;
+                let record = stored_record(store, tenant, &row.id)?;
+                if let Some((record, Body::Investigation(i))) = record.map(|r| (r.clone(), r.body)) {
+                    // Completed and signed off as it stands, with nothing left blocking it (a
+                    // merge can bring a finding back after completion).
+                    let completed = i.status != InvestigationStatus::Draft
+                        && i.signature
+                            .as_ref()
+                            .is_some_and(|s| s.content_hash == i.content_hash())
+                        && !sync_core::validate::validate(&record)
+                            .iter()
+                            .any(|f| f.is_blocking());
                     // A draft nobody has written causes or actions into has nothing to judge yet.
                     let written = !i.root_causes.is_empty() || !i.actions.is_empty();
                     if completed || written {
@@ -587,8 +609,9 @@ fn gather(state: &AppState, who: &Principal, ev: &mut Evidence) -> ServiceResult
                             subject_id: i.subject_id.clone(),
                             created_ms: row.created_at_ms,
                             completed,
-                            blames_worker_only: i.blames_worker_only(),
-                            person_only_actions: i.person_only_actions(),
+                            // No root cause or no action written reaches no system cause.
+                            blames_worker_only: i.blames_worker_only() || i.root_causes.is_empty(),
+                            person_only_actions: i.person_only_actions() || i.actions.is_empty(),
                         });
                     }
                 }
@@ -641,6 +664,14 @@ fn gather(state: &AppState, who: &Principal, ev: &mut Evidence) -> ServiceResult
             completed_ms: row.completed_at_ms,
             flags: row.flags,
         });
+    }
+    // A tailgate reviewed the plan only if it names one of its own site's plans.
+    for (index, plan_id) in tailgate_plans {
+        let tailgate = &mut ev.tailgates[index];
+        tailgate.plan_reviewed = ev
+            .plans
+            .iter()
+            .any(|p| p.id == plan_id && p.site_id == tailgate.site_id);
     }
     // An investigation is known by what it investigates.
     for investigation in &mut ev.investigations {

@@ -194,6 +194,20 @@ impl RecordKind for Acknowledgement {
             self.signature.as_ref(),
             writer,
         )?;
+        // Once signed it is that person's word: only they change what it says or withdraw it.
+        if let Some(b) = before
+            && b.signature.is_some()
+            && (b.content_hash() != self.content_hash() || self.signature.is_none())
+            && writer.user_id != b.person_id
+        {
+            return Err(WriteRefusal::new(
+                crate::protocol::RejectCode::SignatureForged,
+                format!(
+                    "{} cannot change or withdraw {}'s signed acknowledgement",
+                    writer.name, b.person_id
+                ),
+            ));
+        }
         // Their own signature on another person's acknowledgement is no acknowledgement either.
         let signed_now = before.and_then(|b| b.signature.as_ref()) != self.signature.as_ref();
         if signed_now && self.signature.is_some() && writer.user_id != self.person_id {

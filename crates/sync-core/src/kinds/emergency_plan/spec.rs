@@ -304,7 +304,10 @@ impl RecordKind for EmergencyPlan {
         signatures::check_own_sign_off(old, self.signature.as_ref(), writer)?;
         let made_current =
             before.map(|b| b.status) != Some(self.status) && self.status == PlanStatus::Current;
-        if (old != self.signature.as_ref() || made_current) && !writer.supervises() {
+        // A current plan is what crews muster by: only the people who sign it off change it.
+        let changed_current =
+            before.is_some_and(|b| b.status == PlanStatus::Current && b.content_hash() != self.content_hash());
+        if (old != self.signature.as_ref() || made_current || changed_current) && !writer.supervises() {
             return Err(WriteRefusal::new(
                 RejectCode::ApprovalNotPermitted,
                 format!(

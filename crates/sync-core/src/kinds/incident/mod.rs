@@ -57,6 +57,10 @@ pub struct Incident {
     pub regulator_notice: Option<RegulatorNotice>,
     /// A supervisor decided it is not reportable, with the reason.
     pub not_reportable_reason: Option<String>,
+    /// The reportable reasons in force when the notice or the decision was recorded. The answer
+    /// covers those alone: a reason that appears later (a treatment raised, an occurrence ticked,
+    /// either merged in from another phone) raises the prompt again.
+    pub decided_reasons: Vec<String>,
     pub reported_by: String,
     pub status: IncidentStatus,
     pub reported: Option<Stamp>,
@@ -87,6 +91,7 @@ impl Incident {
             release: String::new(),
             regulator_notice: None,
             not_reportable_reason: None,
+            decided_reasons: Vec::new(),
             reported_by: reported_by.into(),
             status: IncidentStatus::Draft,
             reported: None,
@@ -107,10 +112,22 @@ impl Incident {
         out
     }
 
-    /// Whether someone has dealt with the reportable prompt: the regulator was told, or a
-    /// supervisor decided it is not reportable.
+    /// Whether someone has dealt with the reportable prompt, for every reason it now has: the
+    /// regulator was told, or a supervisor decided it is not reportable, with the reasons then in
+    /// force covering today's.
     pub fn reportability_decided(&self) -> bool {
-        self.regulator_notice.is_some() || self.not_reportable_reason.as_deref().is_some_and(|r| !r.trim().is_empty())
+        self.undecided_reasons().is_empty()
+    }
+
+    /// The reportable reasons nobody has answered: all of them until the regulator is told or a
+    /// supervisor gives a reason it is not reportable, then those that appeared since.
+    pub fn undecided_reasons(&self) -> Vec<&'static str> {
+        let answered = self.regulator_notice.is_some()
+            || self.not_reportable_reason.as_deref().is_some_and(|r| !r.trim().is_empty());
+        self.reportable_reasons()
+            .into_iter()
+            .filter(|reason| !(answered && self.decided_reasons.iter().any(|d| d == reason)))
+            .collect()
     }
 
     /// Hash of the report as made (incidents carry no signature; kept for the common contract).

@@ -33,7 +33,8 @@ pub mod reasons {
     pub const HOSPITAL_OR_DEATH: &str =
         "an injury admitted to hospital or a death must be reported to Alberta OHS as soon as possible (OHS Act)";
     pub const FIRE_OR_EXPLOSION: &str = "a fire or explosion that caused or could have caused serious injury";
-    pub const CRANE_OR_HOIST_COLLAPSE: &str = "the collapse of a crane, derrick or hoist";
+    pub const FLOOD: &str = "a flood that caused or could have caused serious injury";
+    pub const CRANE_OR_HOIST_COLLAPSE: &str = "the collapse or upset of a crane, derrick or hoist";
     pub const STRUCTURAL_COLLAPSE: &str = "the collapse or failure of a building or structure";
     pub const UNCONTROLLED_RELEASE: &str =
         "an uncontrolled release of a hazardous substance that caused or could have caused serious injury";
@@ -42,6 +43,7 @@ pub mod reasons {
 /// The dangerous occurrences a reporter may tick, each with the reason it may be reportable.
 pub const OCCURRENCES: &[(&str, &str)] = &[
     ("fire_or_explosion", reasons::FIRE_OR_EXPLOSION),
+    ("flood", reasons::FLOOD),
     ("structural_collapse", reasons::STRUCTURAL_COLLAPSE),
     ("crane_or_hoist_collapse", reasons::CRANE_OR_HOIST_COLLAPSE),
     ("uncontrolled_release", reasons::UNCONTROLLED_RELEASE),
@@ -125,8 +127,8 @@ impl RecordKind for Incident {
     }
 
     fn flags(&self, _context: &Context, _anonymous: bool) -> Vec<Flag> {
-        let reasons = self.reportable_reasons();
-        if reasons.is_empty() || self.reportability_decided() {
+        let reasons = self.undecided_reasons();
+        if reasons.is_empty() {
             return Vec::new();
         }
         vec![
@@ -232,9 +234,31 @@ impl RecordKind for Incident {
             Some(b) => {
                 b.regulator_notice != self.regulator_notice
                     || b.not_reportable_reason != self.not_reportable_reason
+                    || b.decided_reasons != self.decided_reasons
             }
-            None => self.regulator_notice.is_some() || self.not_reportable_reason.is_some(),
+            None => {
+                self.regulator_notice.is_some()
+                    || self.not_reportable_reason.is_some()
+                    || !self.decided_reasons.is_empty()
+            }
         };
+        // Once reported, taking away a reason it may be reportable (a treatment lowered, an
+        // occurrence unticked) clears the prompt too: the same people decide it.
+        let lowered = before.is_some_and(|b| {
+            b.status == IncidentStatus::Reported
+                && b.reportable_reasons()
+                    .iter()
+                    .any(|reason| !self.reportable_reasons().contains(reason))
+        });
+        if lowered && !writer.supervises() {
+            return Err(WriteRefusal::new(
+                RejectCode::ApprovalNotPermitted,
+                format!(
+                    "{} may not take away a reason a reported incident may be reportable: a supervisor or manager does",
+                    writer.name
+                ),
+            ));
+        }
         if answered && !writer.supervises() {
             return Err(WriteRefusal::new(
                 RejectCode::ApprovalNotPermitted,

@@ -242,7 +242,11 @@ impl RecordKind for ManagementMeeting {
         signatures::check_own_signatures(before.map(|b| &b.signatures), &self.signatures, writer)?;
         let recorded_held = before.map(|b| (b.status, &b.held)) != Some((self.status, &self.held))
             && (self.status == MeetingStatus::Held || self.held.is_some());
-        if (before.is_none() || recorded_held) && !writer.supervises() {
+        // A held meeting's actions go on the log with their owners and dates: only the people
+        // who record meetings add to them or change them afterwards.
+        let actions_changed =
+            before.is_some_and(|b| b.status == MeetingStatus::Held && b.actions != self.actions);
+        if (before.is_none() || recorded_held || actions_changed) && !writer.supervises() {
             return Err(WriteRefusal::new(
                 RejectCode::ApprovalNotPermitted,
                 format!(

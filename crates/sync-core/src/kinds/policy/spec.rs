@@ -273,7 +273,9 @@ impl RecordKind for Policy {
         let signed_changed = old_signature != self.signature.as_ref()
             || *old_reviews != self.reviews
             || (before.map(|b| b.status) != Some(self.status) && self.status == PolicyStatus::Signed);
-        if signed_changed && writer.role != Role::Admin {
+        // The words of a signed policy are the manager's: nobody else rewrites them.
+        let reworded = before.is_some_and(|b| b.signature.is_some() && b.content_hash() != self.content_hash());
+        if (signed_changed || reworded) && writer.role != Role::Admin {
             return Err(WriteRefusal::new(
                 RejectCode::ApprovalNotPermitted,
                 format!(

@@ -279,6 +279,20 @@ impl RecordKind for RefusalReport {
         signatures::check_own_sign_off(old, self.closed.as_ref(), writer)?;
         let closing = old != self.closed.as_ref()
             || (before.map(|b| b.status) != Some(self.status) && self.status == RefusalStatus::Closed);
+        // Taking a reported refusal back to a draft, or changing when it was reported, would
+        // clear its open flag and drop it from the record: the same people decide that.
+        let reverted = before.is_some_and(|b| {
+            b.reported != self.reported || (b.status != RefusalStatus::Draft && self.status == RefusalStatus::Draft)
+        });
+        if reverted && !writer.supervises() {
+            return Err(WriteRefusal::new(
+                RejectCode::ApprovalNotPermitted,
+                format!(
+                    "{} may not withdraw a reported refusal: a supervisor or manager does",
+                    writer.name
+                ),
+            ));
+        }
         if closing && !writer.supervises() {
             return Err(WriteRefusal::new(
                 RejectCode::ApprovalNotPermitted,
