@@ -1141,3 +1141,29 @@ fn signed_program_records_are_changed_only_by_those_who_sign_them() {
     );
     check(&meeting, &added, writer("sup", Role::Supervisor)).expect("a supervisor");
 }
+
+#[test]
+fn two_managers_reviews_merged_in_either_order_are_each_their_own() {
+    let mut signed = record(sample::policy());
+    lifecycle::sign(&mut signed, &actor("olivia"), stamp(T0)).expect("signed");
+    let mut by_olivia = signed.clone();
+    lifecycle::sign(&mut by_olivia, &actor("olivia"), stamp(T0 + 10)).expect("her review");
+    let mut by_max = signed.clone();
+    lifecycle::sign(&mut by_max, &actor("max"), stamp(T0 + 11)).expect("his review");
+    // The merge lists Olivia's review first; each phone sends the merged list.
+    let mut merged = by_olivia.clone();
+    let his = body::<Policy>(&by_max).reviews[0].clone();
+    edit(&mut merged, |p: &mut Policy| p.reviews.push(his));
+    Body::check_write(Some(&by_olivia.body), &merged.body, &writer("max", Role::Admin))
+        .expect("Max adds his own");
+    Body::check_write(Some(&by_max.body), &merged.body, &writer("olivia", Role::Admin))
+        .expect("Olivia's, before Max's in the list");
+    // Nobody removes another manager's review.
+    let mut dropped = merged.clone();
+    edit(&mut dropped, |p: &mut Policy| {
+        p.reviews.remove(0);
+    });
+    let refusal = Body::check_write(Some(&merged.body), &dropped.body, &writer("max", Role::Admin))
+        .expect_err("Olivia's review");
+    assert_eq!(refusal.code, RejectCode::SignatureForged);
+}

@@ -54,11 +54,11 @@ async fn a_readiness_gap_is_followed_to_its_investigation_and_closed() {
             sequence: vec!["Slewed the boom with the tower inside the swing radius".into()],
             immediate_causes: vec!["Boom inside the light tower's clearance".into()],
             root_causes: vec!["Operator error: not paying attention".into()],
-            actions: vec![NewInvestigationAction {
+            actions: Some(vec![NewInvestigationAction {
                 action: "Remind the operator to be more careful".into(),
                 assignee: lead.user_id(),
                 due_ms,
-            }],
+            }]),
         },
     )
     .await
@@ -100,6 +100,23 @@ async fn a_readiness_gap_is_followed_to_its_investigation_and_closed() {
             "No exclusion zone was marked around the light tower\nThe lift plan did not cover slewing near fixed equipment",
         )
         .await;
+    // A half-filled action row is refused, and the causes typed with it are kept.
+    browser
+        .fill(
+            "form#investigation div.row-fields:nth-of-type(2) input[name=action]",
+            "Spotter for every slew near fixed equipment",
+        )
+        .await;
+    browser
+        .click_to_load("form#investigation button[type=submit]:not(#complete)")
+        .await;
+    let refused = browser.body_text().await;
+    assert!(refused.contains("The rest is saved"), "{refused}");
+    browser
+        .open(&server.url, &format!("/investigations/{investigation_id}"))
+        .await;
+    let kept = browser.text_of("#root").await.unwrap_or_default();
+    assert!(kept.contains("No exclusion zone"), "{kept}");
     browser
         .fill(
             "form#investigation input[name=action]",

@@ -289,7 +289,8 @@ pub struct InvestigationForm {
     pub sequence: Vec<String>,
     pub immediate_causes: Vec<String>,
     pub root_causes: Vec<String>,
-    pub actions: Vec<NewInvestigationAction>,
+    /// `None` keeps the actions already written (the form's action rows could not be read).
+    pub actions: Option<Vec<NewInvestigationAction>>,
 }
 
 #[derive(Debug, Clone)]
@@ -370,8 +371,11 @@ fn fill(
     investigation.sequence = lines(form.sequence);
     investigation.immediate_causes = lines(form.immediate_causes);
     investigation.root_causes = lines(form.root_causes);
+    let Some(new_actions) = form.actions else {
+        return Ok(());
+    };
     let mut actions = Vec::new();
-    for (n, a) in form.actions.into_iter().enumerate() {
+    for (n, a) in new_actions.into_iter().enumerate() {
         let assignee = active_person(store, who, &a.assignee)?;
         // Keep the ids of actions already written, so an action raised from them stays theirs.
         let id = investigation

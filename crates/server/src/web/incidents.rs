@@ -230,20 +230,32 @@ pub struct InvestigationFields {
 }
 
 impl InvestigationFields {
-    fn to_form(&self, directory: &Directory, site_id: &str) -> Result<InvestigationForm, WebError> {
-        Ok(InvestigationForm {
+    /// The form as the service takes it, and why its action rows could not be read, if they
+    /// could not: the rest is saved all the same, keeping the actions already written.
+    fn to_form(&self, directory: &Directory, site_id: &str) -> (InvestigationForm, Option<WebError>) {
+        let (actions, problem) =
+            match action_rows(directory, site_id, &self.action, &self.assignee, &self.due) {
+                Ok(rows) => (
+                    Some(
+                        rows.into_iter()
+                            .map(|(action, assignee, due_ms)| NewInvestigationAction {
+                                action,
+                                assignee,
+                                due_ms,
+                            })
+                            .collect(),
+                    ),
+                    None,
+                ),
+                Err(problem) => (None, Some(problem)),
+            };
+        let form = InvestigationForm {
             sequence: lines(&self.sequence),
             immediate_causes: lines(&self.immediate_causes),
             root_causes: lines(&self.root_causes),
-            actions: action_rows(directory, site_id, &self.action, &self.assignee, &self.due)?
-                .into_iter()
-                .map(|(action, assignee, due_ms)| NewInvestigationAction {
-                    action,
-                    assignee,
-                    due_ms,
-                })
-                .collect(),
-        })
+            actions,
+        };
+        (form, problem)
     }
 }
 
@@ -261,7 +273,10 @@ pub async fn start(
 ) -> Result<Response, WebError> {
     let directory = directory(&state, &visitor).await?;
     let detail = crate::service::records::detail(&state, &visitor.principal, &subject.subject).await?;
-    let fields = form.to_form(&directory, &detail.record.header.site_id)?;
+    let (fields, problem) = form.to_form(&directory, &detail.record.header.site_id);
+    if let Some(problem) = problem {
+        return Err(problem);
+    }
     let id = incidents::start_investigation(&state, &visitor.principal, &subject.subject, fields).await?;
     Ok(Redirect::to(&format!("/investigations/{id}?done=investigation_saved")).into_response())
 }
@@ -360,9 +375,20 @@ pub async fn save(
 ) -> Result<Response, WebError> {
     let directory = directory(&state, &visitor).await?;
     let entry = incidents::investigation(&state, &visitor.principal, &id).await?;
-    let fields = form.to_form(&directory, &entry.site_id)?;
-    let complete = form.complete.is_some();
-    let done = match incidents::save_investigation(&state, &visitor.principal, &id, fields, complete).await {
+    let (fields, problem) = form.to_form(&directory, &entry.site_id);
+    let complete = form.complete.is_some() && problem.is_none();
+    let saved = incidents::save_investigation(&state, &visitor.principal, &id, fields, complete).await;
+    if let Some(problem) = problem {
+        // Everything else the form held is saved; the person fixes the action row.
+        saved?;
+        return Err(match problem {
+            WebError::Invalid(message) => {
+                WebError::Invalid(format!("The rest is saved, but not the actions: {message}"))
+            }
+            other => other,
+        });
+    }
+    let done = match saved {
         Ok(()) if complete => "investigation_completed",
         Ok(()) => "investigation_saved",
         // What the form held is saved; the page lists the findings still in the way.

@@ -400,6 +400,39 @@ fn rule_of(table: toml::Table) -> Result<Rule, String> {
             Err(format!("{kind:?}: sources names no record kind"))
         }
         Rule::CountAtLeast { n: 0, .. } => Err(format!("{kind:?}: n must be at least 1")),
+        // A misspelt kind would find no records and quietly leave the score: refused instead.
+        Rule::RecordsWithoutFlags { record_kind, .. } | Rule::CountAtLeast { record_kind, .. }
+            if sync_core::Kind::parse(record_kind).is_none() =>
+        {
+            Err(format!("{kind:?}: there is no record kind {record_kind:?}"))
+        }
+        Rule::RecordsWithoutFlags { record_kind, codes } => match codes.iter().find(|code| {
+            // The kind's own flags, and the time and place flags every kind gets.
+            ![format!("{record_kind}."), "time.".into(), "place.".into()]
+                .iter()
+                .any(|prefix| code.starts_with(prefix.as_str()))
+        }) {
+            Some(code) => Err(format!(
+                "{kind:?}: flag code {code:?} is not one {record_kind} records carry (theirs start \"{record_kind}.\", \"time.\" or \"place.\")"
+            )),
+            None => Ok(rule),
+        },
+        Rule::ActionsClosed { sources, .. } => match sources
+            .iter()
+            .find(|s| s.as_str() != "manual" && sync_core::Kind::parse(s).is_none())
+        {
+            Some(source) => Err(format!(
+                "{kind:?}: there is no source {source:?} (a record kind, or \"manual\")"
+            )),
+            None => Ok(rule),
+        },
+        Rule::Acknowledged { subject }
+            if sync_core::kinds::acknowledgement::AckSubject::parse(subject).is_none() =>
+        {
+            Err(format!(
+                "{kind:?}: there is no acknowledgement subject {subject:?}"
+            ))
+        }
         Rule::PolicyCurrent { max_age_months: 0 } | Rule::SitesWithPlan { max_age_months: 0 } => {
             Err(format!("{kind:?}: max_age_months must be at least 1"))
         }
@@ -577,6 +610,34 @@ rule = { kind = "worker_survey", share = 0.9 }
                     "{ kind = \"count_at_least\", record_kind = \"drill\" }",
                 ),
                 "missing field `n`",
+            ),
+            (
+                PARTNER.replace(
+                    "{ kind = \"policy_current\" }",
+                    "{ kind = \"count_at_least\", record_kind = \"drills\", n = 1 }",
+                ),
+                "no record kind \"drills\"",
+            ),
+            (
+                PARTNER.replace(
+                    "{ kind = \"policy_current\" }",
+                    "{ kind = \"records_without_flags\", record_kind = \"pre_start\", codes = [\"prestart.late\"] }",
+                ),
+                "flag code \"prestart.late\"",
+            ),
+            (
+                PARTNER.replace(
+                    "{ kind = \"policy_current\" }",
+                    "{ kind = \"actions_closed\", sources = [\"inspections\"], require_verification = true }",
+                ),
+                "no source \"inspections\"",
+            ),
+            (
+                PARTNER.replace(
+                    "{ kind = \"policy_current\" }",
+                    "{ kind = \"acknowledged\", subject = \"right-to-refuse\" }",
+                ),
+                "no acknowledgement subject",
             ),
             (PARTNER.replace("id = \"E1.b\"", "id = \"E1.a\""), "used twice"),
             (PARTNER.replace("all_or_nothing", "mostly"), "scoring \"mostly\""),

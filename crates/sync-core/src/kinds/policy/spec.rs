@@ -266,9 +266,27 @@ impl RecordKind for Policy {
         signatures::check_own_sign_off(old_signature, self.signature.as_ref(), writer)?;
         let no_reviews = Vec::new();
         let old_reviews = before.map_or(&no_reviews, |b| &b.reviews);
-        for (i, review) in self.reviews.iter().enumerate() {
-            let old = old_reviews.get(i).map(|r| &r.signature);
+        // Reviews are matched by their signature, not their place in the list: two managers'
+        // reviews merged from two phones may come in either order.
+        for review in &self.reviews {
+            let old = old_reviews
+                .iter()
+                .map(|r| &r.signature)
+                .find(|s| **s == review.signature);
             signatures::check_own_sign_off(old, Some(&review.signature), writer)?;
+        }
+        if let Some(dropped) = old_reviews
+            .iter()
+            .find(|old| !self.reviews.iter().any(|r| r.signature == old.signature))
+            && dropped.signature.user_id != writer.user_id
+        {
+            return Err(WriteRefusal::new(
+                RejectCode::SignatureForged,
+                format!(
+                    "{} cannot remove {}'s review of the policy",
+                    writer.name, dropped.signature.name
+                ),
+            ));
         }
         let signed_changed = old_signature != self.signature.as_ref()
             || *old_reviews != self.reviews
