@@ -59,7 +59,9 @@ pub struct Incident {
     pub not_reportable_reason: Option<String>,
     /// The reportable reasons in force when the notice or the decision was recorded. The answer
     /// covers those alone: a reason that appears later (a treatment raised, an occurrence ticked,
-    /// either merged in from another phone) raises the prompt again.
+    /// either merged in from another phone) raises the prompt again. Absent from a report
+    /// nobody has answered, so a phone's form may leave it out.
+    #[serde(default)]
     pub decided_reasons: Vec<String>,
     pub reported_by: String,
     pub status: IncidentStatus,
