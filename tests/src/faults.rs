@@ -15,7 +15,7 @@ use automerge::ChangeHash;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use server::store::sqlite::SqliteStore;
-use server::store::{NewUser, RecordStore};
+use server::store::{DirectoryStore, DocumentStore, NewUser};
 use sync_core::model::Body;
 use sync_core::protocol::Role;
 use sync_core::sync::{RetryPolicy, SyncClient, SyncReport};

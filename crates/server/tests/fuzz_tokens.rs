@@ -317,10 +317,10 @@ fn a_header_with_critical_extensions_is_refused() {
 async fn server_with_a_signed_in_phone() -> (String, TokenResponse, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
     let store = server::store::sqlite::SqliteStore::open(&dir.path().join("records.db")).expect("store");
-    let company = server::store::RecordStore::create_company(&store, "Acme").expect("company");
+    let company = server::store::DirectoryStore::create_company(&store, "Acme").expect("company");
     let site =
-        server::store::RecordStore::create_site(&store, &company.id, "Site A", "system").expect("site");
-    server::store::RecordStore::create_user(
+        server::store::DirectoryStore::create_site(&store, &company.id, "Site A", "system").expect("site");
+    server::store::DirectoryStore::create_user(
         &store,
         &company.id,
         NewUser {

@@ -339,11 +339,27 @@ pub struct WebSession {
     pub ended_at_ms: Option<i64>,
 }
 
-/// The company record store.
-pub trait RecordStore: Send + Sync + 'static {
+/// The company record store: each concern below, on one backend. Callers hold a
+/// `dyn RecordStore`; a backend implements the concerns one by one, and one conformance suite
+/// (`crates/server/tests/store_conformance.rs`) holds every backend to the same contract
+/// (docs/adr/0003-record-store-boundary.md).
+pub trait RecordStore:
+    DirectoryStore
+    + AccessStore
+    + AuditStore
+    + DocumentStore
+    + ProjectionStore
+    + ProgramStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Cheap check that the store answers and can write.
     fn health(&self) -> StoreResult<()>;
+}
 
+/// Companies, their people and their sites (names, boundaries, time zones).
+pub trait DirectoryStore {
     fn create_company(&self, name: &str) -> StoreResult<Company>;
     fn company_by_name(&self, name: &str) -> StoreResult<Option<Company>>;
     /// Creates a site; the audit entry (`site.created`, by `by`) commits with it.
@@ -364,12 +380,6 @@ pub trait RecordStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// The company's site's boundary, if it has one.
     fn site_area(&self, tenant_id: &str, site_id: &str) -> StoreResult<Option<SiteArea>>;
-    /// Every clock sample of the company for the given (device, boot) pairs.
-    fn clock_anchors(
-        &self,
-        tenant_id: &str,
-        device_boots: &[(String, String)],
-    ) -> StoreResult<Vec<ClockAnchor>>;
     /// Creates a user; the audit entry (`user.created`, by `by`) commits with it.
     fn create_user(&self, tenant_id: &str, user: NewUser, by: &str) -> StoreResult<User>;
     fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
@@ -402,7 +412,10 @@ pub trait RecordStore: Send + Sync + 'static {
         time_zone: &str,
         by: &str,
     ) -> StoreResult<bool>;
+}
 
+/// Who may come in: browser sessions, enrolled devices and their refresh tokens.
+pub trait AccessStore {
     /// Stores a new browser session, with the audit entry (`web.sign_in`) in the same transaction.
     fn create_session(&self, session: &WebSession) -> StoreResult<()>;
     /// The session with this token hash, ended or not.
@@ -412,7 +425,6 @@ pub trait RecordStore: Send + Sync + 'static {
     /// Ends a session (sign-out or idle timeout), with the audit entry (`web.sign_out`, naming
     /// `reason`) in the same transaction. Ending an ended session changes nothing.
     fn end_session(&self, token_hash: &str, now_ms: i64, reason: &str) -> StoreResult<()>;
-
     /// Enrolls (or re-enrolls) a device for a user. Refused if the device was revoked.
     fn enroll_device(
         &self,
@@ -448,14 +460,27 @@ pub trait RecordStore: Send + Sync + 'static {
         next_expires_at_ms: i64,
         now_ms: i64,
     ) -> StoreResult<RefreshUse>;
+}
+
+/// The audit log (most entries are written by the change they describe, in its transaction).
+pub trait AuditStore {
     fn audit(&self, tenant_id: &str, user_id: &str, action: &str, detail: &str) -> StoreResult<()>;
     fn audit_log(&self, tenant_id: &str, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
 
+/// The records themselves: automerge actors, stored documents, the per-company change feed
+/// and what one sync writes, with the clock anchors it brings.
+pub trait DocumentStore {
+    /// Every clock sample of the company for the given (device, boot) pairs.
+    fn clock_anchors(
+        &self,
+        tenant_id: &str,
+        device_boots: &[(String, String)],
+    ) -> StoreResult<Vec<ClockAnchor>>;
     fn actor(&self, actor_hex: &str) -> StoreResult<Option<ActorOwner>>;
     fn register_actor(&self, actor_hex: &str, owner: &ActorOwner) -> StoreResult<()>;
     /// The actor registered for a device, if any (used for the server's own browser actors).
     fn actor_for_device(&self, device_id: &str) -> StoreResult<Option<String>>;
-
     /// The company's stored document for `doc_id`. A record id is its company's: another
     /// company's record with the same id is a different record, and invisible here.
     fn document(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Option<StoredDoc>>;
@@ -478,10 +503,12 @@ pub trait RecordStore: Send + Sync + 'static {
     /// however many records it carries. Records the new clock anchor may judge differently are
     /// queued to be judged again; returns how many.
     fn commit_sync(&self, write: &SyncWrite<'_>) -> StoreResult<usize>;
+}
 
+/// What is read from the records: list rows and flags, and the queue of records to judge again.
+pub trait ProjectionStore {
     fn list_records(&self, scope: &Scope, filter: &ListFilter) -> StoreResult<Vec<Projection>>;
     fn record_flags(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Vec<Flag>>;
-
     /// Records waiting to be judged again, oldest first, at most `limit`.
     fn rejudge_queue(&self, limit: u32) -> StoreResult<Vec<Rejudge>>;
     /// Whether `doc_id` waits to be judged again.
@@ -497,7 +524,6 @@ pub trait RecordStore: Send + Sync + 'static {
     /// Queues every record whose time-dependent flags change at or before `now_ms` (an action
     /// fell due, a certificate reached an expiry alert); returns how many.
     fn queue_due_rejudges(&self, now_ms: i64) -> StoreResult<usize>;
-
     /// The ids of the company's records assigned to any of `people` whose (kind, status) is one
     /// of `kinds`, in one query (the qualifications a record's flags read, however many people
     /// it names).
@@ -507,10 +533,12 @@ pub trait RecordStore: Send + Sync + 'static {
         people: &[String],
         kinds: &[(&str, &str)],
     ) -> StoreResult<Vec<String>>;
+}
 
+/// The program's own tables: the equipment register, its holds, and inspection schedules.
+pub trait ProgramStore {
     /// The register's unit numbered `unit_id` (matched by [`sync_core::program::unit_key`]).
     fn equipment_unit(&self, tenant_id: &str, unit_id: &str) -> StoreResult<Option<EquipmentUnit>>;
-
     /// Stores a new inspection schedule; the audit entry (`inspection_schedule.created`, by its
     /// creator) commits with it.
     fn create_inspection_schedule(&self, schedule: &InspectionSchedule) -> StoreResult<()>;

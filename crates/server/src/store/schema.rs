@@ -556,7 +556,7 @@ mod tests {
     /// and author, and its feed reads the same as before.
     #[test]
     fn a_version_6_store_gains_the_feed_scope_indexes() {
-        use crate::store::{RecordStore, Scope};
+        use crate::store::{DocumentStore, Scope};
         use sync_core::protocol::Role;
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("records.db");

@@ -11,10 +11,11 @@ use sync_core::protocol::Role;
 use sync_core::{Flag, Kind, ListFilter, Projection};
 
 use super::{
-    AcceptedChange, ActorOwner, AuditEntry, AuditNote, Company, DEFAULT_TIME_ZONE, Device, DeviceSignIn,
-    EquipmentHold, EquipmentUnit, FeedEntry, InspectionSchedule, Judgement, NewUser, REFRESH_GRACE_MS,
-    RecordStore, RefreshUse, RegisterWrite, Rejudge, Scope, Site, StoreError, StoreResult, StoredDoc,
-    SyncWrite, User, UserChange, WebSession, schema,
+    AcceptedChange, AccessStore, ActorOwner, AuditEntry, AuditNote, AuditStore, Company, DEFAULT_TIME_ZONE,
+    Device, DeviceSignIn, DirectoryStore, DocumentStore, EquipmentHold, EquipmentUnit, FeedEntry,
+    InspectionSchedule, Judgement, NewUser, ProgramStore, ProjectionStore, REFRESH_GRACE_MS, RecordStore,
+    RefreshUse, RegisterWrite, Rejudge, Scope, Site, StoreError, StoreResult, StoredDoc, SyncWrite, User,
+    UserChange, WebSession, schema,
 };
 
 /// One writer connection, and a pool of readers: in WAL mode readers never wait for the writer's
@@ -762,7 +763,9 @@ impl RecordStore for SqliteStore {
         conn.query_row("SELECT count(*) FROM companies", [], |r| r.get::<_, i64>(0))?;
         Ok(())
     }
+}
 
+impl DirectoryStore for SqliteStore {
     fn create_company(&self, name: &str) -> StoreResult<Company> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -979,23 +982,6 @@ impl RecordStore for SqliteStore {
         })
     }
 
-    fn clock_anchors(
-        &self,
-        tenant_id: &str,
-        device_boots: &[(String, String)],
-    ) -> StoreResult<Vec<ClockAnchor>> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT device_id, boot_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms FROM clock_anchors
-             WHERE tenant_id = ?1 AND (device_id, boot_id) IN
-                 (SELECT value ->> 0, value ->> 1 FROM json_each(?2))
-             ORDER BY device_id, boot_id, server_ms",
-        )?;
-        let pairs = serde_json::to_string(device_boots).unwrap_or_else(|_| "[]".into());
-        let rows = stmt.query_map(params![tenant_id, pairs], anchor_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     fn create_user(&self, tenant_id: &str, user: NewUser, by: &str) -> StoreResult<User> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -1149,7 +1135,9 @@ impl RecordStore for SqliteStore {
         tx.commit()?;
         Ok(Some(after))
     }
+}
 
+impl AccessStore for SqliteStore {
     fn create_session(&self, session: &WebSession) -> StoreResult<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -1457,7 +1445,9 @@ impl RecordStore for SqliteStore {
         tx.commit()?;
         Ok(outcome)
     }
+}
 
+impl AuditStore for SqliteStore {
     fn audit(&self, tenant_id: &str, user_id: &str, action: &str, detail: &str) -> StoreResult<()> {
         self.conn().execute(
             "INSERT INTO audit_log (tenant_id, at_ms, user_id, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1479,6 +1469,25 @@ impl RecordStore for SqliteStore {
                 detail: r.get(3)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl DocumentStore for SqliteStore {
+    fn clock_anchors(
+        &self,
+        tenant_id: &str,
+        device_boots: &[(String, String)],
+    ) -> StoreResult<Vec<ClockAnchor>> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT device_id, boot_id, monotonic_ms, device_wall_ms, server_ms, uncertainty_ms FROM clock_anchors
+             WHERE tenant_id = ?1 AND (device_id, boot_id) IN
+                 (SELECT value ->> 0, value ->> 1 FROM json_each(?2))
+             ORDER BY device_id, boot_id, server_ms",
+        )?;
+        let pairs = serde_json::to_string(device_boots).unwrap_or_else(|_| "[]".into());
+        let rows = stmt.query_map(params![tenant_id, pairs], anchor_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -1652,7 +1661,9 @@ impl RecordStore for SqliteStore {
         }
         committed
     }
+}
 
+impl ProjectionStore for SqliteStore {
     fn list_records(&self, scope: &Scope, filter: &ListFilter) -> StoreResult<Vec<Projection>> {
         let conn = self.read()?;
         let mut args = Vec::new();
@@ -1790,6 +1801,23 @@ impl RecordStore for SqliteStore {
         Ok(ids)
     }
 
+    fn record_flags(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Vec<Flag>> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT flag FROM record_flags WHERE tenant_id = ?1 AND record_id = ?2 ORDER BY code, flag",
+        )?;
+        let rows = stmt.query_map([tenant_id, doc_id], |r| r.get::<_, String>(0))?;
+        let mut flags = Vec::new();
+        for row in rows {
+            flags.push(
+                serde_json::from_str(&row?).map_err(|e| StoreError::Backend(format!("stored flag: {e}")))?,
+            );
+        }
+        Ok(flags)
+    }
+}
+
+impl ProgramStore for SqliteStore {
     fn equipment_unit(&self, tenant_id: &str, unit_id: &str) -> StoreResult<Option<EquipmentUnit>> {
         let key = sync_core::program::unit_key(unit_id);
         let conn = self.read()?;
@@ -1877,21 +1905,6 @@ impl RecordStore for SqliteStore {
             })?
             .collect::<Result<_, _>>()?;
         Ok(holds)
-    }
-
-    fn record_flags(&self, tenant_id: &str, doc_id: &str) -> StoreResult<Vec<Flag>> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT flag FROM record_flags WHERE tenant_id = ?1 AND record_id = ?2 ORDER BY code, flag",
-        )?;
-        let rows = stmt.query_map([tenant_id, doc_id], |r| r.get::<_, String>(0))?;
-        let mut flags = Vec::new();
-        for row in rows {
-            flags.push(
-                serde_json::from_str(&row?).map_err(|e| StoreError::Backend(format!("stored flag: {e}")))?,
-            );
-        }
-        Ok(flags)
     }
 
     fn create_inspection_schedule(&self, schedule: &InspectionSchedule) -> StoreResult<()> {
