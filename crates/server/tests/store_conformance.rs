@@ -67,6 +67,7 @@ macro_rules! record_store_conformance {
             register_writes_commit_with_their_record,
             an_inspection_schedule_is_created_listed_and_ended_once,
             audit_entries_are_listed_newest_first_per_company,
+            an_audit_note_without_its_change_is_refused_not_lost,
             a_reopened_store_keeps_its_data,
         ]);
     };
@@ -1621,6 +1622,26 @@ fn audit_entries_are_listed_newest_first_per_company(b: impl Backend) {
         store.audit_log(&acme.id, 1).expect("log")[0].action,
         "record.created"
     );
+}
+
+fn an_audit_note_without_its_change_is_refused_not_lost(b: impl Backend) {
+    let store = b.store();
+    let acme = store.create_company("Acme").expect("company");
+    let before = store.audit_log(&acme.id, 10).expect("log").len();
+    let refused = store.accept_all(
+        &[],
+        Some(&AuditNote {
+            user_id: "ann".into(),
+            action: "record.created".into(),
+            detail: "with no record".into(),
+        }),
+    );
+    assert!(
+        matches!(&refused, Err(server::store::StoreError::Invalid(m)) if m.contains("record.created")),
+        "{refused:?}"
+    );
+    assert_eq!(store.audit_log(&acme.id, 10).expect("log").len(), before);
+    store.accept_all(&[], None).expect("nothing to write is nothing");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1560,8 +1560,16 @@ impl DocumentStore for SqliteStore {
     }
 
     fn accept_all(&self, changes: &[AcceptedChange], audit: Option<&AuditNote>) -> StoreResult<()> {
-        if changes.is_empty() && audit.is_none() {
-            return Ok(());
+        if changes.is_empty() {
+            // An audit entry names the company of the change it describes: with no change it
+            // has none, and would be lost without a word.
+            return match audit {
+                None => Ok(()),
+                Some(note) => Err(StoreError::Invalid(format!(
+                    "the audit entry {:?} describes no change",
+                    note.action
+                ))),
+            };
         }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
