@@ -333,17 +333,7 @@ pub async fn start_investigation(
         if !matches!(subject.kind(), Kind::Incident | Kind::NearMiss) {
             return Err(not_found());
         }
-        let mut investigation = Investigation {
-            subject_id: subject_id.clone(),
-            sequence: Vec::new(),
-            immediate_causes: Vec::new(),
-            root_causes: Vec::new(),
-            actions: Vec::new(),
-            signature: None,
-            status: InvestigationStatus::Draft,
-            completed: None,
-            closed: None,
-        };
+        let mut investigation = Investigation::new(&subject_id);
         fill(store, &who, &mut investigation, form)?;
         let record = create_with(
             &state,

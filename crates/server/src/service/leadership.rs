@@ -12,7 +12,7 @@ use sync_core::Kind;
 use sync_core::kinds::acknowledgement::{AckSubject, Acknowledgement};
 use sync_core::kinds::management_meeting::{ManagementMeeting, MeetingAction, MeetingItem, MeetingStatus};
 use sync_core::kinds::policy::Policy;
-use sync_core::kinds::refusal_report::{RefusalOutcome, RefusalReport, RefusalStatus};
+use sync_core::kinds::refusal_report::{RefusalOutcome, RefusalReport};
 use sync_core::lifecycle;
 use sync_core::model::{Body, Record, new_id};
 use sync_core::protocol::Role;
@@ -398,20 +398,12 @@ pub async fn report_refusal(state: &AppState, who: &Principal, new: NewRefusal) 
         let store = state.store.as_ref();
         let site_id = own_site(store, &who, &new.site_id)?;
         let worker = active_person(store, &who, &new.worker_id)?;
-        let report = RefusalReport {
-            worker_id: worker.id,
-            work_refused: new.work_refused.trim().to_owned(),
-            hazard: new.hazard.trim().to_owned(),
-            refused_ms: new.refused_ms,
-            inspection: String::new(),
-            inspected_by: None,
-            remedy: String::new(),
-            outcome: RefusalOutcome::Pending,
-            copies_given: false,
-            status: RefusalStatus::Draft,
-            reported: None,
-            closed: None,
-        };
+        let report = RefusalReport::new(
+            worker.id,
+            new.work_refused.trim(),
+            new.hazard.trim(),
+            new.refused_ms,
+        );
         let record = create_with(
             &state,
             &who,
