@@ -76,3 +76,68 @@ pub fn check_own_sign_off(
     }
     Ok(())
 }
+
+/// A sign-on's signatures judged against the content as it stands: a signature over other
+/// content vouches for nothing now, and the record says so the same way for every kind that
+/// collects a sign-on (a warning finding, a flag with the evidence, a line of its report).
+#[derive(Debug)]
+pub struct SignedContent<'a> {
+    pub signatures: &'a BTreeMap<String, Signature>,
+    /// The hash of the signable content now.
+    pub current: String,
+    /// What was signed, as a sentence names it ("the topics", "the minutes").
+    pub content: &'a str,
+}
+
+impl SignedContent<'_> {
+    fn stale(&self) -> impl Iterator<Item = (&String, &Signature)> {
+        self.signatures
+            .iter()
+            .filter(|(_, s)| s.content_hash != self.current)
+    }
+
+    /// A warning under `rule` for each signature made before the content changed.
+    pub fn findings(&self, rule: &str, out: &mut Vec<crate::validate::Finding>) {
+        out.extend(self.stale().map(|(user, sig)| {
+            crate::validate::Finding::warning(
+                rule,
+                format!("signatures.{user}"),
+                format!("{} signed before {} changed", sig.name, self.content),
+            )
+        }));
+    }
+
+    /// A flag under `code` for each such signature, naming the signer and both hashes.
+    pub fn flags(&self, code: &str) -> Vec<crate::flags::Flag> {
+        self.stale()
+            .map(|(_, sig)| {
+                crate::flags::Flag::new(
+                    code,
+                    format!(
+                        "{} signed {} as they were before they changed",
+                        sig.name, self.content
+                    ),
+                )
+                .with("signer", sig.user_id.clone())
+                .with("signed", crate::clock::format_utc(sig.stamp.wall_ms))
+                .with("signed_hash", sig.content_hash.clone())
+                .with("current_hash", self.current.clone())
+            })
+            .collect()
+    }
+
+    /// A report row under `label` for each signer: valid, or stale and why.
+    pub fn evidence(&self, label: &str) -> Vec<crate::kinds::EvidenceRow> {
+        self.signatures
+            .values()
+            .map(|sig| {
+                let state = if sig.content_hash == self.current {
+                    "valid".to_owned()
+                } else {
+                    format!("stale: {} changed after signing", self.content)
+                };
+                crate::kinds::EvidenceRow::new(label, format!("{} ({state})", sig.name))
+            })
+            .collect()
+    }
+}

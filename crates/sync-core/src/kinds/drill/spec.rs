@@ -4,13 +4,13 @@ use automerge::{AutoCommit, ObjId};
 use std::collections::BTreeMap;
 
 use super::{Drill, DrillStatus, DrillType};
-use crate::clock::format_utc;
 use crate::error::{Error, Result};
 use crate::flags::{Context, Event, Flag};
 use crate::kinds::{
     EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer,
 };
 use crate::merge_rules::{Field, Guarded};
+use crate::parts::signatures::SignedContent;
 use crate::parts::{SignOn, Signature, is_blank, signatures};
 use crate::stamp::Stamp;
 use crate::validate::Finding;
@@ -45,6 +45,17 @@ impl DrillType {
         match self {
             DrillType::Drill => "Drill",
             DrillType::PlanReview => "Emergency plan review",
+        }
+    }
+}
+
+impl Drill {
+    /// The attendees' signatures against what they signed, as it stands now.
+    fn signed_content(&self) -> SignedContent<'_> {
+        SignedContent {
+            signatures: &self.signatures,
+            current: self.content_hash(),
+            content: "the scenario",
         }
     }
 }
@@ -84,34 +95,11 @@ impl RecordKind for Drill {
                 "at least one participant must sign",
             ));
         }
-        let current = self.content_hash();
-        for (user, sig) in &self.signatures {
-            if sig.content_hash != current {
-                out.push(Finding::warning(
-                    "drill.signature_stale",
-                    format!("signatures.{user}"),
-                    format!("{} signed before the scenario changed", sig.name),
-                ));
-            }
-        }
+        self.signed_content().findings("drill.signature_stale", out);
     }
 
     fn flags(&self, _context: &Context, _anonymous: bool) -> Vec<Flag> {
-        let current = self.content_hash();
-        self.signatures
-            .values()
-            .filter(|s| s.content_hash != current)
-            .map(|sig| {
-                Flag::new(
-                    codes::STALE_SIGNATURE,
-                    format!("{} signed a scenario that has since changed", sig.name),
-                )
-                .with("signer", sig.user_id.clone())
-                .with("signed", format_utc(sig.stamp.wall_ms))
-                .with("signed_hash", sig.content_hash.clone())
-                .with("current_hash", current.clone())
-            })
-            .collect()
+        self.signed_content().flags(codes::STALE_SIGNATURE)
     }
 
     fn events<'a>(&'a self, out: &mut Vec<Event<'a>>) {
@@ -142,15 +130,7 @@ impl RecordKind for Drill {
             rows.push(EvidenceRow::new("Emergency plan", plan));
         }
         rows.extend(self.lessons.iter().map(|l| EvidenceRow::new("Lesson", l)));
-        let current = self.content_hash();
-        for sig in self.signatures.values() {
-            let state = if sig.content_hash == current {
-                "valid"
-            } else {
-                "stale: the scenario changed after signing"
-            };
-            rows.push(EvidenceRow::new("Took part", format!("{} ({state})", sig.name)));
-        }
+        rows.extend(self.signed_content().evidence("Took part"));
         if let Some(held) = &self.held {
             rows.push(EvidenceRow::time("Held", held.wall_ms));
         }

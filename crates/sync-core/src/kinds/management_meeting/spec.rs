@@ -12,6 +12,7 @@ use crate::kinds::{
     EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer,
 };
 use crate::merge_rules::{Field, Guarded};
+use crate::parts::signatures::SignedContent;
 use crate::parts::{SignOn, Signature, is_blank, signatures};
 use crate::program::ActionSeed;
 use crate::protocol::RejectCode;
@@ -39,6 +40,17 @@ impl KindSpec for ManagementMeeting {
     const VISIBILITY: Visibility = Visibility::Site;
     const ON_SITE_EVENTS: &'static [&'static str] = &[];
     const STATUSES: &'static [&'static str] = super::MeetingStatus::NAMES;
+}
+
+impl ManagementMeeting {
+    /// The attendees' signatures against what they signed, as it stands now.
+    fn signed_content(&self) -> SignedContent<'_> {
+        SignedContent {
+            signatures: &self.signatures,
+            current: self.content_hash(),
+            content: "the minutes",
+        }
+    }
 }
 
 impl RecordKind for ManagementMeeting {
@@ -106,34 +118,11 @@ impl RecordKind for ManagementMeeting {
                 "at least one attendee must sign the minutes",
             ));
         }
-        let current = self.content_hash();
-        for (user, sig) in &self.signatures {
-            if sig.content_hash != current {
-                out.push(Finding::warning(
-                    "management_meeting.signature_stale",
-                    format!("signatures.{user}"),
-                    format!("{} signed before the minutes changed", sig.name),
-                ));
-            }
-        }
+        self.signed_content().findings("management_meeting.signature_stale", out);
     }
 
     fn flags(&self, _context: &Context, _anonymous: bool) -> Vec<Flag> {
-        let current = self.content_hash();
-        self.signatures
-            .values()
-            .filter(|s| s.content_hash != current)
-            .map(|sig| {
-                Flag::new(
-                    codes::STALE_SIGNATURE,
-                    format!("{} signed minutes that have since changed", sig.name),
-                )
-                .with("signer", sig.user_id.clone())
-                .with("signed", format_utc(sig.stamp.wall_ms))
-                .with("signed_hash", sig.content_hash.clone())
-                .with("current_hash", current.clone())
-            })
-            .collect()
+        self.signed_content().flags(codes::STALE_SIGNATURE)
     }
 
     /// Once held, each action goes on the corrective action log, to its assignee by its date.
@@ -199,15 +188,7 @@ impl RecordKind for ManagementMeeting {
                 format!("{} ({}): {}{due}", action.action, action.assignee, action.hazard),
             ));
         }
-        let current = self.content_hash();
-        for sig in self.signatures.values() {
-            let state = if sig.content_hash == current {
-                "valid"
-            } else {
-                "stale: the minutes changed after signing"
-            };
-            rows.push(EvidenceRow::new("Attended", format!("{} ({state})", sig.name)));
-        }
+        rows.extend(self.signed_content().evidence("Attended"));
         rows
     }
 

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use super::{TailgateMeeting, TailgateStatus};
 use crate::error::{Error, Result};
-use crate::flags::{Context, Event, Flag, describe};
+use crate::flags::{Context, Event, Flag};
 use crate::kinds::{
     EvidenceRow, KindFields, KindSpec, RecordKind, Visibility, WriteRefusal, Writer,
 };
 use crate::merge_rules::{Field, Guarded};
+use crate::parts::signatures::SignedContent;
 use crate::parts::{SignOn, Signature, is_blank, signatures};
 use crate::stamp::Stamp;
 use crate::validate::Finding;
@@ -35,6 +36,17 @@ impl KindSpec for TailgateMeeting {
     const VISIBILITY: Visibility = Visibility::Site;
     const ON_SITE_EVENTS: &'static [&'static str] = &["created", "signed", "held"];
     const STATUSES: &'static [&'static str] = super::TailgateStatus::NAMES;
+}
+
+impl TailgateMeeting {
+    /// The attendees' signatures against what they signed, as it stands now.
+    fn signed_content(&self) -> SignedContent<'_> {
+        SignedContent {
+            signatures: &self.signatures,
+            current: self.content_hash(),
+            content: "the topics",
+        }
+    }
 }
 
 impl RecordKind for TailgateMeeting {
@@ -72,34 +84,11 @@ impl RecordKind for TailgateMeeting {
                 "at least one attendee must sign",
             ));
         }
-        let current = self.content_hash();
-        for (user, sig) in &self.signatures {
-            if sig.content_hash != current {
-                out.push(Finding::warning(
-                    "tailgate_meeting.signature_stale",
-                    format!("signatures.{user}"),
-                    format!("{} signed before the topics changed", sig.name),
-                ));
-            }
-        }
+        self.signed_content().findings("tailgate_meeting.signature_stale", out);
     }
 
     fn flags(&self, _context: &Context, _anonymous: bool) -> Vec<Flag> {
-        let current = self.content_hash();
-        self.signatures
-            .values()
-            .filter(|s| s.content_hash != current)
-            .map(|sig| {
-                Flag::new(
-                    codes::STALE_SIGNATURE,
-                    format!("{} signed topics that have since changed", sig.name),
-                )
-                .with("signer", sig.user_id.clone())
-                .with("signed", describe(&sig.stamp))
-                .with("signed_hash", sig.content_hash.clone())
-                .with("current_hash", current.clone())
-            })
-            .collect()
+        self.signed_content().flags(codes::STALE_SIGNATURE)
     }
 
     fn events<'a>(&'a self, out: &mut Vec<Event<'a>>) {
@@ -127,15 +116,7 @@ impl RecordKind for TailgateMeeting {
         if let Some(plan) = &self.emergency_plan_id {
             rows.push(EvidenceRow::new("Emergency plan reviewed", plan));
         }
-        let current = self.content_hash();
-        for sig in self.signatures.values() {
-            let state = if sig.content_hash == current {
-                "valid"
-            } else {
-                "stale: the topics changed after signing"
-            };
-            rows.push(EvidenceRow::new("Attended", format!("{} ({state})", sig.name)));
-        }
+        rows.extend(self.signed_content().evidence("Attended"));
         rows
     }
 
