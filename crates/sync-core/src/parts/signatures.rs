@@ -111,17 +111,11 @@ impl SignedContent<'_> {
     pub fn flags(&self, code: &str) -> Vec<crate::flags::Flag> {
         self.stale()
             .map(|(_, sig)| {
-                crate::flags::Flag::new(
-                    code,
-                    format!(
-                        "{} signed {} as they were before they changed",
-                        sig.name, self.content
-                    ),
-                )
-                .with("signer", sig.user_id.clone())
-                .with("signed", crate::clock::format_utc(sig.stamp.wall_ms))
-                .with("signed_hash", sig.content_hash.clone())
-                .with("current_hash", self.current.clone())
+                let message = format!(
+                    "{} signed {} as they were before they changed",
+                    sig.name, self.content
+                );
+                stale_flag(code, message, sig, &self.current)
             })
             .collect()
     }
@@ -140,4 +134,14 @@ impl SignedContent<'_> {
             })
             .collect()
     }
+}
+
+/// The flag that says `sig` was made over other content than the record holds now (`current`),
+/// with the evidence every such flag carries: who signed, when, and both hashes.
+pub fn stale_flag(code: &str, message: String, sig: &Signature, current: &str) -> crate::flags::Flag {
+    crate::flags::Flag::new(code, message)
+        .with("signer", sig.user_id.clone())
+        .with("signed", crate::clock::format_utc(sig.stamp.wall_ms))
+        .with("signed_hash", sig.content_hash.clone())
+        .with("current_hash", current.to_owned())
 }

@@ -4,7 +4,6 @@ use automerge::{AutoCommit, ObjId};
 use std::collections::BTreeMap;
 
 use super::{AckStatus, AckSubject, Acknowledgement};
-use crate::clock::format_utc;
 use crate::error::{Error, Result};
 use crate::flags::{Context, Event, Flag};
 use crate::kinds::{
@@ -109,14 +108,7 @@ impl RecordKind for Acknowledgement {
             .iter()
             .filter(|s| s.content_hash != current)
             .map(|sig| {
-                Flag::new(
-                    codes::STALE_SIGNATURE,
-                    format!("{} acknowledged words that have since changed", sig.name),
-                )
-                .with("signer", sig.user_id.clone())
-                .with("signed", format_utc(sig.stamp.wall_ms))
-                .with("signed_hash", sig.content_hash.clone())
-                .with("current_hash", current.clone())
+                signatures::stale_flag(codes::STALE_SIGNATURE, format!("{} acknowledged words that have since changed", sig.name), sig, &current)
             })
             .collect()
     }

@@ -173,14 +173,7 @@ impl RecordKind for EmergencyPlan {
         let mut flags = Vec::new();
         if let Some(sig) = self.stale_signature() {
             flags.push(
-                Flag::new(
-                    codes::STALE_SIGNATURE,
-                    format!("the plan was changed after {} signed it off", sig.name),
-                )
-                .with("signer", sig.user_id.clone())
-                .with("signed", format_utc(sig.stamp.wall_ms))
-                .with("signed_hash", sig.content_hash.clone())
-                .with("current_hash", self.content_hash()),
+                signatures::stale_flag(codes::STALE_SIGNATURE, format!("the plan was changed after {} signed it off", sig.name), sig, &self.content_hash()),
             );
         }
         if let Some(now) = context.now_ms

@@ -181,14 +181,7 @@ impl RecordKind for Investigation {
             .iter()
             .filter(|s| s.content_hash != current)
             .map(|sig| {
-                Flag::new(
-                    codes::STALE_SIGNATURE,
-                    format!("{} signed a version of the investigation that has since changed", sig.name),
-                )
-                .with("signer", sig.user_id.clone())
-                .with("signed", format_utc(sig.stamp.wall_ms))
-                .with("signed_hash", sig.content_hash.clone())
-                .with("current_hash", current.clone())
+                signatures::stale_flag(codes::STALE_SIGNATURE, format!("{} signed a version of the investigation that has since changed", sig.name), sig, &current)
             })
             .collect()
     }

@@ -123,14 +123,7 @@ impl RecordKind for Policy {
         let mut flags = Vec::new();
         if let Some(sig) = self.stale_last_signer() {
             flags.push(
-                Flag::new(
-                    codes::STALE_SIGNATURE,
-                    format!("{} signed a version of the policy that has since changed", sig.name),
-                )
-                .with("signer", sig.user_id.clone())
-                .with("signed", format_utc(sig.stamp.wall_ms))
-                .with("signed_hash", sig.content_hash.clone())
-                .with("current_hash", self.content_hash()),
+                signatures::stale_flag(codes::STALE_SIGNATURE, format!("{} signed a version of the policy that has since changed", sig.name), sig, &self.content_hash()),
             );
         }
         if let Some(now) = context.now_ms
