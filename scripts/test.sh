@@ -15,6 +15,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== chromium (the web-page tests drive it)"
 scripts/install-chromium.sh
 
+echo "== postgresql (the record-store conformance suite and the multi-process tests use it)"
+scripts/start-postgres.sh || echo "PostgreSQL is unavailable: its tests will say they were skipped (they fail under CI=true)"
+
 echo "== cargo test"
 cargo test --workspace --locked
 

@@ -2,9 +2,15 @@
 //! holds every one of them until its single commit. Taking the whole set at once (all or
 //! nothing) means two requests can never each hold a record the other waits for, and requests
 //! about different records never wait for each other.
+//!
+//! A store that several server processes share (PostgreSQL) holds the records across them as
+//! well ([`RecordStore::hold_records`]), after this process's own lock: writers in one process
+//! queue here without taking a database connection each.
 
 use std::collections::HashSet;
 use std::sync::{Condvar, Mutex, MutexGuard};
+
+use crate::store::{RecordHold, RecordStore, StoreResult};
 
 #[derive(Debug, Default)]
 pub struct DocLocks {
@@ -37,10 +43,38 @@ impl DocLocks {
         self.lock_all([id.to_owned()])
     }
 
+    /// Holds the company's records `ids` in this process and, where the store is shared by
+    /// several processes, in every one of them.
+    pub fn hold_all(
+        &self,
+        store: &dyn RecordStore,
+        tenant_id: &str,
+        ids: impl IntoIterator<Item = String>,
+    ) -> StoreResult<Held<'_>> {
+        let here = self.lock_all(ids);
+        let across = store.hold_records(tenant_id, &here.ids)?;
+        Ok(Held {
+            _across: across,
+            _here: here,
+        })
+    }
+
+    /// [`DocLocks::hold_all`] for one record.
+    pub fn hold(&self, store: &dyn RecordStore, tenant_id: &str, id: &str) -> StoreResult<Held<'_>> {
+        self.hold_all(store, tenant_id, [id.to_owned()])
+    }
+
     fn held(&self) -> MutexGuard<'_, HashSet<String>> {
         // The set is only touched by the short blocks above and in Drop: never left half-changed.
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Records held in this process and across processes; the shared hold is released first.
+#[derive(Debug)]
+pub struct Held<'a> {
+    _across: RecordHold,
+    _here: HeldDocs<'a>,
 }
 
 impl Drop for HeldDocs<'_> {

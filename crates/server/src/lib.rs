@@ -39,9 +39,10 @@ pub struct Settings {
     #[arg(long, env = "MUSTER_DATA_DIR", default_value = "./muster-data")]
     pub data_dir: PathBuf,
     /// Record store location. Empty (the default) uses `<data-dir>/records.db`; a `sqlite:` path
-    /// picks another file. PostgreSQL URLs are accepted once the PostgreSQL store lands.
-    #[arg(long, env = "MUSTER_DATABASE_URL", default_value = "")]
-    pub database_url: String,
+    /// picks another file; a `postgres://user:password@host/db` URL uses PostgreSQL, which
+    /// several server processes may share (docs/deploy.md). The password is never logged.
+    #[arg(long, env = "MUSTER_DATABASE_URL", default_value = "", hide_env_values = true)]
+    pub database_url: store::postgres::DatabaseUrl,
     /// Create the demo company (once) and print how to sign in.
     #[arg(long, env = "MUSTER_DEMO")]
     pub demo: bool,
@@ -108,6 +109,7 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn RecordStore>, signing_secret: &[u8]) -> Self {
+        let limiters = Arc::new(ratelimit::Limiters::for_store(store.clone()));
         Self {
             rejudge: Arc::new(judge::Rejudger::start(
                 store.clone(),
@@ -120,7 +122,7 @@ impl AppState {
             clock: Arc::new(store::sqlite::now_ms),
             rate_limits: ratelimit::RateLimits::default(),
             request_timeout: REQUEST_TIMEOUT,
-            limiters: Arc::default(),
+            limiters,
             doc_locks: Arc::default(),
             sync_slots: Arc::new(tokio::sync::Semaphore::new(cores() * 2)),
             passwords: Arc::new(auth::PasswordWorkers::start(PASSWORD_THREADS)),
@@ -257,14 +259,21 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn RecordStore>, String> {
             settings.data_dir.display()
         )
     })?;
-    let url = settings.database_url.trim();
+    let url = settings.database_url.secret().trim();
     let path = if url.is_empty() {
         settings.data_dir.join("records.db")
     } else if let Some(path) = url.strip_prefix("sqlite:") {
         PathBuf::from(path.trim_start_matches("//"))
+    } else if store::postgres::DatabaseUrl::is_postgres(url) {
+        let url = store::postgres::DatabaseUrl::new(url);
+        let store = store::postgres::PgStore::connect(&url)
+            .map_err(|e| format!("cannot open the record store at {url}: {e}"))?;
+        tracing::info!(database = %url, "record store: PostgreSQL");
+        return Ok(Arc::new(store));
     } else {
         return Err(format!(
-            "unsupported --database-url {url:?}: use sqlite:<path> (PostgreSQL support is not built yet)"
+            "unsupported --database-url {:?}: use sqlite:<path> or postgres://user:password@host/database",
+            store::postgres::redact_password(url)
         ));
     };
     let store =

@@ -148,12 +148,57 @@ impl Buckets {
     }
 }
 
-/// The limiters' state, shared by every request of one server.
-#[derive(Debug, Default)]
+/// The limiters' state, shared by every request of one server; kept in the record store when
+/// several server processes share it (PostgreSQL), so a limit holds however a load balancer
+/// spreads the requests.
+#[derive(Default)]
 pub struct Limiters {
     devices: Buckets,
     failed_logins_by_account: Buckets,
     failed_logins_by_address: Buckets,
+    shared: Option<std::sync::Arc<dyn crate::store::RecordStore>>,
+}
+
+impl std::fmt::Debug for Limiters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiters")
+            .field("devices", &self.devices)
+            .field("shared", &self.shared.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One bucket, in this process or in the shared store.
+enum Bucketed<'a> {
+    Here(&'a Buckets),
+    Shared(&'a dyn crate::store::SharedBuckets, &'static str),
+}
+
+impl Bucketed<'_> {
+    fn take(&self, key: &str, rule: Rule, now: Instant) -> Result<(), Duration> {
+        match self {
+            Bucketed::Here(buckets) => buckets.take(key, rule, now),
+            Bucketed::Shared(shared, namespace) => shared
+                .take_token(&format!("{namespace}:{key}"), rule.capacity, rule.per_second)
+                .unwrap_or_else(|e| {
+                    // A limit is no reason to refuse work the store could do: let it through.
+                    tracing::warn!(error = %e, "shared rate limit unreadable; request let through");
+                    Ok(())
+                }),
+        }
+    }
+
+    fn check(&self, key: &str, rule: Rule, now: Instant) -> Result<(), Duration> {
+        match self {
+            Bucketed::Here(buckets) => buckets.check(key, rule, now),
+            Bucketed::Shared(shared, namespace) => shared
+                .has_token(&format!("{namespace}:{key}"), rule.capacity, rule.per_second)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "shared rate limit unreadable; request let through");
+                    Ok(())
+                }),
+        }
+    }
 }
 
 /// Why a request was refused, and when to try again.
@@ -165,9 +210,25 @@ pub enum Refused {
 }
 
 impl Limiters {
+    /// Limiters whose buckets live in `store` when it is shared by several processes.
+    pub fn for_store(store: std::sync::Arc<dyn crate::store::RecordStore>) -> Self {
+        let shared = store.shared_rate_buckets().is_some().then_some(store);
+        Self {
+            shared,
+            ..Self::default()
+        }
+    }
+
+    fn bucket<'a>(&'a self, here: &'a Buckets, namespace: &'static str) -> Bucketed<'a> {
+        match self.shared.as_deref().and_then(|s| s.shared_rate_buckets()) {
+            Some(shared) => Bucketed::Shared(shared, namespace),
+            None => Bucketed::Here(here),
+        }
+    }
+
     /// Counts one request from `device_id`.
     pub fn device_request(&self, limits: &RateLimits, device_id: &str) -> Result<(), Refused> {
-        self.devices
+        self.bucket(&self.devices, "device")
             .take(device_id, limits.device_rule(), Instant::now())
             .map_err(Refused::Device)
     }
@@ -180,7 +241,7 @@ impl Limiters {
         address: Option<IpAddr>,
     ) -> Result<(), Refused> {
         let now = Instant::now();
-        self.failed_logins_by_account
+        self.bucket(&self.failed_logins_by_account, "account")
             .check(
                 &account_key(email),
                 limits.failures_rule(limits.login_failures_per_account),
@@ -188,7 +249,7 @@ impl Limiters {
             )
             .map_err(Refused::Account)?;
         if let Some(address) = address {
-            self.failed_logins_by_address
+            self.bucket(&self.failed_logins_by_address, "address")
                 .check(
                     &address.to_string(),
                     limits.failures_rule(limits.login_failures_per_address),
@@ -203,13 +264,13 @@ impl Limiters {
     pub fn login_failed(&self, limits: &RateLimits, email: &str, address: Option<IpAddr>) {
         let now = Instant::now();
         // An empty bucket refuses the next attempt in `login_allowed`; nothing more to do here.
-        let _ = self.failed_logins_by_account.take(
+        let _ = self.bucket(&self.failed_logins_by_account, "account").take(
             &account_key(email),
             limits.failures_rule(limits.login_failures_per_account),
             now,
         );
         if let Some(address) = address {
-            let _ = self.failed_logins_by_address.take(
+            let _ = self.bucket(&self.failed_logins_by_address, "address").take(
                 &address.to_string(),
                 limits.failures_rule(limits.login_failures_per_address),
                 now,

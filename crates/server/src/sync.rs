@@ -195,9 +195,11 @@ fn exchange(
         // each push is checked against the document as it will be stored over. A flush to disk
         // per request rather than per record is what lets one server take thousands of
         // records a second (docs/BENCHMARKS.md).
-        let _held = state
-            .doc_locks
-            .lock_all(request.pushes.iter().map(|p| p.doc_id.clone()));
+        let _held = state.doc_locks.hold_all(
+            store,
+            &caller.claims.tenant,
+            request.pushes.iter().map(|p| p.doc_id.clone()),
+        )?;
         phases.record_locks = Phases::lap(&mut mark);
         let fresh_anchors = std::slice::from_ref(&anchor);
         let mut accepted = Vec::new();
@@ -252,7 +254,7 @@ fn exchange(
     for message in request.doc_sync {
         let doc_id = message.doc_id.clone();
         let mut stored_program = Vec::new();
-        let held = state.doc_locks.lock(&doc_id);
+        let held = state.doc_locks.hold(store, &caller.claims.tenant, &doc_id)?;
         let reconciled = reconcile(store, caller, message, received_ms, &mut stored_program);
         drop(held);
         for record in &stored_program {

@@ -64,7 +64,7 @@ fn raise_for_failure(
 ) -> ServiceResult<bool> {
     let store = state.store.as_ref();
     let id = raised_action_id(&source.header.id, &seed.item_id);
-    let _held = state.doc_locks.lock(&id);
+    let _held = state.doc_locks.hold(store, tenant_id, &id)?;
     if store.document(tenant_id, &id)?.is_some() {
         return Ok(false);
     }

@@ -38,7 +38,7 @@ pub(crate) fn write_as(
     }
     let now = (state.clock)();
     let stored_record = {
-        let _held = state.doc_locks.lock(id);
+        let _held = state.doc_locks.hold(store, &who.tenant_id, id)?;
         let stored = store.document(&who.tenant_id, id)?.ok_or_else(not_found)?;
         // The device prefix is what lets this stamp's server boot id count as the server's clock.
         let web_device = format!("{SERVER_DEVICE_PREFIX}{}", who.user_id);
@@ -178,7 +178,7 @@ pub(crate) fn create_with(
         detail: format!("record {id} {audit_detail}"),
     };
     {
-        let _held = state.doc_locks.lock(&id);
+        let _held = state.doc_locks.hold(store, &who.tenant_id, &id)?;
         store_merged(
             store,
             &who.tenant_id,

@@ -1,6 +1,7 @@
 //! The company record store behind one trait. `sqlite` is the embedded default; a PostgreSQL
 //! implementation plugs in behind the same trait (and must pass the same conformance tests).
 
+pub mod postgres;
 pub mod schema;
 pub mod sqlite;
 
@@ -26,6 +27,11 @@ pub enum StoreError {
     /// reads still work, and the same request may succeed later.
     #[error("{message}")]
     CannotWrite { code: &'static str, message: String },
+    /// The database cancelled the transaction to break a deadlock or a serialization conflict:
+    /// nothing was written and the same transaction may be tried again (the PostgreSQL store
+    /// does, a few times, before answering `Backend`).
+    #[error("the database asked for the transaction to be tried again: {0}")]
+    Retry(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -51,6 +57,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::conflict(format!("{what} already exists")),
             StoreError::Invalid(message) => ApiError::bad_request("invalid", message),
             StoreError::Backend(message) => ApiError::internal(message),
+            StoreError::Retry(message) => ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "storage_busy",
+                format!("the record store is busy ({message}): nothing was stored; send it again"),
+            ),
             StoreError::CannotWrite { code, message } => {
                 let status = if code == "storage_full" {
                     axum::http::StatusCode::INSUFFICIENT_STORAGE
@@ -356,6 +367,59 @@ pub trait RecordStore:
 {
     /// Cheap check that the store answers and can write.
     fn health(&self) -> StoreResult<()>;
+
+    /// Holds the company's records `ids` against writers in other server processes until the
+    /// hold is dropped (writers in this process wait on `DocLocks` first). A store only one
+    /// process opens needs nothing more, which is the default.
+    fn hold_records(&self, _tenant_id: &str, _ids: &[String]) -> StoreResult<RecordHold> {
+        Ok(RecordHold::default())
+    }
+
+    /// Rate-limit buckets every server process shares, where the store is shared by several
+    /// (PostgreSQL); `None` when one process's memory is the right place for them (SQLite).
+    fn shared_rate_buckets(&self) -> Option<&dyn SharedBuckets> {
+        None
+    }
+}
+
+/// Token buckets kept in the shared store, so a limit holds however requests are spread over
+/// processes. Times are the database's clock, one clock for every process.
+pub trait SharedBuckets {
+    /// Spends one token of `key`'s bucket (`capacity` tokens, refilled at `per_second`); if none
+    /// is left, how long until one is.
+    fn take_token(
+        &self,
+        key: &str,
+        capacity: f64,
+        per_second: f64,
+    ) -> StoreResult<Result<(), std::time::Duration>>;
+    /// Whether `key` has a token, without spending it; if not, how long until it has.
+    fn has_token(
+        &self,
+        key: &str,
+        capacity: f64,
+        per_second: f64,
+    ) -> StoreResult<Result<(), std::time::Duration>>;
+}
+
+/// Records held across processes by [`RecordStore::hold_records`]; released when dropped.
+#[derive(Default)]
+pub struct RecordHold(Option<Box<dyn Send>>);
+
+impl RecordHold {
+    pub fn new(held: impl Send + 'static) -> Self {
+        Self(Some(Box::new(held)))
+    }
+}
+
+impl std::fmt::Debug for RecordHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "RecordHold(held)"
+        } else {
+            "RecordHold(none)"
+        })
+    }
 }
 
 /// Companies, their people and their sites (names, boundaries, time zones).

@@ -30,6 +30,9 @@ pub struct SqliteStore {
     last_reopen_ms: std::sync::atomic::AtomicI64,
     /// The store was opened on a read-only disk and has not taken a write since.
     read_only: std::sync::atomic::AtomicBool,
+    /// Held between writing feed entries and committing them, for the conformance suite's test
+    /// that a reader never skips an entry committed late. Zero in service.
+    commit_delay: Mutex<std::time::Duration>,
     _checkpointer: Checkpointer,
 }
 
@@ -236,6 +239,7 @@ impl SqliteStore {
             reader_returned: Condvar::new(),
             last_reopen_ms: std::sync::atomic::AtomicI64::new(0),
             read_only: std::sync::atomic::AtomicBool::new(read_only),
+            commit_delay: Mutex::default(),
             _checkpointer: Checkpointer::start(path),
         })
     }
@@ -279,6 +283,19 @@ impl SqliteStore {
                 self.reader_returned.notify_one();
                 Err(e.into())
             }
+        }
+    }
+
+    /// Holds every write of feed entries for `delay` before it commits. For tests that show a
+    /// reader never skips an entry committed late.
+    pub fn delay_commits(&self, delay: std::time::Duration) {
+        *self.commit_delay.lock().unwrap_or_else(|p| p.into_inner()) = delay;
+    }
+
+    fn pause_before_commit(&self) {
+        let delay = *self.commit_delay.lock().unwrap_or_else(|p| p.into_inner());
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
         }
     }
 
@@ -1579,6 +1596,7 @@ impl DocumentStore for SqliteStore {
         if let (Some(note), Some(change)) = (audit, changes.first()) {
             audit_in(&tx, &change.tenant_id, &note.user_id, &note.action, &note.detail)?;
         }
+        self.pause_before_commit();
         tx.commit()?;
         Ok(())
     }
@@ -1663,7 +1681,7 @@ impl DocumentStore for SqliteStore {
         if !flush {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
-        let committed = Self::commit_sync_in(&mut conn, write);
+        let committed = self.commit_sync_in(&mut conn, write);
         if !flush {
             conn.pragma_update(None, "synchronous", "FULL")?;
         }
@@ -2066,7 +2084,7 @@ impl SqliteStore {
         Ok(written)
     }
 
-    fn commit_sync_in(conn: &mut Connection, write: &SyncWrite<'_>) -> StoreResult<usize> {
+    fn commit_sync_in(&self, conn: &mut Connection, write: &SyncWrite<'_>) -> StoreResult<usize> {
         let tx = conn.transaction()?;
         let anchor = write.anchor;
         let queued = queue_for_anchor(&tx, write)?;
@@ -2087,6 +2105,9 @@ impl SqliteStore {
             .execute(params![write.device_id, write.synced_at_ms, write.clock_note])?;
         for change in write.changes {
             accept_in(&tx, change)?;
+        }
+        if !write.changes.is_empty() {
+            self.pause_before_commit();
         }
         tx.commit()?;
         Ok(queued)
