@@ -18,6 +18,7 @@ pub mod place;
 pub mod program;
 pub mod projection;
 pub mod protocol;
+mod records_sql;
 pub mod recovery;
 pub mod sample;
 pub mod schema;

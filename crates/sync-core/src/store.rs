@@ -18,8 +18,9 @@ use crate::error::{Error, Result};
 use crate::flags::{self, Flag};
 use crate::lifecycle::{self, Actor};
 use crate::model::{ANONYMOUS, ApprovalDecision, Body, Header, NearMiss, Record, SCHEMA_VERSION, new_id};
-use crate::projection::{ListFilter, PROJECTION_COLUMNS, Projection};
+use crate::projection::{ListFilter, Projection};
 use crate::protocol::{Limits, TokenResponse};
+use crate::records_sql::{PROJECTION_COLUMNS, filter_conditions, order_sql, projection_from_row};
 use crate::schema;
 use crate::stamp::Stamp;
 use crate::sync::Rejection;
@@ -465,14 +466,14 @@ impl Store {
         let mut args = Vec::new();
         let mut sql = format!(
             "SELECT {PROJECTION_COLUMNS} FROM records WHERE 1=1{} ORDER BY {}",
-            filter.sql_conditions(&mut args),
-            filter.order.sql()
+            filter_conditions(filter, &mut args),
+            order_sql(filter.order)
         );
         if let Some(limit) = filter.limit {
             sql.push_str(&format!(" LIMIT {limit} OFFSET {}", filter.offset.unwrap_or(0)));
         }
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), Projection::from_row)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), projection_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -4,6 +4,7 @@
 pub mod postgres;
 pub mod schema;
 pub mod sqlite;
+mod sqlite_records;
 
 use serde::{Deserialize, Serialize};
 use sync_core::clock::ClockAnchor;

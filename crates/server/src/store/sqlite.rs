@@ -6,10 +6,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use sync_core::clock::ClockAnchor;
 use sync_core::model::ANONYMOUS;
 use sync_core::place::{DEFAULT_MAX_ACCURACY_M, Geofence, SiteArea};
-use sync_core::projection::PROJECTION_COLUMNS;
 use sync_core::protocol::Role;
 use sync_core::{Flag, Kind, ListFilter, Projection};
 
+use super::sqlite_records::{PROJECTION_COLUMNS, filter_conditions, order_sql, projection_from_row};
 use super::{
     AcceptedChange, AccessStore, ActorOwner, AuditEntry, AuditNote, AuditStore, Company, DEFAULT_TIME_ZONE,
     Device, DeviceSignIn, DirectoryStore, DocumentStore, EquipmentHold, EquipmentUnit, FeedEntry,
@@ -1694,27 +1694,15 @@ impl ProjectionStore for SqliteStore {
         let conn = self.read()?;
         let mut args = Vec::new();
         let scope = scope_sql(scope, &mut args);
-        // Flags are keyed by company and record: the filter's own flag clause knows only the id.
-        let unflagged = ListFilter {
-            flag: None,
-            ..filter.clone()
-        };
-        let mut conditions = unflagged.sql_conditions(&mut args);
-        if let Some(code) = &filter.flag {
-            args.push(code.clone().into());
-            conditions.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM record_flags f WHERE f.tenant_id = records.tenant_id AND f.record_id = records.id AND f.code = ?{})",
-                args.len()
-            ));
-        }
+        let conditions = filter_conditions(filter, &mut args);
         let sql = format!(
             "SELECT {PROJECTION_COLUMNS} FROM records WHERE {scope}{conditions} ORDER BY {} LIMIT {} OFFSET {}",
-            filter.order.sql(),
+            order_sql(filter.order),
             filter.limit.unwrap_or(100).min(1000),
             filter.offset.unwrap_or(0)
         );
         let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), Projection::from_row)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), projection_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
