@@ -267,7 +267,7 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn RecordStore>, String> {
     } else if store::postgres::DatabaseUrl::is_postgres(url) {
         let url = store::postgres::DatabaseUrl::new(url);
         let store = store::postgres::PgStore::connect(&url)
-            .map_err(|e| format!("cannot open the record store at {url}: {e}"))?;
+            .map_err(|e| format!("cannot open the PostgreSQL record store: {e}"))?;
         tracing::info!(database = %url, "record store: PostgreSQL");
         return Ok(Arc::new(store));
     } else {
@@ -395,7 +395,14 @@ pub fn serve(settings: Settings) -> Result<(), String> {
 
 /// Runs the server as the binary does, on the caller's runtime.
 pub async fn run(settings: Settings) -> Result<(), String> {
-    let store = open_store(&settings)?;
+    // Opening a store connects, migrates and may wait on other processes' migrations: blocking
+    // work, kept off the async threads like every other store call.
+    let store = {
+        let settings = settings.clone();
+        tokio::task::spawn_blocking(move || open_store(&settings))
+            .await
+            .map_err(|e| format!("opening the record store stopped: {e}"))??
+    };
     let secret = signing_secret(&settings)?;
     let mut state = AppState::new(store, &secret);
     state.secure_cookies = settings.secure_cookies;

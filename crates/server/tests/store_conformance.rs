@@ -1929,3 +1929,41 @@ fn two_processes_rotating_one_refresh_token_spend_it_once(b: impl Backend) {
         "the other is a replay (no device was named, so no grace): {answers:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL from async threads
+
+/// The blocking PostgreSQL client refuses to run on a thread that drives async tasks. The server
+/// calls the store from blocking threads, but a call from an async one (a handler, a harness)
+/// must answer rather than bring the process down, on either kind of runtime, and dropping the
+/// store there must not either.
+async fn postgres_answers_on_an_async_thread() {
+    let Some(database) = ScratchDatabase::create("the PostgreSQL store on an async thread") else {
+        return;
+    };
+    let store = PgStore::connect(database.url()).expect("connects");
+    store.health().expect("health");
+    let acme = company(&store, "Acme");
+    assert_eq!(
+        server::store::DirectoryStore::sites(&store, &acme.id)
+            .expect("sites")
+            .len(),
+        2
+    );
+    let held = store
+        .hold_records(&acme.id, &["a-record".to_owned()])
+        .expect("hold");
+    drop(held);
+    drop(store);
+    drop(database);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn postgres_answers_on_a_single_threaded_runtime() {
+    postgres_answers_on_an_async_thread().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_answers_on_a_multi_threaded_runtime() {
+    postgres_answers_on_an_async_thread().await;
+}

@@ -24,7 +24,69 @@ use r2d2_postgres::PostgresConnectionManager;
 use super::{RecordStore, StoreError, StoreResult};
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
-type Client = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+type Pooled = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+
+/// Runs `work`, which uses the blocking client, where that may block. The client drives its own
+/// runtime, which tokio refuses to start on a thread that is driving async tasks: the server
+/// calls the store from blocking threads, but a call from an async thread (a handler, a test's
+/// async body) must not bring the process down. On the multi-threaded runtime that thread hands
+/// its tasks over for the call (`block_in_place`); on a single-threaded one the call runs on a
+/// thread of its own.
+fn off_async<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Err(_) => work(),
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        Ok(_) => std::thread::scope(|s| s.spawn(work).join())
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+    }
+}
+
+/// A pooled connection whose calls are safe from any thread ([`off_async`]). `None` only while
+/// it is dropped: a broken connection is closed where it is returned, which blocks too.
+struct Client(Option<Pooled>);
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if let Some(pooled) = self.0.take() {
+            off_async(move || drop(pooled));
+        }
+    }
+}
+
+type Params<'a> = &'a [&'a (dyn postgres::types::ToSql + Sync)];
+
+impl Client {
+    fn new(pooled: Pooled) -> Self {
+        Self(Some(pooled))
+    }
+
+    fn conn(&mut self) -> &mut Pooled {
+        self.0
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("taken only on drop"))
+    }
+
+    fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<postgres::Row>, postgres::Error> {
+        off_async(|| self.conn().query(sql, params))
+    }
+
+    fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<postgres::Row, postgres::Error> {
+        off_async(|| self.conn().query_one(sql, params))
+    }
+
+    fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<postgres::Row>, postgres::Error> {
+        off_async(|| self.conn().query_opt(sql, params))
+    }
+
+    fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
+        off_async(|| self.conn().execute(sql, params))
+    }
+
+    fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        off_async(|| self.conn().batch_execute(sql))
+    }
+}
 
 /// Where the record store is (`--database-url`): empty, a `sqlite:` path or a `postgres://`
 /// connection string, whose password never reaches a log: `Display` and `Debug` show it as `***`.
@@ -117,12 +179,35 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TRANSACTION_TRIES: usize = 5;
 
 pub struct PgStore {
-    pool: Pool,
-    locks: Pool,
+    /// Store calls' connections and record holds' (see [`LOCK_POOL_SIZE`]); `None` only while
+    /// the store is dropped.
+    pools: Option<Pools>,
     url: DatabaseUrl,
     /// Held between taking a feed seq and committing, to show a delayed commit never lets a
     /// reader skip an entry (the conformance suite's out-of-order test). Zero in service.
     commit_delay: std::sync::Mutex<Duration>,
+}
+
+struct Pools {
+    store: Pool,
+    locks: Pool,
+}
+
+impl PgStore {
+    fn pools(&self) -> &Pools {
+        self.pools
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the pools are taken only on drop"))
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Closing a connection blocks on its runtime: never on an async thread.
+        if let Some(pools) = self.pools.take() {
+            off_async(move || drop(pools));
+        }
+    }
 }
 
 impl fmt::Debug for PgStore {
@@ -140,19 +225,22 @@ impl PgStore {
             .secret()
             .parse()
             .map_err(|e| StoreError::Invalid(format!("the database URL {url} cannot be read: {e}")))?;
+        // One plain connection first: its error says why (refused, unknown database, wrong
+        // password), where the pool's would only say it timed out.
+        off_async(|| config.connect(NoTls).map(drop))
+            .map_err(|e| StoreError::Backend(format!("cannot connect to {url}: {}", describe(&e))))?;
         let build = |size: u32| {
             r2d2::Pool::builder()
                 .max_size(size)
                 .min_idle(Some(1))
                 .connection_timeout(CONNECT_TIMEOUT)
                 .build(PostgresConnectionManager::new(config.clone(), NoTls))
-                .map_err(|e| StoreError::Backend(format!("cannot connect to the database at {url}: {e}")))
+                .map_err(|e| StoreError::Backend(format!("cannot open a connection pool to {url}: {e}")))
         };
         let pool = build(POOL_SIZE)?;
         let locks = build(LOCK_POOL_SIZE)?;
         let store = Self {
-            pool,
-            locks,
+            pools: Some(Pools { store: pool, locks }),
             url: url.clone(),
             commit_delay: std::sync::Mutex::new(Duration::ZERO),
         };
@@ -175,15 +263,25 @@ impl PgStore {
     }
 
     fn client(&self) -> StoreResult<Client> {
-        self.pool
-            .get()
+        off_async(|| self.pools().store.get())
+            .map(Client::new)
             .map_err(|e| StoreError::Backend(format!("no connection to the database at {}: {e}", self.url)))
     }
 
     /// Runs `work` in a transaction and commits it, trying again when PostgreSQL cancelled it to
     /// break a deadlock or a serialization conflict (nothing of it was written).
-    fn transaction<T>(&self, mut work: impl FnMut(&mut Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
+    fn transaction<T: Send>(
+        &self,
+        work: impl FnMut(&mut Transaction<'_>) -> StoreResult<T> + Send,
+    ) -> StoreResult<T> {
         let mut client = self.client()?;
+        off_async(|| Self::transaction_on(client.conn(), work))
+    }
+
+    fn transaction_on<T>(
+        client: &mut Pooled,
+        mut work: impl FnMut(&mut Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let mut tries = 0;
         loop {
             tries += 1;
@@ -237,16 +335,15 @@ impl RecordStore for PgStore {
         // One order for every process, so two holders never each wait for the other.
         keys.sort_unstable();
         keys.dedup();
-        let mut client = self.locks.get().map_err(|e| {
-            StoreError::Backend(format!("no connection to the database at {}: {e}", self.url))
-        })?;
+        let mut client = off_async(|| self.pools().locks.get())
+            .map(Client::new)
+            .map_err(|e| {
+                StoreError::Backend(format!("no connection to the database at {}: {e}", self.url))
+            })?;
         for key in &keys {
             client.execute("SELECT pg_advisory_lock($1)", &[key])?;
         }
-        Ok(super::RecordHold::new(AdvisoryLocks {
-            client: Some(client),
-            keys,
-        }))
+        Ok(super::RecordHold::new(AdvisoryLocks { client: Some(client) }))
     }
 
     fn shared_rate_buckets(&self) -> Option<&dyn super::SharedBuckets> {
@@ -332,7 +429,6 @@ fn record_lock_key(tenant_id: &str, doc_id: &str) -> i64 {
 /// session and releases them.
 struct AdvisoryLocks {
     client: Option<Client>,
-    keys: Vec<i64>,
 }
 
 impl Drop for AdvisoryLocks {
@@ -340,18 +436,27 @@ impl Drop for AdvisoryLocks {
         let Some(mut client) = self.client.take() else {
             return;
         };
-        let released = self
-            .keys
-            .iter()
-            .try_for_each(|key| client.execute("SELECT pg_advisory_unlock($1)", &[key]).map(drop));
-        if let Err(e) = released {
-            // A session still holding locks must not go back to the pool: closing it releases them.
-            tracing::warn!(error = %e, "could not release record locks; closing their connection");
-            drop(client);
-            return;
+        // This connection holds nothing but these locks. If releasing fails the connection is
+        // broken, and the pool discards it rather than lend it out: PostgreSQL then ends its
+        // session, which releases them.
+        if let Err(e) = client.batch_execute("SELECT pg_advisory_unlock_all()") {
+            tracing::warn!(error = %e, "could not release record locks; their connection is dropped");
         }
-        drop(client);
     }
+}
+
+/// The driver's error with its causes ("error connecting to server: Connection refused").
+fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("database error {}: {}", db.code().code(), db.message());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// "The database cancelled this transaction; try it again" — the caller's retry loop only.
@@ -382,10 +487,7 @@ impl From<postgres::Error> for StoreError {
             Some(&SqlState::IO_ERROR) => ("storage_io_error", "the database cannot write to its disk"),
             _ => {
                 // The driver's message names no password; the URL is never part of it.
-                return StoreError::Backend(match e.as_db_error() {
-                    Some(db) => format!("database error {}: {}", db.code().code(), db.message()),
-                    None => e.to_string(),
-                });
+                return StoreError::Backend(describe(&e));
             }
         };
         tracing::error!(code, error = %e, "record store cannot write");

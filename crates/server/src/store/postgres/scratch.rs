@@ -32,8 +32,22 @@ impl ScratchDatabase {
     pub fn create(test: &str) -> Option<Self> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let server = test_server_url();
-        let mut admin = match postgres::Client::connect(&server, postgres::NoTls) {
-            Ok(client) => client,
+        let name = format!(
+            "muster_test_{}_{}_{:08x}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        // Connected, used and closed on one side of `off_async`: closing blocks too.
+        let created = super::off_async(|| {
+            let mut admin = postgres::Client::connect(&server, postgres::NoTls)?;
+            admin.batch_execute(&format!("CREATE DATABASE {name}"))
+        });
+        match created {
+            Ok(()) => {}
+            Err(e) if e.as_db_error().is_some() => {
+                panic!("cannot create the test database {name}: {e}")
+            }
             Err(e) => {
                 let why = format!(
                     "PostgreSQL at {} is unreachable ({e})",
@@ -45,16 +59,7 @@ impl ScratchDatabase {
                 eprintln!("SKIPPED {test}: {why}. Start PostgreSQL or set MUSTER_TEST_POSTGRES to run it.");
                 return None;
             }
-        };
-        let name = format!(
-            "muster_test_{}_{}_{:08x}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed),
-            rand::random::<u32>()
-        );
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
+        }
         let url = DatabaseUrl::new(with_database(&server, &name));
         Some(Self { server, name, url })
     }
@@ -66,8 +71,12 @@ impl ScratchDatabase {
 
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
-        let dropped = postgres::Client::connect(&self.server, postgres::NoTls).and_then(|mut admin| {
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+        let dropped = super::off_async(|| {
+            let mut admin = postgres::Client::connect(&self.server, postgres::NoTls)?;
+            // Closed before returning: its runtime must not be dropped on an async thread.
+            let dropped = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            drop(admin);
+            dropped
         });
         if let Err(e) = dropped {
             eprintln!("could not drop the test database {}: {e}", self.name);
