@@ -82,6 +82,7 @@ macro_rules! record_store_conformance {
             a_reader_never_skips_an_entry_committed_late,
             two_processes_writing_one_record_lose_nothing,
             two_processes_rotating_one_refresh_token_spend_it_once,
+            a_rate_limit_holds_across_processes,
         ]);
     };
     (@tests $backend:ident, $open:expr, [$($test:ident),* $(,)?]) => {
@@ -1927,6 +1928,58 @@ fn two_processes_rotating_one_refresh_token_spend_it_once(b: impl Backend) {
     assert!(
         answers.iter().any(|a| matches!(a, RefreshUse::Reused { .. })),
         "the other is a replay (no device was named, so no grace): {answers:?}"
+    );
+}
+
+/// A device's request budget spent through two processes is one budget: spread over them it
+/// runs out as soon as it would on one, and says how long to wait.
+fn a_rate_limit_holds_across_processes(b: impl Backend) {
+    let Some(second) = b.another_process() else {
+        return;
+    };
+    let (Some(one), Some(two)) = (b.store().shared_rate_buckets(), second.shared_rate_buckets()) else {
+        panic!("a store several processes share keeps its rate limits in the store");
+    };
+    // Three requests at once, then one every ten seconds.
+    let (capacity, per_second) = (3.0, 0.1);
+    assert_eq!(
+        one.take_token("device:phone-1", capacity, per_second)
+            .expect("take"),
+        Ok(())
+    );
+    assert_eq!(
+        two.take_token("device:phone-1", capacity, per_second)
+            .expect("take"),
+        Ok(())
+    );
+    assert_eq!(
+        one.take_token("device:phone-1", capacity, per_second)
+            .expect("take"),
+        Ok(())
+    );
+    let refused = two
+        .take_token("device:phone-1", capacity, per_second)
+        .expect("take");
+    let wait = refused.expect_err("the fourth request is refused, whichever process it reaches");
+    assert!(
+        wait > Duration::from_secs(5) && wait <= Duration::from_secs(10),
+        "about ten seconds until the next token: {wait:?}"
+    );
+    assert!(
+        one.has_token("device:phone-1", capacity, per_second)
+            .expect("check")
+            .is_err()
+    );
+    // Another key has its own budget; looking does not spend.
+    assert_eq!(
+        one.has_token("device:phone-2", capacity, per_second)
+            .expect("check"),
+        Ok(())
+    );
+    assert_eq!(
+        two.take_token("device:phone-2", capacity, per_second)
+            .expect("take"),
+        Ok(())
     );
 }
 
