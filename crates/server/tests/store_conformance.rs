@@ -2020,3 +2020,50 @@ async fn postgres_answers_on_a_single_threaded_runtime() {
 async fn postgres_answers_on_a_multi_threaded_runtime() {
     postgres_answers_on_an_async_thread().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL migrations
+
+/// Processes of a rolling upgrade start at once on a new database: one migrates, the others wait
+/// for it and find nothing to do; a database a newer release wrote is refused, saying so.
+#[test]
+fn postgres_migrates_once_when_processes_start_together_and_refuses_a_newer_schema() {
+    let Some(database) = ScratchDatabase::create("PostgreSQL migrations") else {
+        return;
+    };
+    let stores: Vec<PgStore> = std::thread::scope(|s| {
+        let starting: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| PgStore::connect(database.url()).expect("starts")))
+            .collect();
+        starting.into_iter().map(|t| t.join().expect("start")).collect()
+    });
+    let acme = company(&stores[0], "Acme");
+    let later: &dyn RecordStore = &stores[3];
+    assert!(
+        later
+            .company_by_name("Acme")
+            .expect("read")
+            .is_some_and(|c| c.id == acme.id)
+    );
+    drop(stores);
+    let mut admin = ::postgres::Client::connect(database.url().secret(), ::postgres::NoTls).expect("connect");
+    let versions: Vec<i32> = admin
+        .query("SELECT version FROM muster_schema ORDER BY version", &[])
+        .expect("versions")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        versions,
+        (1..=server::store::postgres::schema::VERSION).collect::<Vec<_>>()
+    );
+    admin
+        .execute("INSERT INTO muster_schema (version) VALUES (999)", &[])
+        .expect("a newer release's version");
+    drop(admin);
+    let refused = PgStore::connect(database.url()).expect_err("a newer schema is refused");
+    assert!(
+        refused.to_string().contains("newer server (schema 999"),
+        "{refused}"
+    );
+}
