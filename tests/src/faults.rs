@@ -15,7 +15,7 @@ use automerge::ChangeHash;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use server::store::sqlite::SqliteStore;
-use server::store::{DirectoryStore, DocumentStore, NewUser};
+use server::store::{NewUser, RecordStore, Scope};
 use sync_core::model::Body;
 use sync_core::protocol::Role;
 use sync_core::sync::{RetryPolicy, SyncClient, SyncReport};
@@ -36,6 +36,11 @@ pub struct SeededCompany {
 /// Creates a company with one site and `people` on it in the record store at `db`.
 pub fn seed_company(db: &Path, people: &[(&str, Role)]) -> SeededCompany {
     let store = SqliteStore::open(db).expect("record store opens for seeding");
+    seed_company_in(&store, people)
+}
+
+/// Creates a company with one site and `people` on it in `store` (SQLite or PostgreSQL).
+pub fn seed_company_in(store: &dyn RecordStore, people: &[(&str, Role)]) -> SeededCompany {
     let company = store.create_company("Fault Line Energy").expect("company");
     let site = store.create_site(&company.id, "Pad 7", "system").expect("site");
     let hash = server::auth::hash_password(PASSWORD).expect("hash");
@@ -88,20 +93,43 @@ pub fn free_port() -> u16 {
 
 /// The server binary run as a child process on a data directory, killed with SIGKILL
 /// (`Child::kill` on Unix) and restarted on the same port so devices keep their server URL.
-#[derive(Debug)]
 pub struct ServerProcess {
     binary: PathBuf,
     pub data_dir: PathBuf,
     log: PathBuf,
+    /// Flags beyond `--listen` and `--data-dir` (`--database-url …`), on every start and restart.
+    extra_args: Vec<String>,
     pub port: u16,
     child: Option<Child>,
     pub kills: u32,
+}
+
+impl std::fmt::Debug for ServerProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The extra flags may carry a database URL: its password stays out of test output.
+        let extra_args: Vec<String> = self
+            .extra_args
+            .iter()
+            .map(|a| server::store::postgres::redact_password(a))
+            .collect();
+        f.debug_struct("ServerProcess")
+            .field("data_dir", &self.data_dir)
+            .field("extra_args", &extra_args)
+            .field("port", &self.port)
+            .field("kills", &self.kills)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServerProcess {
     /// Starts `binary` (the tests pass `env!("CARGO_BIN_EXE_fault-server")`) on `data_dir`,
     /// appending its output to `log`, on a free port (another one if the first was taken).
     pub async fn start(binary: &Path, data_dir: &Path, log: &Path) -> Self {
+        Self::start_with(binary, data_dir, log, &[]).await
+    }
+
+    /// [`ServerProcess::start`] with more flags, e.g. `["--database-url", url]`.
+    pub async fn start_with(binary: &Path, data_dir: &Path, log: &Path, extra_args: &[&str]) -> Self {
         assert!(
             binary.is_file(),
             "server binary {} is missing: build it with `cargo build -p e2e-tests --bins`",
@@ -111,6 +139,7 @@ impl ServerProcess {
             binary: binary.to_owned(),
             data_dir: data_dir.to_owned(),
             log: log.to_owned(),
+            extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
             port: 0,
             child: None,
             kills: 0,
@@ -173,6 +202,7 @@ impl ServerProcess {
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("--data-dir")
             .arg(&self.data_dir)
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
@@ -220,10 +250,18 @@ pub fn server_documents(db: &Path) -> BTreeMap<String, RecordDocument> {
             .collect::<Result<_, _>>()
             .expect("ids")
     };
-    ids.into_iter()
+    server_documents_in(&store, &ids)
+}
+
+/// The documents `ids` (tenant, record id) in `store`, loaded as the server would load them.
+pub fn server_documents_in(
+    store: &dyn RecordStore,
+    ids: &[(String, String)],
+) -> BTreeMap<String, RecordDocument> {
+    ids.iter()
         .map(|(tenant, id)| {
             let stored = store
-                .document(&tenant, &id)
+                .document(tenant, id)
                 .expect("read")
                 .expect("listed, so stored");
             let doc = RecordDocument::load_chunks(
@@ -232,9 +270,34 @@ pub fn server_documents(db: &Path) -> BTreeMap<String, RecordDocument> {
                 automerge::ActorId::random(),
             )
             .unwrap_or_else(|e| panic!("server document {id} does not load: {e}"));
-            (id, doc)
+            (id.clone(), doc)
         })
         .collect()
+}
+
+/// An office admin's view of a company: sees every site.
+pub fn admin_scope(tenant_id: &str) -> Scope {
+    Scope {
+        tenant_id: tenant_id.to_owned(),
+        user_id: "e2e-harness".into(),
+        role: Role::Admin,
+        sites: vec![],
+    }
+}
+
+/// The ids of every record in the company's change feed, read from the first entry on.
+pub fn feed_record_ids(store: &dyn RecordStore, tenant_id: &str) -> BTreeSet<String> {
+    let scope = admin_scope(tenant_id);
+    let mut ids = BTreeSet::new();
+    let mut cursor = 0;
+    loop {
+        let page = store.feed(&scope, cursor, 500).expect("feed");
+        let Some(last) = page.last() else {
+            return ids;
+        };
+        cursor = last.seq;
+        ids.extend(page.into_iter().map(|entry| entry.doc_id));
+    }
 }
 
 /// Retries short enough that a device gives up during a server restart and tries again later.
@@ -646,19 +709,7 @@ impl ProxyState {
         // Held requests reach the server only after this later one: out of order.
         self.deliver_held().await;
         match answer {
-            Some((status, content_type, body)) => {
-                let head = format!(
-                    "HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    reqwest::StatusCode::from_u16(status)
-                        .ok()
-                        .and_then(|s| s.canonical_reason())
-                        .unwrap_or("Unknown"),
-                    body.len()
-                );
-                socket.write_all(head.as_bytes()).await?;
-                socket.write_all(&body).await?;
-                socket.shutdown().await
-            }
+            Some(answer) => write_answer(&mut socket, answer).await,
             None => Ok(()),
         }
     }
@@ -673,27 +724,194 @@ impl ProxyState {
     /// Sends the request to the server; `None` when the server could not be reached.
     async fn forward(&self, request: &HttpRequest) -> Option<(u16, String, Vec<u8>)> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).ok()?;
-        let mut builder = self
-            .http
-            .request(method, format!("{}{}", self.upstream, request.path))
-            .body(request.body.clone());
-        for (name, value) in &request.headers {
-            if !["host", "connection", "content-length"].contains(&name.as_str()) {
-                builder = builder.header(name, value);
-            }
-        }
-        let response = builder.send().await.ok()?;
+        let response = send_upstream(&self.http, &self.upstream, method, request)
+            .await
+            .ok()?;
         self.stats.forwarded.fetch_add(1, Ordering::SeqCst);
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        let body = response.bytes().await.ok()?.to_vec();
-        Some((status, content_type, body))
+        read_answer(response).await.ok()
     }
+}
+
+/// Sends `request` to `upstream` (`http://host:port`) as it came, less the hop-by-hop headers.
+async fn send_upstream(
+    http: &reqwest::Client,
+    upstream: &str,
+    method: reqwest::Method,
+    request: &HttpRequest,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let mut builder = http
+        .request(method, format!("{upstream}{}", request.path))
+        .body(request.body.clone());
+    for (name, value) in &request.headers {
+        if !["host", "connection", "content-length"].contains(&name.as_str()) {
+            builder = builder.header(name, value);
+        }
+    }
+    builder.send().await
+}
+
+/// An upstream's answer: status, content type and body.
+async fn read_answer(response: reqwest::Response) -> Result<(u16, String, Vec<u8>), reqwest::Error> {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let body = response.bytes().await?.to_vec();
+    Ok((status, content_type, body))
+}
+
+/// Writes an answer and closes the connection (one request per connection).
+async fn write_answer(
+    socket: &mut tokio::net::TcpStream,
+    (status, content_type, body): (u16, String, Vec<u8>),
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        reqwest::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Unknown"),
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).await?;
+    socket.write_all(&body).await?;
+    socket.shutdown().await
+}
+
+/// Counts of what a [`Balancer`] did.
+#[derive(Debug, Default)]
+pub struct BalancerStats {
+    /// Requests each upstream answered, in the order the upstreams were given.
+    pub answered: Vec<AtomicU32>,
+    /// `POST /v1/sync` requests each upstream answered.
+    pub syncs: Vec<AtomicU32>,
+    /// Requests passed to the next upstream because the chosen one refused the connection.
+    pub failovers: AtomicU32,
+    /// Requests an upstream took and never answered (it died): answered 502, as nginx does.
+    pub cut_off: AtomicU32,
+}
+
+impl BalancerStats {
+    fn count(counters: &[AtomicU32]) -> Vec<u32> {
+        counters.iter().map(|c| c.load(Ordering::SeqCst)).collect()
+    }
+
+    pub fn answered(&self) -> Vec<u32> {
+        Self::count(&self.answered)
+    }
+
+    pub fn syncs(&self) -> Vec<u32> {
+        Self::count(&self.syncs)
+    }
+}
+
+/// A round-robin load balancer in front of several server processes: each request goes to the
+/// next upstream; one that refuses the connection (it is down) is skipped for the next, as a
+/// balancer with health checks skips it. A request an upstream took and died on is not sent
+/// again (it may have been applied): the device gets 502 and retries. One request per connection.
+#[derive(Debug)]
+pub struct Balancer {
+    pub url: String,
+    pub stats: Arc<BalancerStats>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct BalancerState {
+    upstreams: Vec<String>,
+    http: reqwest::Client,
+    next: AtomicU32,
+    stats: Arc<BalancerStats>,
+}
+
+impl Balancer {
+    pub async fn start(upstreams: &[String]) -> Self {
+        assert!(!upstreams.is_empty(), "a balancer needs an upstream");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind balancer");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let stats = Arc::new(BalancerStats {
+            answered: upstreams.iter().map(|_| AtomicU32::new(0)).collect(),
+            syncs: upstreams.iter().map(|_| AtomicU32::new(0)).collect(),
+            ..BalancerStats::default()
+        });
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let state = Arc::new(BalancerState {
+            upstreams: upstreams
+                .iter()
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .collect(),
+            // No pooled connections: a connection to a process killed since would fail as a
+            // cut-off request instead of a refused connection.
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("HTTP client"),
+            next: AtomicU32::new(0),
+            stats: stats.clone(),
+        });
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let _ = state.serve(socket).await;
+                });
+            }
+        });
+        Self { url, stats, task }
+    }
+
+    /// Stops accepting connections.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+impl BalancerState {
+    async fn serve(&self, mut socket: tokio::net::TcpStream) -> std::io::Result<()> {
+        let Some(request) = read_request(&mut socket).await? else {
+            return Ok(());
+        };
+        let Ok(method) = reqwest::Method::from_bytes(request.method.as_bytes()) else {
+            return write_answer(&mut socket, gateway_error(400, "not an HTTP method")).await;
+        };
+        let count = self.upstreams.len();
+        let first = self.next.fetch_add(1, Ordering::SeqCst) as usize;
+        for offset in 0..count {
+            let upstream = (first + offset) % count;
+            let answer =
+                match send_upstream(&self.http, &self.upstreams[upstream], method.clone(), &request).await {
+                    Ok(response) => read_answer(response).await,
+                    Err(e) if e.is_connect() => {
+                        self.stats.failovers.fetch_add(1, Ordering::SeqCst);
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                };
+            let Ok(answer) = answer else {
+                self.stats.cut_off.fetch_add(1, Ordering::SeqCst);
+                return write_answer(
+                    &mut socket,
+                    gateway_error(502, "the upstream closed the connection"),
+                )
+                .await;
+            };
+            self.stats.answered[upstream].fetch_add(1, Ordering::SeqCst);
+            if request.method == "POST" && request.path == "/v1/sync" {
+                self.stats.syncs[upstream].fetch_add(1, Ordering::SeqCst);
+            }
+            return write_answer(&mut socket, answer).await;
+        }
+        write_answer(&mut socket, gateway_error(503, "no upstream is up")).await
+    }
+}
+
+fn gateway_error(status: u16, why: &str) -> (u16, String, Vec<u8>) {
+    (status, "text/plain".into(), why.as_bytes().to_vec())
 }
 
 /// Reads one HTTP/1.1 request with a `content-length` body (what reqwest sends).
