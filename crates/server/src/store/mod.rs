@@ -1,5 +1,6 @@
-//! The company record store behind one trait. `sqlite` is the embedded default; a PostgreSQL
-//! implementation plugs in behind the same trait (and must pass the same conformance tests).
+//! The company record store behind one trait. `sqlite` is the embedded default (one process, one
+//! file); `postgres` lets several server processes share one company record. Both pass the same
+//! conformance suite (`crates/server/tests/store_conformance.rs`).
 
 pub mod postgres;
 pub mod schema;
