@@ -8,14 +8,17 @@
 //! cargo run --release -p bench -- growth --sizes 1000,10000,100000
 //! cargo run --release -p bench -- load --devices 200 --seconds 60 --records 100000 [--interval-ms 1000]
 //! cargo run --release -p bench -- peer --sizes 1000,2000
+//! cargo run --release -p bench -- stores --records 5000 --devices 200 --seconds 60 --load-records 10000
 //! cargo run -p bench -- smoke      # tiny versions of everything, for CI
 //! ```
 
 mod baseline;
 mod checks;
+mod cpu;
 mod peer;
 mod proxy;
 mod scenarios;
+mod stores;
 
 use clap::{Parser, Subcommand};
 use std::time::Duration;
@@ -71,6 +74,31 @@ enum Scenario {
         #[arg(long, value_delimiter = ',', default_value = "1000,2000")]
         sizes: Vec<usize>,
     },
+    /// Scenarios 3 and 6 on one server process on SQLite, one on PostgreSQL and two on one
+    /// PostgreSQL database, in one run (PostgreSQL: `MUSTER_TEST_POSTGRES`, default
+    /// postgres://postgres@127.0.0.1:5432/postgres; a database is made for each and dropped).
+    Stores {
+        /// New JSEAs pushed in scenario 3.
+        #[arg(long, default_value_t = 5_000)]
+        records: usize,
+        /// Phones pushing them at once (scenario 3).
+        #[arg(long, default_value_t = 4)]
+        phones: usize,
+        /// Devices syncing in scenario 6.
+        #[arg(long, default_value_t = 200)]
+        devices: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Records of another site each server holds before scenario 6.
+        #[arg(long, default_value_t = 10_000)]
+        load_records: usize,
+        /// Time between one device's syncs in scenario 6; 0 sends them back to back.
+        #[arg(long, default_value_t = 1_000)]
+        interval_ms: u64,
+        /// Keep every server process's log (warnings and slow syncs) in this directory.
+        #[arg(long)]
+        logs: Option<std::path::PathBuf>,
+    },
     /// Runs the server, as `muster-server` does (the load scenario measures it in its own process).
     #[command(hide = true)]
     Serve {
@@ -125,6 +153,26 @@ async fn bench() {
             interval_ms,
         } => finish(scenarios::load(devices, seconds, records, Duration::from_millis(interval_ms)).await),
         Scenario::Peer { sizes } => finish(peer::peer(&sizes).await),
+        Scenario::Stores {
+            records,
+            phones,
+            devices,
+            seconds,
+            load_records,
+            interval_ms,
+            logs,
+        } => finish(
+            stores::stores(stores::StoresRun {
+                records,
+                phones,
+                devices,
+                seconds,
+                load_records,
+                interval: Duration::from_millis(interval_ms),
+                logs,
+            })
+            .await,
+        ),
         Scenario::Serve { settings } => {
             // Warnings only (slow syncs among them), on stderr beside the bench's own report.
             tracing_subscriber::fmt()
