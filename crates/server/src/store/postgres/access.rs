@@ -5,7 +5,9 @@
 //! the other. A device's row is always locked before its refresh tokens' (here, and where
 //! disabling a person deletes theirs), so these locks never wait on each other in a circle.
 
-use postgres::{Row, Transaction};
+use postgres::Row;
+
+use super::Tx;
 
 use super::super::sqlite::now_ms;
 use super::super::{
@@ -44,7 +46,7 @@ fn session_from_row(r: &Row) -> StoreResult<WebSession> {
 
 /// The device's row, locked until the transaction ends. `NO KEY UPDATE`, the lock an update of
 /// its other columns takes: refresh tokens being inserted for it (their foreign key) need not wait.
-fn locked_device(tx: &mut Transaction<'_>, device_id: &str) -> StoreResult<Option<Device>> {
+fn locked_device(tx: &mut Tx<'_>, device_id: &str) -> StoreResult<Option<Device>> {
     tx.query_opt(
         &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1 FOR NO KEY UPDATE"),
         &[&device_id],
@@ -56,7 +58,7 @@ fn locked_device(tx: &mut Transaction<'_>, device_id: &str) -> StoreResult<Optio
 
 /// Enrolls (or re-enrolls) a device, inside the caller's transaction.
 fn enroll_in(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     tenant_id: &str,
     user_id: &str,
     device_id: &str,
@@ -101,12 +103,7 @@ fn enroll_in(
 
 /// Revokes a device and spends every refresh token it holds, so it can no longer refresh.
 /// False if the company has no such device.
-fn revoke_device_in(
-    tx: &mut Transaction<'_>,
-    tenant_id: &str,
-    device_id: &str,
-    now: i64,
-) -> StoreResult<bool> {
+fn revoke_device_in(tx: &mut Tx<'_>, tenant_id: &str, device_id: &str, now: i64) -> StoreResult<bool> {
     let changed = tx.execute(
         "UPDATE devices SET revoked_at_ms = COALESCE(revoked_at_ms, $3) WHERE id = $1 AND tenant_id = $2",
         &[&device_id, &tenant_id, &now],
@@ -366,7 +363,7 @@ impl AccessStore for PgStore {
             if expires < now {
                 return Ok(RefreshUse::Expired);
             }
-            let spend_into_successor = |tx: &mut Transaction<'_>| -> StoreResult<()> {
+            let spend_into_successor = |tx: &mut Tx<'_>| -> StoreResult<()> {
                 tx.execute(
                     "UPDATE refresh_tokens SET used_at_ms = COALESCE(used_at_ms, $2), replaced_by = $3
                      WHERE token_hash = $1",

@@ -1,6 +1,8 @@
 //! Companies, their people and their sites; and the audit log.
 
-use postgres::{Row, Transaction};
+use postgres::Row;
+
+use super::Tx;
 use sync_core::place::{DEFAULT_MAX_ACCURACY_M, Geofence, SiteArea};
 use sync_core::protocol::Role;
 
@@ -43,7 +45,7 @@ fn site_from_row(r: &Row) -> StoreResult<Site> {
 }
 
 /// A new company, inside the caller's transaction.
-fn insert_company_in(tx: &mut Transaction<'_>, name: &str) -> StoreResult<Company> {
+fn insert_company_in(tx: &mut Tx<'_>, name: &str) -> StoreResult<Company> {
     let company = Company {
         id: new_id(),
         name: name.trim().to_owned(),
@@ -62,7 +64,7 @@ fn insert_company_in(tx: &mut Transaction<'_>, name: &str) -> StoreResult<Compan
 }
 
 /// Refuses any site id that is not the company's.
-fn check_sites_in(tx: &mut Transaction<'_>, tenant_id: &str, sites: &[String]) -> StoreResult<()> {
+fn check_sites_in(tx: &mut Tx<'_>, tenant_id: &str, sites: &[String]) -> StoreResult<()> {
     for site in sites {
         let known: bool = tx
             .query_one(
@@ -78,7 +80,7 @@ fn check_sites_in(tx: &mut Transaction<'_>, tenant_id: &str, sites: &[String]) -
 }
 
 /// A new person, inside the caller's transaction (which also writes the audit entry).
-fn insert_user_in(tx: &mut Transaction<'_>, tenant_id: &str, user: NewUser) -> StoreResult<User> {
+fn insert_user_in(tx: &mut Tx<'_>, tenant_id: &str, user: NewUser) -> StoreResult<User> {
     check_sites_in(tx, tenant_id, &user.sites)?;
     let created = User {
         id: new_id(),
@@ -120,7 +122,7 @@ fn insert_user_in(tx: &mut Transaction<'_>, tenant_id: &str, user: NewUser) -> S
 }
 
 /// Ends every open browser session of a person; returns how many.
-fn end_sessions_in(tx: &mut Transaction<'_>, tenant_id: &str, user_id: &str, now: i64) -> StoreResult<usize> {
+fn end_sessions_in(tx: &mut Tx<'_>, tenant_id: &str, user_id: &str, now: i64) -> StoreResult<usize> {
     let ended = tx.execute(
         "UPDATE web_sessions SET ended_at_ms = $3 WHERE tenant_id = $1 AND user_id = $2 AND ended_at_ms IS NULL",
         &[&tenant_id, &user_id, &now],
@@ -129,7 +131,7 @@ fn end_sessions_in(tx: &mut Transaction<'_>, tenant_id: &str, user_id: &str, now
 }
 
 /// Site names for an audit entry, in the order given; `none` for no sites.
-fn site_names_in(tx: &mut Transaction<'_>, tenant_id: &str, sites: &[String]) -> StoreResult<String> {
+fn site_names_in(tx: &mut Tx<'_>, tenant_id: &str, sites: &[String]) -> StoreResult<String> {
     if sites.is_empty() {
         return Ok("none".into());
     }

@@ -1,6 +1,6 @@
 //! Documents, the per-company change feed, clock anchors and what one sync writes.
 
-use postgres::Transaction;
+use super::Tx;
 use postgres::types::ToSql;
 use sync_core::Kind;
 use sync_core::clock::ClockAnchor;
@@ -337,7 +337,7 @@ fn anchor_from_row(r: &postgres::Row) -> ClockAnchor {
 
 impl PgStore {
     /// One accepted push, inside the caller's transaction.
-    fn accept_in(&self, tx: &mut Transaction<'_>, change: &AcceptedChange) -> StoreResult<()> {
+    fn accept_in(&self, tx: &mut Tx<'_>, change: &AcceptedChange) -> StoreResult<()> {
         let p = &change.projection;
         // First, so the company's writers queue here: everything below is then written by
         // one of them at a time, in feed order.
@@ -413,7 +413,7 @@ impl PgStore {
 /// device and boot made since its previous anchor (the new one is the nearest to them), or every
 /// stamp of the boot when there was none or the two disagree (the boot's clock is then in doubt).
 /// Records of this same request are judged with the anchor already.
-fn queue_for_anchor(tx: &mut Transaction<'_>, write: &SyncWrite<'_>) -> StoreResult<usize> {
+fn queue_for_anchor(tx: &mut Tx<'_>, write: &SyncWrite<'_>) -> StoreResult<usize> {
     let anchor = write.anchor;
     let previous = tx
         .query_opt(
@@ -449,7 +449,7 @@ fn queue_for_anchor(tx: &mut Transaction<'_>, write: &SyncWrite<'_>) -> StoreRes
 /// Queues the company's records whose flags read the program (JSEAs, pre-starts) made since a
 /// qualification that counts from `from_ms` (less [`PROGRAM_FACT_LOOKBACK_MS`]): it arrived after
 /// them and may change their flags.
-fn queue_program_readers(tx: &mut Transaction<'_>, tenant_id: &str, from_ms: i64) -> StoreResult<()> {
+fn queue_program_readers(tx: &mut Tx<'_>, tenant_id: &str, from_ms: i64) -> StoreResult<()> {
     let kinds: Vec<&str> = Kind::ALL
         .iter()
         .filter(|k| k.reads_program())
@@ -468,7 +468,7 @@ fn queue_program_readers(tx: &mut Transaction<'_>, tenant_id: &str, from_ms: i64
 /// Writes a record's projection row, its flags, where its stamps came from and when it is next
 /// judged again.
 pub(super) fn write_verdict(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     tenant_id: &str,
     p: &Projection,
     flags: &[Flag],

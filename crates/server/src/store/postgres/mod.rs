@@ -17,14 +17,116 @@ pub mod scratch;
 use std::fmt;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use postgres::error::SqlState;
-use postgres::{NoTls, Transaction};
+use postgres::{NoTls, Row, Statement, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::{RecordStore, StoreError, StoreResult};
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
-type Pooled = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<Manager>;
+type Pooled = r2d2::PooledConnection<Manager>;
+
+/// A connection and the statements prepared on it. Preparing a statement is a round trip and a
+/// parse and plan in PostgreSQL; the store runs the same few dozen statements over and over, so
+/// each connection prepares each once (docs/BENCHMARKS.md, "Stores").
+struct Conn {
+    client: postgres::Client,
+    statements: Statements,
+}
+
+/// Statements prepared on one connection, by their SQL. A list's paging is written into its SQL,
+/// so the set is bounded by forgetting everything once it is large; a dropped statement is closed
+/// on the server.
+#[derive(Default)]
+struct Statements(HashMap<String, Statement>);
+
+const MAX_STATEMENTS: usize = 256;
+
+impl Statements {
+    fn get(
+        &mut self,
+        sql: &str,
+        prepare: impl FnOnce(&str) -> Result<Statement, postgres::Error>,
+    ) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.0.get(sql) {
+            return Ok(statement.clone());
+        }
+        if self.0.len() >= MAX_STATEMENTS {
+            self.0.clear();
+        }
+        let statement = prepare(sql)?;
+        self.0.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+/// r2d2's PostgreSQL manager, with each connection's prepared statements kept beside it.
+struct Manager(PostgresConnectionManager<NoTls>);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Conn, postgres::Error> {
+        Ok(Conn {
+            client: self.0.connect()?,
+            statements: Statements::default(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
+        self.0.is_valid(&mut conn.client)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        self.0.has_broken(&mut conn.client)
+    }
+}
+
+/// A transaction whose statements are prepared once per connection. The same calls as
+/// `postgres::Transaction`, with the SQL given as text.
+pub(super) struct Tx<'a> {
+    tx: Transaction<'a>,
+    statements: &'a mut Statements,
+}
+
+impl Tx<'_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        let tx = &mut self.tx;
+        self.statements.get(sql, |sql| tx.prepare(sql))
+    }
+
+    pub(super) fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query(&statement, params)
+    }
+
+    pub(super) fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query_one(&statement, params)
+    }
+
+    pub(super) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Option<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query_opt(&statement, params)
+    }
+
+    pub(super) fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.execute(&statement, params)
+    }
+
+    /// Statements without parameters, run as they are (not prepared).
+    pub(super) fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.tx.batch_execute(sql)
+    }
+}
 
 /// Runs `work`, which uses the blocking client, where that may block. The client drives its own
 /// runtime, which tokio refuses to start on a thread that is driving async tasks: the server
@@ -54,7 +156,7 @@ impl Drop for Client {
     }
 }
 
-type Params<'a> = &'a [&'a (dyn postgres::types::ToSql + Sync)];
+pub(super) type Params<'a> = &'a [&'a (dyn postgres::types::ToSql + Sync)];
 
 impl Client {
     fn new(pooled: Pooled) -> Self {
@@ -67,24 +169,44 @@ impl Client {
             .unwrap_or_else(|| unreachable!("taken only on drop"))
     }
 
-    fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<postgres::Row>, postgres::Error> {
-        off_async(|| self.conn().query(sql, params))
+    /// The connection's statement for `sql`, prepared on first use.
+    fn statement(&mut self, sql: &str) -> Result<(&mut postgres::Client, Statement), postgres::Error> {
+        let Conn { client, statements } = &mut **self.conn();
+        let statement = statements.get(sql, |sql| client.prepare(sql))?;
+        Ok((client, statement))
     }
 
-    fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<postgres::Row, postgres::Error> {
-        off_async(|| self.conn().query_one(sql, params))
+    fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        off_async(|| {
+            let (client, statement) = self.statement(sql)?;
+            client.query(&statement, params)
+        })
     }
 
-    fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<postgres::Row>, postgres::Error> {
-        off_async(|| self.conn().query_opt(sql, params))
+    fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
+        off_async(|| {
+            let (client, statement) = self.statement(sql)?;
+            client.query_one(&statement, params)
+        })
+    }
+
+    fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
+        off_async(|| {
+            let (client, statement) = self.statement(sql)?;
+            client.query_opt(&statement, params)
+        })
     }
 
     fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
-        off_async(|| self.conn().execute(sql, params))
+        off_async(|| {
+            let (client, statement) = self.statement(sql)?;
+            client.execute(&statement, params)
+        })
     }
 
+    /// Statements without parameters, run as they are (not prepared).
     fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
-        off_async(|| self.conn().batch_execute(sql))
+        off_async(|| self.conn().client.batch_execute(sql))
     }
 }
 
@@ -234,7 +356,7 @@ impl PgStore {
                 .max_size(size)
                 .min_idle(Some(1))
                 .connection_timeout(CONNECT_TIMEOUT)
-                .build(PostgresConnectionManager::new(config.clone(), NoTls))
+                .build(Manager(PostgresConnectionManager::new(config.clone(), NoTls)))
                 .map_err(|e| StoreError::Backend(format!("cannot open a connection pool to {url}: {e}")))
         };
         let pool = build(POOL_SIZE)?;
@@ -270,25 +392,26 @@ impl PgStore {
 
     /// Runs `work` in a transaction and commits it, trying again when PostgreSQL cancelled it to
     /// break a deadlock or a serialization conflict (nothing of it was written).
-    fn transaction<T: Send>(
-        &self,
-        work: impl FnMut(&mut Transaction<'_>) -> StoreResult<T> + Send,
-    ) -> StoreResult<T> {
+    fn transaction<T: Send>(&self, work: impl FnMut(&mut Tx<'_>) -> StoreResult<T> + Send) -> StoreResult<T> {
         let mut client = self.client()?;
         off_async(|| Self::transaction_on(client.conn(), work))
     }
 
     fn transaction_on<T>(
-        client: &mut Pooled,
-        mut work: impl FnMut(&mut Transaction<'_>) -> StoreResult<T>,
+        conn: &mut Conn,
+        mut work: impl FnMut(&mut Tx<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let mut tries = 0;
         loop {
             tries += 1;
             let attempt = (|| {
-                let mut tx = client.transaction()?;
+                let Conn { client, statements } = &mut *conn;
+                let mut tx = Tx {
+                    tx: client.transaction()?,
+                    statements,
+                };
                 let value = work(&mut tx)?;
-                tx.commit()?;
+                tx.tx.commit()?;
                 Ok(value)
             })();
             match attempt {
@@ -307,7 +430,7 @@ impl PgStore {
 
     /// Takes the company's next feed position: the counter row stays locked until the caller's
     /// transaction ends, so the company's entries commit in seq order.
-    fn next_seq(&self, tx: &mut Transaction<'_>, tenant_id: &str) -> StoreResult<i64> {
+    fn next_seq(&self, tx: &mut Tx<'_>, tenant_id: &str) -> StoreResult<i64> {
         let seq: i64 = tx
             .query_one(
                 "INSERT INTO feed_heads (tenant_id, seq) VALUES ($1, 1)
@@ -504,13 +627,7 @@ fn new_id() -> String {
 }
 
 /// An audit entry, inside the transaction of the change it describes.
-fn audit_in(
-    tx: &mut Transaction<'_>,
-    tenant_id: &str,
-    user_id: &str,
-    action: &str,
-    detail: &str,
-) -> StoreResult<()> {
+fn audit_in(tx: &mut Tx<'_>, tenant_id: &str, user_id: &str, action: &str, detail: &str) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO audit_log (tenant_id, at_ms, user_id, action, detail) VALUES ($1, $2, $3, $4, $5)",
         &[&tenant_id, &super::sqlite::now_ms(), &user_id, &action, &detail],

@@ -1,6 +1,8 @@
 //! The program's own tables: the equipment register, its holds, and inspection schedules.
 
-use postgres::{Row, Transaction};
+use postgres::Row;
+
+use super::Tx;
 use sync_core::program::unit_key;
 
 use super::super::{
@@ -62,11 +64,7 @@ fn inspection_schedule_from_row(r: &Row) -> StoreResult<InspectionSchedule> {
 
 /// Inserts a unit unless the company has one of the same number; true when inserted. A unit
 /// inserted at the same moment by another process is waited for, then counts as there.
-fn insert_equipment_unit(
-    tx: &mut Transaction<'_>,
-    tenant_id: &str,
-    unit: &EquipmentUnit,
-) -> StoreResult<bool> {
+fn insert_equipment_unit(tx: &mut Tx<'_>, tenant_id: &str, unit: &EquipmentUnit) -> StoreResult<bool> {
     let required = serde_json::to_string(&unit.required_certificates).unwrap_or_else(|_| "[]".into());
     let inserted = tx.execute(
         "INSERT INTO equipment_units (tenant_id, unit_key, unit_id, make_model, serial,
@@ -93,11 +91,7 @@ fn insert_equipment_unit(
 
 /// Applies the register changes a stored record makes, in the record's transaction; each change
 /// that does something writes its audit entry with it.
-pub(super) fn register_in(
-    tx: &mut Transaction<'_>,
-    tenant_id: &str,
-    writes: &[RegisterWrite],
-) -> StoreResult<()> {
+pub(super) fn register_in(tx: &mut Tx<'_>, tenant_id: &str, writes: &[RegisterWrite]) -> StoreResult<()> {
     for write in writes {
         match write {
             RegisterWrite::FieldUnit(unit) => {

@@ -7,7 +7,7 @@
 //! wait, then find nothing to do. A migration only ever adds (a table, a column with a default,
 //! an index), so processes of the previous version keep working while the new ones start.
 
-use postgres::Transaction;
+use super::Tx;
 
 use super::super::{StoreError, StoreResult};
 
@@ -271,7 +271,7 @@ CREATE TABLE rate_buckets (
 "#;
 
 /// Brings the database to [`VERSION`], in one transaction; returns the version it found.
-pub fn migrate(tx: &mut Transaction<'_>) -> StoreResult<i32> {
+pub(super) fn migrate(tx: &mut Tx<'_>) -> StoreResult<i32> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS muster_schema (
