@@ -463,9 +463,11 @@ impl RecordStore for PgStore {
             .map_err(|e| {
                 StoreError::Backend(format!("no connection to the database at {}: {e}", self.url))
             })?;
-        for key in &keys {
-            client.execute("SELECT pg_advisory_lock($1)", &[key])?;
-        }
+        // One round trip for the lot: `unnest` yields the keys in the array's (sorted) order.
+        client.execute(
+            "SELECT pg_advisory_lock(key) FROM unnest($1::bigint[]) AS key",
+            &[&keys],
+        )?;
         Ok(super::RecordHold::new(AdvisoryLocks { client: Some(client) }))
     }
 
