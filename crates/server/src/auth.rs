@@ -317,16 +317,17 @@ impl FromRequestParts<AppState> for Caller {
                 )
             })?;
         let claims = state.keys.verify(token.trim())?;
-        // Counted per device before any store lookup, so a runaway phone costs the store nothing.
-        state
-            .limiters()
-            .device_request(&state.rate_limits, &claims.device)
-            .map_err(|refused| refused.into_error(&state.rate_limits))?;
         let store = state.store.clone();
+        let (limiters, limits) = (state.limiters.clone(), state.rate_limits.clone());
+        // Counted per device before any store lookup, so a runaway phone costs the store nothing.
+        // On a blocking thread: where several processes share the store, so do the buckets.
         let (device, user) = tokio::task::spawn_blocking({
             let claims = claims.clone();
             move || {
-                Ok::<_, crate::store::StoreError>((
+                limiters
+                    .device_request(&limits, &claims.device)
+                    .map_err(|refused| refused.into_error(&limits))?;
+                Ok::<_, ApiError>((
                     store.device(&claims.device)?,
                     store.user(&claims.tenant, &claims.sub)?,
                 ))

@@ -179,6 +179,9 @@ impl ProjectionStore for PgStore {
             return Ok(0);
         }
         self.transaction(|tx| {
+            // A judgement can always be made again from the stored records, and its queue entry
+            // goes with it: losing the last ones to a crash only queues them again. No flush.
+            tx.batch_execute("SET LOCAL synchronous_commit = off")?;
             let mut written = 0;
             for judgement in judgements {
                 let (tenant_id, doc_id) = (judgement.tenant_id.as_str(), judgement.doc_id.as_str());

@@ -262,8 +262,9 @@ CREATE TABLE inspection_schedules (
 CREATE INDEX inspection_schedules_by_site ON inspection_schedules (tenant_id, site_id);
 
 -- Rate limits shared by every server process: one token bucket per key (a device, an account's
--- failed sign-ins, a client address's).
-CREATE TABLE rate_buckets (
+-- failed sign-ins, a client address's). Unlogged: a bucket is written on every request, and
+-- after a crash PostgreSQL empties the table, which only refills every budget.
+CREATE UNLOGGED TABLE rate_buckets (
     key    TEXT PRIMARY KEY,
     tokens DOUBLE PRECISION NOT NULL,
     at_ms  BIGINT NOT NULL
