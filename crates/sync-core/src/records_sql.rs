@@ -1,7 +1,7 @@
 //! The device store's SQL over its `records` table: the projection's columns, a list filter's
 //! conditions and orders. Each record store keeps its own (the server's SQLite and PostgreSQL
 //! stores have theirs: docs/adr/0003-record-store-boundary.md), since what may differ between them
-//! (placeholders, case folding, how flags are keyed) is SQL, while `ListFilter` is plain data.
+//! (parameter markers, case folding, how flags are keyed) is SQL, while `ListFilter` is plain data.
 
 use crate::projection::{ListFilter, ListOrder, Projection};
 
