@@ -168,6 +168,15 @@ impl std::fmt::Debug for Limiters {
     }
 }
 
+/// A shared bucket's answer; one the store cannot give lets the request through: a limit is no
+/// reason to refuse work the store could do.
+fn let_through(answer: crate::store::StoreResult<Result<(), Duration>>) -> Result<(), Duration> {
+    answer.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "shared rate limit unreadable; request let through");
+        Ok(())
+    })
+}
+
 /// One bucket, in this process or in the shared store.
 enum Bucketed<'a> {
     Here(&'a Buckets),
@@ -178,25 +187,18 @@ impl Bucketed<'_> {
     fn take(&self, key: &str, rule: Rule, now: Instant) -> Result<(), Duration> {
         match self {
             Bucketed::Here(buckets) => buckets.take(key, rule, now),
-            Bucketed::Shared(shared, namespace) => shared
-                .take_token(&format!("{namespace}:{key}"), rule.capacity, rule.per_second)
-                .unwrap_or_else(|e| {
-                    // A limit is no reason to refuse work the store could do: let it through.
-                    tracing::warn!(error = %e, "shared rate limit unreadable; request let through");
-                    Ok(())
-                }),
+            Bucketed::Shared(shared, namespace) => {
+                let_through(shared.take_token(&format!("{namespace}:{key}"), rule.capacity, rule.per_second))
+            }
         }
     }
 
     fn check(&self, key: &str, rule: Rule, now: Instant) -> Result<(), Duration> {
         match self {
             Bucketed::Here(buckets) => buckets.check(key, rule, now),
-            Bucketed::Shared(shared, namespace) => shared
-                .has_token(&format!("{namespace}:{key}"), rule.capacity, rule.per_second)
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "shared rate limit unreadable; request let through");
-                    Ok(())
-                }),
+            Bucketed::Shared(shared, namespace) => {
+                let_through(shared.has_token(&format!("{namespace}:{key}"), rule.capacity, rule.per_second))
+            }
         }
     }
 }
